@@ -1,0 +1,205 @@
+"""Corpora by name or folder: the bundled Bach chorales and folk tunes (cached), or any folder."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import symusic
+
+from tunesmith.data.files import MUSIC_SUFFIXES, read_piece, score_from_music21
+from tunesmith.errors import MusicFileError, TunesmithError
+from tunesmith.fileio import write_json_atomic
+from tunesmith.piece import Piece
+from tunesmith.progress import progress_bar
+
+log = logging.getLogger(__name__)
+
+CACHE_VERSION = 1
+BUNDLED = {
+    "bach": "J.S. Bach's four-voice chorales from music21's corpus (about 350, de-duplicated)",
+    "folk": "Folk tunes in ABC from music21's corpus: Essen, Ryan's Mammoth, O'Neill's 1850, Aird's Airs (about 12,900)",
+}
+FOLK_COLLECTIONS = ("essenFolksong", "ryansMammoth", "oneills1850", "airdsAirs")
+
+
+@dataclass
+class Corpus:
+    """Pieces from one source, and the files that were skipped with the reason for each."""
+
+    name: str
+    pieces: list[Piece]
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+
+def cache_root() -> Path:
+    """$TUNESMITH_CACHE, else the user cache directory (~/.cache/tunesmith)."""
+    if os.environ.get("TUNESMITH_CACHE"):
+        return Path(os.environ["TUNESMITH_CACHE"]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "tunesmith"
+
+
+def load_corpus(source: str | Path, *, limit: int | None = None, progress: bool = True,
+                workers: int | None = None) -> Corpus:
+    """A bundled corpus by name ('bach', 'folk') or every music file below a folder."""
+    if str(source) in BUNDLED:
+        return _load_bundled(str(source), limit=limit, progress=progress, workers=workers)
+    path = Path(source)
+    if not path.exists():
+        raise TunesmithError(f"no corpus {str(source)!r}: not a bundled corpus ({', '.join(BUNDLED)}) nor an existing path")
+    if path.is_file():
+        return Corpus(path.stem, [read_piece(path)])
+    return load_folder(path, limit=limit, progress=progress, workers=workers)
+
+
+# ---------- folders ----------
+
+def music_files(folder: Path) -> list[Path]:
+    """Every supported music file below `folder`, in a stable order."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in MUSIC_SUFFIXES)
+
+
+def _read_for_pool(path: str) -> tuple[str, bytes | None, str]:
+    try:
+        piece = read_piece(path)
+        return path, piece.score.dumps_midi(), ""
+    except MusicFileError as exc:
+        return path, None, str(exc)
+
+
+def parallel_map(fn: Callable, items: list, workers: int | None, progress: bool, description: str,
+                 unit: str = "files") -> Iterable:
+    """`fn` over `items` in worker processes (in order), with a progress bar."""
+    workers = workers or os.cpu_count() or 1
+    with progress_bar(len(items), description, enabled=progress, unit=unit) as bar:
+        if workers <= 1 or len(items) < 16:
+            for item in items:
+                yield fn(item)
+                bar.advance()
+            return
+        chunk = max(1, min(64, len(items) // (workers * 8)))
+        with ProcessPoolExecutor(workers) as pool:
+            for result in pool.map(fn, items, chunksize=chunk):
+                yield result
+                bar.advance()
+
+
+def load_folder(folder: Path, *, limit: int | None = None, progress: bool = True, workers: int | None = None) -> Corpus:
+    """Read every music file below `folder`; unreadable files are skipped and listed."""
+    files = music_files(folder)
+    if limit:
+        files = files[:limit]
+    if not files:
+        raise TunesmithError(f"no music files in {folder} (looked for {', '.join(MUSIC_SUFFIXES)})")
+    pieces, rejected = [], []
+    for path, midi, reason in parallel_map(_read_for_pool, [str(f) for f in files], workers, progress,
+                                           f"reading {folder.name}"):
+        if midi is None:
+            rejected.append((path, reason))
+            continue
+        rel = str(Path(path).relative_to(folder))
+        pieces.append(Piece(symusic.Score.from_midi(midi), name=Path(path).stem, source=rel))
+    for path, reason in rejected:
+        log.warning("skipped %s", reason)
+    if not pieces:
+        raise TunesmithError(f"no readable music in {folder}: all {len(rejected)} files were rejected")
+    return Corpus(folder.name, pieces, rejected)
+
+
+# ---------- bundled corpora (parsed once with music21, cached as MIDI) ----------
+
+def _bundled_files(name: str) -> list[str]:
+    from music21 import corpus
+
+    if name == "bach":
+        names = list(dict.fromkeys(corpus.chorales.Iterator(returnType="filename")))
+        return [_chorale_file(corpus.getWork(n), n) for n in names]
+    return [str(p) for p in corpus.getPaths() if any(f"/{c}/" in str(p) for c in FOLK_COLLECTIONS)]
+
+
+def _chorale_file(found, name: str) -> str:
+    """getWork returns a list when several files match ('bwv245.3' also matches 'bwv245.37')."""
+    if not isinstance(found, list):
+        return str(found)
+    stem = name.split("/")[-1]
+    exact = [p for p in found if Path(p).stem == stem]
+    return str(sorted(exact or found, key=lambda p: Path(p).suffix != ".mxl")[0])
+
+
+def _convert_bundled(path: str) -> tuple[list[tuple[str, str, bytes]], list[tuple[str, str]]]:
+    """Parse one corpus file (a chorale, or a book of tunes) into (name, identity, MIDI bytes)."""
+    import music21
+
+    p = Path(path)
+    collection = p.parent.name
+    try:
+        parsed = music21.converter.parse(path)
+    except Exception as exc:
+        return [], [(path, f"{path}: not readable ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})")]
+    scores = list(parsed.scores) if isinstance(parsed, music21.stream.Opus) else [parsed]
+    out, bad = [], []
+    for i, score in enumerate(scores):
+        number = score.metadata.number if score.metadata and score.metadata.number else i + 1
+        name = p.stem if len(scores) == 1 else f"{p.stem}-{number}"
+        try:
+            sym = score_from_music21(score)
+        except Exception as exc:
+            bad.append((f"{path}#{number}", f"{collection}/{name}: not convertible ({type(exc).__name__})"))
+            continue
+        if not sum(len(t.notes) for t in sym.tracks):
+            bad.append((f"{path}#{number}", f"{collection}/{name}: no notes"))
+            continue
+        out.append((name, f"{collection}/{name}", sym.dumps_midi()))
+    return out, bad
+
+
+def _note_fingerprint(score: symusic.Score) -> str:
+    h = hashlib.sha1()
+    for track in score.tracks:
+        arr = track.notes.numpy()
+        for key in ("time", "duration", "pitch"):
+            h.update(arr[key].tobytes())
+    return h.hexdigest()
+
+
+def _load_bundled(name: str, *, limit: int | None, progress: bool, workers: int | None) -> Corpus:
+    folder = cache_root() / "corpora" / (f"{name}-v{CACHE_VERSION}" + (f"-first{limit}" if limit else ""))
+    index_path = folder / "index.json"
+    if not index_path.exists():
+        _build_bundled_cache(name, folder, limit=limit, progress=progress, workers=workers)
+    index = json.loads(index_path.read_text())
+    pieces = [Piece(symusic.Score(str(folder / "midi" / e["file"])), name=e["name"], source=e["source"],
+                    tags={"corpus": name}) for e in index["pieces"]]
+    return Corpus(name, pieces, [tuple(r) for r in index["rejected"]])
+
+
+def _build_bundled_cache(name: str, folder: Path, *, limit: int | None, progress: bool, workers: int | None) -> None:
+    files = _bundled_files(name)
+    if limit:
+        files = files[:limit]
+    log.info("building the %s corpus cache in %s (%d files, once)", name, folder, len(files))
+    tmp = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "midi").mkdir(parents=True)
+    entries, rejected, seen = [], [], set()
+    for converted, bad in parallel_map(_convert_bundled, files, workers, progress, f"building {name} corpus"):
+        rejected.extend(bad)
+        for piece_name, identity, midi in converted:
+            fingerprint = _note_fingerprint(symusic.Score.from_midi(midi))
+            if fingerprint in seen:  # the chorale iterator lists some chorales twice
+                continue
+            seen.add(fingerprint)
+            file = f"{len(entries):05d}.mid"
+            (tmp / "midi" / file).write_bytes(midi)
+            entries.append({"name": piece_name, "source": identity, "file": file})
+    write_json_atomic(tmp / "index.json", {"corpus": name, "version": CACHE_VERSION, "pieces": entries,
+                                           "rejected": rejected})
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(tmp, folder)

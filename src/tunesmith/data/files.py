@@ -1,0 +1,82 @@
+"""Reading one file into a Piece: MIDI through symusic, MusicXML/ABC/kern through music21."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import symusic
+
+from tunesmith.errors import MusicFileError
+from tunesmith.piece import Piece
+
+log = logging.getLogger(__name__)
+
+MIDI_SUFFIXES = (".mid", ".midi", ".kar")
+SCORE_SUFFIXES = (".mxl", ".musicxml", ".xml", ".abc", ".krn")
+MUSIC_SUFFIXES = MIDI_SUFFIXES + SCORE_SUFFIXES
+
+
+def clean_score(score: symusic.Score) -> symusic.Score:
+    """Drop tracks without notes and repeated meta events (music21 writes them once per part)."""
+    score = score.copy()
+    keep = [t for t in score.tracks if len(t.notes)]
+    score.tracks = symusic.core.TrackTickList(keep) if hasattr(symusic.core, "TrackTickList") else keep
+    for attr in ("time_signatures", "key_signatures", "tempos"):
+        events = getattr(score, attr)
+        seen, unique = set(), []
+        for ev in sorted(events, key=lambda e: e.time):
+            sig = (ev.time, *(getattr(ev, a) for a in ("numerator", "denominator", "key", "tonality", "mspq")
+                               if hasattr(ev, a)))
+            if sig not in seen:
+                seen.add(sig)
+                unique.append(ev)
+        events.clear()
+        for ev in unique:
+            events.append(ev)
+    return score
+
+
+def score_from_music21(stream) -> symusic.Score:
+    """A music21 Score/Part -> symusic Score, through music21's own MIDI writer."""
+    from music21.midi import translate
+
+    midi_bytes = translate.streamToMidiFile(stream).writestr()
+    return clean_score(symusic.Score.from_midi(midi_bytes))
+
+
+def read_score(path: Path) -> symusic.Score:
+    """Parse a file of any supported kind into a cleaned symusic Score."""
+    suffix = path.suffix.lower()
+    if suffix in MIDI_SUFFIXES:
+        return clean_score(symusic.Score(str(path)))
+    import music21
+
+    parsed = music21.converter.parse(str(path))
+    if isinstance(parsed, music21.stream.Opus):  # an ABC book: take its first tune
+        parsed = parsed.scores[0] if len(parsed.scores) else parsed
+    return score_from_music21(parsed)
+
+
+def read_piece(path: str | Path) -> Piece:
+    """Read one file into a Piece; a MusicFileError says why when it cannot be read."""
+    path = Path(path)
+    if not path.exists():
+        raise MusicFileError(f"no such file: {path}")
+    if path.is_dir():
+        raise MusicFileError(f"{path} is a folder, not a music file")
+    if path.suffix.lower() not in MUSIC_SUFFIXES:
+        raise MusicFileError(f"{path}: unknown kind of file {path.suffix!r} (expected one of {', '.join(MUSIC_SUFFIXES)})")
+    if path.stat().st_size == 0:
+        raise MusicFileError(f"{path}: the file is empty")
+    try:
+        score = read_score(path)
+    except MusicFileError:
+        raise
+    except Exception as exc:  # the parsers raise many kinds; the user needs the file and the reason
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise MusicFileError(f"{path}: not readable as music ({reason})") from exc
+    piece = Piece(score=score, name=path.stem, source=str(path))
+    if piece.note_count == 0:
+        raise MusicFileError(f"{path}: the file has no notes")
+    return piece
