@@ -1,0 +1,1 @@
+"""Generation: the Controls a user gives, and sampling from a trained run."""

@@ -1,0 +1,109 @@
+"""Controls: everything a user can ask of generated music, one object for every model family.
+
+Universal controls (every family): num, bars, seconds, seed, temperature, primer. The rest are honoured
+by the families that list them in `Family.supported_controls`; asking a family for a control it cannot
+honour is a ControlError naming the control, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from tunesmith.errors import ControlError
+
+UNIVERSAL = frozenset({"num", "bars", "seconds", "seed", "temperature", "primer"})
+
+
+@dataclass
+class Controls:
+    """What to generate. None means 'the model decides' (or the family's default)."""
+
+    num: int = 1
+    bars: int | None = 16
+    seconds: float | None = None
+    seed: int | None = 0
+    temperature: float = 1.0
+    top_k: int | None = None
+    top_p: float | None = None
+    primer: Any = None  # a path or a Piece
+    # musical controls (honoured by the families that list them)
+    key: str | None = None
+    scale_lock: bool = False
+    tempo: float | None = None
+    time_signature: str | None = None
+    instruments: list[str] | None = None
+    density: str | float | None = None
+    pitch_range: str | None = None
+    velocity: str | None = None
+    dynamics: str | None = None
+    end_on_tonic: bool = False
+    loopable: bool = False
+    infill: str | None = None
+    style: str | None = None
+    # family-specific
+    attributes: dict[str, float] = field(default_factory=dict)
+    variation: float | None = None
+    condition_track: str | None = None
+    roll_sampling: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.num < 1:
+            raise ControlError(f"--num must be at least 1 (got {self.num})")
+        if self.bars is not None and self.bars < 1:
+            raise ControlError(f"--bars must be at least 1 (got {self.bars})")
+        if self.seconds is not None and self.seconds <= 0:
+            raise ControlError(f"--seconds must be positive (got {self.seconds})")
+        if self.temperature <= 0:
+            raise ControlError(f"--temperature must be positive (got {self.temperature})")
+        if self.top_k is not None and self.top_k < 1:
+            raise ControlError(f"--top-k must be at least 1 (got {self.top_k})")
+        if self.top_p is not None and not 0 < self.top_p <= 1:
+            raise ControlError(f"--top-p must be in (0, 1] (got {self.top_p})")
+
+    def requested(self) -> set[str]:
+        """Names of the controls set to something other than their default."""
+        defaults = Controls()
+        return {f.name for f in dataclasses.fields(self) if getattr(self, f.name) != getattr(defaults, f.name)}
+
+    def check_supported(self, family_name: str, supported: frozenset[str]) -> None:
+        """Raise a ControlError naming every requested control the family cannot honour."""
+        unsupported = sorted(self.requested() - UNIVERSAL - supported)
+        if unsupported:
+            flags = ", ".join("--" + n.replace("_", "-") for n in unsupported)
+            raise ControlError(f"the {family_name} model cannot honour {flags}")
+
+    def primer_piece(self):
+        """The primer as a Piece (loaded when given as a path), or None."""
+        if self.primer is None:
+            return None
+        from tunesmith.piece import Piece
+
+        return self.primer if isinstance(self.primer, Piece) else Piece.load(Path(self.primer))
+
+    def generator(self, index: int = 0, device: str | torch.device = "cpu") -> torch.Generator:
+        """A torch Generator seeded from `seed` and the piece index: same seed, same music."""
+        g = torch.Generator(device=device)
+        g.manual_seed((self.seed if self.seed is not None else torch.seed()) * 1_000_003 + index)
+        return g
+
+
+def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
+                  top_p: float | None = None) -> torch.Tensor:
+    """Temperature, then top-k, then nucleus (top-p) filtering of `logits` [..., vocab]."""
+    logits = logits / temperature
+    if top_k is not None and top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p is not None and top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
+        probs = torch.softmax(sorted_logits, dim=-1)
+        # drop a token when the tokens before it already hold top_p of the mass (the first always stays)
+        drop_sorted = (probs.cumsum(-1) - probs) >= top_p
+        drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
+        logits = logits.masked_fill(drop, float("-inf"))
+    return logits

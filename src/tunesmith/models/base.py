@@ -1,0 +1,62 @@
+"""What a model family is: a config dataclass, a module that computes its own loss, and how to
+make its training data and sample from it. One training loop serves every family."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tunesmith.errors import TunesmithError
+
+if TYPE_CHECKING:
+    import torch
+
+    from tunesmith.generation.controls import Controls
+    from tunesmith.generation.run import Run
+    from tunesmith.piece import Piece
+    from tunesmith.representations.base import Representation
+
+
+@dataclass
+class Family:
+    """A model family, registered by name in `tunesmith.models.MODELS`.
+
+    - `config_class`: a @dataclass of the model's settings (all with defaults); `vocab_size`-like fields
+      that come from the representation are filled by `build_model`.
+    - `representation`: the default representation config, e.g. {"kind": "tokens", "tokenization": "REMI"}.
+    - `build_model(config, representation) -> nn.Module` whose `loss(batch) -> (loss, {name: float})`.
+    - `make_dataset(pieces, representation, config, seed) -> torch Dataset` of training examples;
+      `collate` turns a list of examples into a batch (default: torch's default_collate).
+    - `generate(run, controls) -> list[Piece]`: sampling, honouring `controls` or raising ControlError.
+    - `supported_controls`: names of Controls fields this family honours beyond the universal ones.
+    - `train_step`: for families that need their own optimisation step (the GAN); None uses the loop's.
+    """
+
+    name: str
+    config_class: type
+    representation: dict[str, Any]
+    build_model: Callable[[Any, Representation], torch.nn.Module]
+    make_dataset: Callable[[list[Piece], Representation, Any, int], Any]
+    generate: Callable[[Run, Controls], list[Piece]]
+    supported_controls: frozenset[str] = frozenset()
+    collate: Callable[[list], Any] | None = None
+    train_step: Callable[..., dict[str, float]] | None = None
+    description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def config_from_dict(config_class: type, values: dict[str, Any] | None, what: str = "model") -> Any:
+    """Build a config dataclass strictly: an unknown key is an error naming it and the known ones."""
+    values = dict(values or {})
+    known = {f.name for f in dataclasses.fields(config_class)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise TunesmithError(f"unknown {what} setting(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    return config_class(**values)
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """A config dataclass as a plain dict (for config.json)."""
+    return dataclasses.asdict(config)
