@@ -40,6 +40,10 @@ class Representation(ABC):
     def from_dict(cls, values: dict[str, Any], run_dir: Path | None = None) -> Representation:
         """Rebuild from `to_dict()` output (and files saved in `run_dir`, if any)."""
 
+    def fit(self, pieces: list[Piece]) -> Representation:
+        """Adapt to a training corpus (e.g. trim the pitch range to it); returns self."""
+        return self
+
     def save(self, run_dir: Path) -> None:
         """Write any files beside config.json that `from_dict` needs (e.g. tokenizer.json)."""
 
