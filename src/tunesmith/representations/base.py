@@ -15,6 +15,7 @@ REPRESENTATIONS: dict[str, str] = {
     "tokens": "tunesmith.representations.tokens:TokenRepresentation",
     "pianoroll": "tunesmith.representations.pianoroll:PianoRollRepresentation",
     "frames": "tunesmith.representations.frames:FrameRepresentation",
+    "voices": "tunesmith.representations.voices:VoiceRepresentation",
 }
 
 
