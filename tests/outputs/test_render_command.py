@@ -1,0 +1,66 @@
+"""`tunesmith render`: one-line errors with exit code 2, and the files it writes."""
+
+from __future__ import annotations
+
+import sys
+import wave
+
+import pytest
+import typer
+from matplotlib.image import imread
+
+import tunesmith.cli.main as cli_main
+from tunesmith.cli import render
+
+
+@pytest.fixture
+def run_cli(monkeypatch, capsys):
+    """Run `tunesmith ARGS` through the real entry point; returns (exit code, stdout, stderr)."""
+    app = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
+
+    @app.callback()
+    def _group() -> None:
+        """Keep `render` a subcommand even when it is the only one registered."""
+
+    render.register(app)
+    monkeypatch.setattr(cli_main, "app", app)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["tunesmith", *args])
+        with pytest.raises(SystemExit) as exited:
+            cli_main.main()
+        out, err = capsys.readouterr()
+        return int(exited.value.code or 0), out, err
+
+    return run
+
+
+def test_render_is_registered():
+    assert "render" in [c.name for c in cli_main.app.registered_commands]
+
+
+def test_missing_file_is_one_line_exit_2(run_cli, tmp_path):
+    code, out, err = run_cli("render", str(tmp_path / "nope.mid"), "--wav", str(tmp_path / "x.wav"))
+    assert code == 2
+    assert err.strip() == f"error: no such file: {tmp_path / 'nope.mid'}"
+    assert not (tmp_path / "x.wav").exists()
+
+
+def test_no_output_asked_is_one_line_exit_2(run_cli, tmp_path, duet):
+    midi = duet.save(tmp_path / "duet.mid")
+    code, _, err = run_cli("render", str(midi))
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith("error: nothing to do: give at least one of --wav, --png")
+    code, _, err = run_cli("render", str(midi), "--wav", str(tmp_path / "x.mp3"))
+    assert code == 2 and err.strip() == "error: --wav expects a .wav file name, not 'x.mp3'"
+
+
+def test_render_writes_wav_and_png(run_cli, tmp_path, duet):
+    midi = duet.save(tmp_path / "duet.mid")
+    wav, png = tmp_path / "out" / "duet.wav", tmp_path / "out" / "duet.png"
+    code, out, err = run_cli("render", str(midi), "--wav", str(wav), "--png", str(png), "--sample-rate", "16000")
+    assert (code, err) == (0, "")
+    assert f"audio: {wav}" in out and f"piano-roll image: {png}" in out
+    with wave.open(str(wav), "rb") as f:
+        assert f.getframerate() == 16000 and 4.0 <= f.getnframes() / 16000 <= 6.0
+    assert imread(png).shape[1] >= 800
