@@ -1,0 +1,228 @@
+"""The GAN family: multi-track, bar-structured piano-roll phrases with velocity (MuseGAN's hybrid model,
+trained with WGAN-GP), sampled from an exponential moving average of the generator.
+
+Training batches are phrases [B, tracks, bars * steps_per_bar, pitches, 3]. Half of them (by default)
+are track-conditional: one real track is given to the generator and kept in the phrase the critic sees,
+so the same model generates freely or accompanies / harmonises a given track.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from tunesmith.errors import TunesmithError
+from tunesmith.models.base import Family
+from tunesmith.models.gan_networks import Critic, Generator, gradient_penalty, update_ema
+from tunesmith.piece import Piece
+from tunesmith.representations.pianoroll import SOUNDING, VELOCITY, PianoRollRepresentation
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class GANConfig:
+    """Settings of the GAN family (the piano-roll's grid, tracks and pitches come from the representation)."""
+
+    bars: int = 4  # bars per phrase
+    latent_dim: int = 32  # size of each of the four latents (shared/track x static/temporal)
+    generator_channels: int = 64
+    critic_channels: int = 32
+    critic_steps: int = 2  # critic updates per generator update
+    gp_weight: float = 10.0
+    generator_lr: float = 1e-3
+    critic_lr: float = 1e-3
+    ema_decay: float = 0.995
+    condition_prob: float = 0.5  # share of training phrases given one real track to accompany
+    phrase_hop: int = 1  # bars between the starts of neighbouring training phrases
+    transpose: int = 3  # random transposition of training phrases, up to this many semitones each way
+    phrase_drift: float = 0.5  # how far the latents move from one phrase to the next in long pieces
+    max_valid_phrases: int = 256
+
+
+class GANModel(nn.Module):
+    """Generator, critic and the generator's moving average; the representation decodes its rolls."""
+
+    def __init__(self, config: GANConfig, representation: PianoRollRepresentation):
+        super().__init__()
+        if not isinstance(representation, PianoRollRepresentation):
+            raise TunesmithError("the gan model needs the pianoroll representation")
+        if not representation.tracks:
+            raise TunesmithError("the piano-roll has no tracks: fit it to a corpus first")
+        self.config, self.representation = config, representation
+        rep = representation
+        self.tracks, self.steps = len(rep.tracks), config.bars * rep.steps_per_bar
+        self.generator = Generator(self.tracks, config.bars, rep.steps_per_bar, rep.pitches, config.latent_dim,
+                                   config.generator_channels)
+        self.critic = Critic(self.tracks, config.bars, rep.steps_per_beat, rep.bar_beats, rep.pitches,
+                             config.critic_channels)
+        self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
+        self.base_lr = {"generator": config.generator_lr, "critic": config.critic_lr}
+        self.loop_lr = 1.0
+
+    # --- training ---
+    def configure_optimizers(self, train_config: Any) -> dict[str, torch.optim.Optimizer]:
+        """Adam (beta1 0.5, beta2 0.9, as WGAN-GP) for the generator and the critic."""
+        self.loop_lr = float(train_config.lr)
+        return {name: torch.optim.Adam(getattr(self, name).parameters(), lr=lr, betas=(0.5, 0.9))
+                for name, lr in self.base_lr.items()}
+
+    def fake(self, real: torch.Tensor, conditional: bool = True) -> torch.Tensor:
+        """Generated phrases like `real`; some keep one of real's tracks (drawn per phrase) as their condition."""
+        B = real.shape[0]
+        z = self.generator.latents(B, device=real.device)
+        track = torch.randint(0, self.tracks, (B,), device=real.device)
+        given = torch.rand(B, device=real.device) < (self.config.condition_prob if conditional else 0.0)
+        track = torch.where(given, track, torch.full_like(track, self.tracks))
+        condition = real[torch.arange(B), track.clamp(max=self.tracks - 1)]  # [B, L, P, 3]
+        roll = self.generator(z, condition, track)
+        keep = (torch.arange(self.tracks, device=real.device)[None] == track[:, None])[..., None, None, None]
+        return torch.where(keep, real, roll)
+
+    @torch.no_grad()
+    def loss(self, batch: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """Validation: relative gap between roll statistics of real and (fixed-seed) generated phrases."""
+        z = self.generator_ema.latents(batch.shape[0], torch.Generator().manual_seed(0))
+        fake = self.generator_ema({k: v.to(batch.device) for k, v in z.items()})
+        real_stats, fake_stats = roll_statistics(batch), roll_statistics(fake)
+        gap = ((fake_stats - real_stats).abs() / (real_stats.abs() + 0.1)).mean()
+        return gap, {"stats_gap": float(gap), "count": batch.shape[0]}
+
+    def training_snapshot(self, run_dir: Path, step: int) -> Path:
+        """A grid of piano-rolls sampled (fixed latents) from the averaged generator, in run_dir/samples/."""
+        from tunesmith.outputs.pianoroll_image import pianoroll_grid_png
+
+        was_training = self.generator_ema.training
+        self.generator_ema.eval()
+        with torch.no_grad():
+            z = self.generator_ema.latents(8, torch.Generator().manual_seed(0))
+            z = {k: v.to(next(self.parameters()).device) for k, v in z.items()}
+            rolls = self.generator_ema(z).cpu().numpy()
+        self.generator_ema.train(was_training)
+        pieces = [self.representation.decode(r, name=f"step {step} #{i + 1}") for i, r in enumerate(rolls)]
+        return pianoroll_grid_png(pieces, Path(run_dir) / "samples" / f"step_{step:07d}.png", cols=4,
+                                  title=f"samples at step {step}")
+
+
+def roll_statistics(roll: torch.Tensor, bar_steps: int | None = None) -> torch.Tensor:
+    """Per-track means over a batch of rolls [B, T, L, P, 3]: sounding share, polyphony, onsets, velocity."""
+    on = (roll[..., SOUNDING] > 0.5).float()  # [B, T, L, P]
+    onsets = (roll[..., 1] > 0.5).float() * on
+    sounding_steps = on.amax(-1)  # [B, T, L]
+    polyphony = on.sum(-1).sum((0, 2)) / sounding_steps.sum((0, 2)).clamp(min=1)
+    chroma = torch.zeros(*on.shape[:3], 12, device=roll.device)
+    chroma.index_add_(3, torch.arange(on.shape[-1], device=roll.device) % 12, on)
+    pitch_classes = (chroma.amax(2) > 0).float().sum(-1).mean(0)  # pitch classes per phrase, per track
+    velocity = (roll[..., VELOCITY] * on).sum((0, 2, 3)) / on.sum((0, 2, 3)).clamp(min=1)
+    return torch.stack([sounding_steps.mean((0, 2)), polyphony, onsets.sum((-1, -2)).mean(0) / 16,
+                        pitch_classes / 12, velocity])  # [5, T]
+
+
+def train_step(model: GANModel, batch: torch.Tensor, optimizers: dict[str, torch.optim.Optimizer],
+               step: int) -> dict[str, float]:
+    """`critic_steps` WGAN-GP critic updates, then one generator update and its moving average."""
+    config, real = model.config, batch
+    for name, opt in optimizers.items():  # keep the loop's schedule shape, at this family's own rates
+        for group in opt.param_groups:
+            if group["lr"] != group.get("family_lr"):  # the loop set its rate since our last step
+                group["family_lr"] = group["lr"] = model.base_lr[name] * group["lr"] / model.loop_lr
+    critic_opt, generator_opt = optimizers["critic"], optimizers["generator"]
+    model.critic.requires_grad_(True)
+    for _ in range(config.critic_steps):
+        with torch.no_grad():
+            fake = model.fake(real)
+        real_score, fake_score = model.critic(real).mean(), model.critic(fake).mean()
+        penalty = gradient_penalty(model.critic, real, fake)
+        critic_loss = fake_score - real_score + config.gp_weight * penalty
+        critic_opt.zero_grad(set_to_none=True)
+        critic_loss.backward()
+        critic_opt.step()
+    model.critic.requires_grad_(False)
+    generator_loss = -model.critic(model.fake(real)).mean()
+    generator_opt.zero_grad(set_to_none=True)
+    generator_loss.backward()
+    generator_opt.step()
+    model.critic.requires_grad_(True)
+    update_ema(model.generator_ema, model.generator, min(config.ema_decay, (1 + step) / (10 + step)))
+    critic_value, wasserstein = float(critic_loss.detach()), float((real_score - fake_score).detach())
+    return {"loss": critic_value, "critic_loss": critic_value, "generator_loss": float(generator_loss.detach()),
+            "gradient_penalty": float(penalty.detach()), "wasserstein": wasserstein}
+
+
+# --- data ---
+class PhraseDataset(torch.utils.data.Dataset):
+    """Phrases of `bars` bars cut from the pieces' piano-rolls (rendered on demand from note tables)."""
+
+    def __init__(self, tables: list[np.ndarray], starts: list[tuple[int, int]], representation: PianoRollRepresentation,
+                 steps: int, transpose: int = 0, seed: int = 0):
+        self.tables, self.starts, self.representation = tables, starts, representation
+        self.steps, self.transpose, self.seed, self.epoch = steps, transpose, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        piece, start = self.starts[index]
+        roll = self.representation.render(self.tables[piece], start, self.steps)  # [T, L, P, 3]
+        if self.transpose:
+            rows = np.nonzero(roll[..., SOUNDING].any((0, 1)))[0]
+            if len(rows):
+                rng = np.random.default_rng((self.seed, self.epoch, index))
+                low = max(-self.transpose, -int(rows[0]))
+                high = min(self.transpose, roll.shape[2] - 1 - int(rows[-1]))
+                roll = np.roll(roll, int(rng.integers(low, high + 1)), axis=2)
+        return torch.from_numpy(roll)
+
+
+def make_dataset(pieces: list[Piece], representation: PianoRollRepresentation, config: GANConfig, seed: int,
+                 augment: bool = False) -> PhraseDataset:
+    """Training phrases (every `phrase_hop` bars, transposed when `augment`), or spaced-out validation phrases."""
+    rep, bar = representation, representation.steps_per_bar
+    steps = config.bars * bar
+    tables = [rep.note_table(p) for p in pieces if rep.fits_meter(p)]
+    hop = config.phrase_hop * bar if augment else steps
+    starts = []
+    for i, table in enumerate(tables):
+        end = int(table[:, 2].max()) if len(table) else 0
+        for start in range(0, max(end - steps + bar, 1), hop):  # a phrase may end with up to a bar of silence
+            if len(table) and ((table[:, 1] < start + steps) & (table[:, 2] > start)).any():
+                starts.append((i, start))
+    if not augment and len(starts) > config.max_valid_phrases:
+        keep = np.linspace(0, len(starts) - 1, config.max_valid_phrases).round().astype(int)
+        starts = [starts[k] for k in keep]
+    log.info("gan: %d phrases of %d bars from %d pieces", len(starts), config.bars, len(tables))
+    return PhraseDataset(tables, starts, rep, steps, config.transpose if augment else 0, seed)
+
+
+def build_model(config: GANConfig, representation: PianoRollRepresentation) -> GANModel:
+    """The GAN for this representation's tracks, grid and pitch range."""
+    return GANModel(config, representation)
+
+
+def _generate(run: Any, controls: Any) -> list[Piece]:
+    from tunesmith.models.gan_sampling import generate
+
+    return generate(run, controls)
+
+
+FAMILY = Family(
+    name="gan",
+    config_class=GANConfig,
+    representation={"kind": "pianoroll", "steps_per_beat": 4},
+    build_model=build_model,
+    make_dataset=make_dataset,
+    generate=_generate,
+    supported_controls=frozenset({"condition_track", "roll_sampling", "tempo"}),
+    train_step=train_step,
+    description="MuseGAN-style multi-track piano-roll GAN (hybrid latents, WGAN-GP, EMA) with velocity",
+)

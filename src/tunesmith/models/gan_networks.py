@@ -1,0 +1,180 @@
+"""The GAN's networks: MuseGAN's hybrid generator (shared and per-track latents, each static and temporal),
+a convolutional critic with a pitch-class branch, the WGAN-GP gradient penalty and the generator's EMA.
+
+Rolls are [B, tracks, steps, pitches, 3] with channels (sounding, onset, velocity) in [0, 1].
+Dong, Hsiao, Yang and Yang, "MuseGAN", AAAI 2018; Gulrajani et al., "Improved training of Wasserstein
+GANs", NeurIPS 2017.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from tunesmith.representations.pianoroll import CHANNELS, ONSET, SOUNDING, VELOCITY
+
+
+class TemporalLatents(nn.Module):
+    """MuseGAN's temporal generator: one latent vector -> one latent vector per bar."""
+
+    def __init__(self, latent_dim: int, bars: int, extra: int = 0):
+        super().__init__()
+        self.bars, self.latent_dim = bars, latent_dim
+        self.net = nn.Sequential(nn.Linear(latent_dim + extra, 4 * latent_dim), nn.LeakyReLU(0.2),
+                                 nn.Linear(4 * latent_dim, bars * latent_dim))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z).view(*z.shape[:-1], self.bars, self.latent_dim)  # [..., bars, latent]
+
+
+class ConditionEncoder(nn.Module):
+    """The conditioning track's bar -> feature maps at the generator's coarse and fine time resolutions."""
+
+    def __init__(self, octaves: int, channels: int):
+        super().__init__()
+        self.octaves = octaves
+        self.fine = nn.Conv2d(CHANNELS, channels, (1, 12), stride=(1, 12))  # [N, c, S, O]
+        self.coarse = nn.Conv2d(channels, 2 * channels, (4, 1), stride=(4, 1))  # [N, 2c, S/4, O]
+
+    def forward(self, bar: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # bar: [N, S, P, 3] with S padded to a multiple of 4 and P to whole octaves
+        fine = F.leaky_relu(self.fine(bar.permute(0, 3, 1, 2)), 0.2)  # [N, c, S, O]
+        return F.leaky_relu(self.coarse(fine), 0.2), fine  # [N, 2c, S/4, O], [N, c, S, O]
+
+
+class Generator(nn.Module):
+    """Hybrid MuseGAN generator; one bar generator shared by the tracks (told which track it plays)."""
+
+    def __init__(self, tracks: int, bars: int, steps_per_bar: int, pitches: int, latent_dim: int = 32,
+                 channels: int = 64, condition_channels: int = 16):
+        super().__init__()
+        self.tracks, self.bars, self.steps, self.pitches, self.latent_dim = tracks, bars, steps_per_bar, pitches, latent_dim
+        self.coarse_steps = math.ceil(steps_per_bar / 4)
+        self.octaves = math.ceil(pitches / 12)
+        c, cc = channels, condition_channels
+        self.shared_time = TemporalLatents(latent_dim, bars)
+        self.track_time = TemporalLatents(latent_dim, bars, extra=tracks)
+        self.track_embedding = nn.Embedding(tracks, latent_dim)
+        self.condition_embedding = nn.Embedding(tracks + 1, latent_dim)  # index `tracks`: no condition
+        self.condition = ConditionEncoder(self.octaves, cc)
+        self.project = nn.Linear(6 * latent_dim, c * self.coarse_steps * self.octaves)
+        self.norm0 = nn.BatchNorm2d(c)
+        self.up1 = nn.ConvTranspose2d(c + 2 * cc, c, (2, 1), stride=(2, 1))
+        self.norm1 = nn.BatchNorm2d(c)
+        self.up2 = nn.ConvTranspose2d(c, c // 2, (2, 1), stride=(2, 1))
+        self.norm2 = nn.BatchNorm2d(c // 2)
+        self.mix = nn.Conv2d(c // 2, c // 2, 3, padding=1)
+        self.norm3 = nn.BatchNorm2d(c // 2)
+        self.to_pitch = nn.ConvTranspose2d(c // 2 + cc, c // 4, (1, 12), stride=(1, 12))
+        self.out = nn.Conv2d(c // 4, CHANNELS, (3, 1), padding=(1, 0))
+        self.pitch_bias = nn.Parameter(torch.zeros(tracks, CHANNELS, 1, self.octaves * 12))
+
+    def latents(self, batch: int, generator: torch.Generator | None = None,
+                device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+        """Fresh latents: shared static/temporal [B, z], per-track static/temporal [B, T, z]."""
+        def draw(*shape: int) -> torch.Tensor:
+            return torch.randn(*shape, self.latent_dim, generator=generator, device=device)
+
+        return {"shared": draw(batch), "shared_time": draw(batch), "track": draw(batch, self.tracks),
+                "track_time": draw(batch, self.tracks)}
+
+    def forward(self, z: dict[str, torch.Tensor], condition: torch.Tensor | None = None,
+                condition_track: torch.Tensor | None = None) -> torch.Tensor:
+        """Latents (+ the conditioning track's roll [B, bars*S, P, 3] and its index [B], T = none) -> roll."""
+        B, T, K, S, zd = z["shared"].shape[0], self.tracks, self.bars, self.steps, self.latent_dim
+        device = z["shared"].device
+        eye = torch.eye(T, device=device).expand(B, T, T)
+        shared_t = self.shared_time(z["shared_time"])  # [B, K, z]
+        track_t = self.track_time(torch.cat([z["track_time"], eye], -1))  # [B, T, K, z]
+        if condition_track is None:
+            condition_track = torch.full((B,), T, dtype=torch.long, device=device)
+        parts = [z["shared"][:, None, None].expand(B, T, K, zd), shared_t[:, None].expand(B, T, K, zd),
+                 z["track"][:, :, None].expand(B, T, K, zd), track_t,
+                 self.track_embedding.weight[None, :, None].expand(B, T, K, zd),
+                 self.condition_embedding(condition_track)[:, None, None].expand(B, T, K, zd)]
+        h = self.project(torch.cat(parts, -1).reshape(B * T * K, 6 * zd))
+        h = F.relu(self.norm0(h.view(B * T * K, -1, self.coarse_steps, self.octaves)))  # [N, c, S/4, O]
+        coarse, fine = self._condition_maps(condition, condition_track, B)  # [B*K, 2cc, S/4, O], [B*K, cc, S', O]
+        h = torch.cat([h, _per_track(coarse, B, T, K)], 1)
+        h = F.relu(self.norm1(self.up1(h)))  # [N, c, S/2, O]
+        h = F.relu(self.norm2(self.up2(h)))  # [N, c/2, S', O]
+        h = F.relu(self.norm3(self.mix(h)))
+        h = torch.cat([h, _per_track(fine, B, T, K)], 1)
+        h = F.relu(self.to_pitch(h))  # [N, c/4, S', 12 O]
+        logits = self.out(h).view(B, T, K, CHANNELS, -1, self.octaves * 12) + self.pitch_bias[None, :, None]
+        logits = logits[..., :S, : self.pitches]  # [B, T, K, 3, S, P]
+        probs = torch.sigmoid(logits).permute(0, 1, 2, 4, 5, 3)  # [B, T, K, S, P, 3]
+        sounding = probs[..., SOUNDING]
+        roll = torch.stack([sounding, probs[..., ONSET] * sounding, probs[..., VELOCITY] * sounding], -1)
+        return roll.reshape(B, T, K * S, self.pitches, CHANNELS)  # [B, T, K*S, P, 3]
+
+    def _condition_maps(self, condition: torch.Tensor | None, condition_track: torch.Tensor,
+                        batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        K, S = self.bars, self.steps
+        if condition is None:
+            condition = torch.zeros(batch, K * S, self.pitches, CHANNELS, device=condition_track.device)
+        condition = condition * (condition_track < self.tracks).float()[:, None, None, None]
+        bars = condition.reshape(batch * K, S, self.pitches, CHANNELS)
+        bars = F.pad(bars, (0, 0, 0, self.octaves * 12 - self.pitches, 0, 4 * self.coarse_steps - S))
+        return self.condition(bars)
+
+
+def _per_track(maps: torch.Tensor, batch: int, tracks: int, bars: int) -> torch.Tensor:
+    """[B*K, c, ...] -> [B*T*K, c, ...], the same map for every track of a bar."""
+    shape = maps.shape[1:]
+    return maps.view(batch, 1, bars, *shape).expand(batch, tracks, bars, *shape).reshape(-1, *shape)
+
+
+class Critic(nn.Module):
+    """Convolutional WGAN critic over the whole phrase: pitch-time stream plus a pitch-class (chroma) stream."""
+
+    def __init__(self, tracks: int, bars: int, steps_per_beat: int, beats_per_bar: int, pitches: int,
+                 channels: int = 32):
+        super().__init__()
+        c, o = channels, math.ceil(pitches / 12)
+        self.pitches, self.octaves, self.beats = pitches, o, bars * beats_per_bar
+        inputs = tracks * CHANNELS
+        self.pitch_time = nn.Sequential(
+            nn.Conv2d(inputs, c, (1, 12), stride=(1, 12)), nn.LeakyReLU(0.2),  # [B, c, L, O]
+            nn.Conv2d(c, 2 * c, (steps_per_beat, 1), stride=(steps_per_beat, 1)), nn.LeakyReLU(0.2),  # beats
+            nn.Conv2d(2 * c, 2 * c, (1, o)), nn.LeakyReLU(0.2),  # [B, 2c, beats, 1]
+            nn.Conv2d(2 * c, 2 * c, (3, 1), padding=(1, 0)), nn.LeakyReLU(0.2),
+        )
+        self.chroma = nn.Sequential(
+            nn.Conv2d(inputs, c, (steps_per_beat, 12), stride=(steps_per_beat, 1)), nn.LeakyReLU(0.2),  # [B,c,beats,1]
+            nn.Conv2d(c, c, (3, 1), padding=(1, 0)), nn.LeakyReLU(0.2),
+        )
+        self.bar = nn.Sequential(nn.Conv2d(3 * c, 4 * c, (beats_per_bar, 1), stride=(beats_per_bar, 1)),
+                                 nn.LeakyReLU(0.2))  # [B, 4c, bars, 1]
+        self.head = nn.Sequential(nn.Linear(4 * c * bars, 4 * c), nn.LeakyReLU(0.2), nn.Linear(4 * c, 1))
+
+    def forward(self, roll: torch.Tensor) -> torch.Tensor:
+        """Roll [B, T, L, P, 3] -> one score per phrase [B]."""
+        B, T, L, P, C = roll.shape
+        x = roll.permute(0, 1, 4, 2, 3).reshape(B, T * C, L, P)  # [B, T*3, L, P]
+        x = F.pad(x, (0, self.octaves * 12 - P))
+        chroma = x.view(B, T * C, L, self.octaves, 12).sum(3)  # [B, T*3, L, 12]
+        h = torch.cat([self.pitch_time(x), self.chroma(chroma)], 1)  # [B, 3c, beats, 1]
+        return self.head(self.bar(h).flatten(1)).squeeze(-1)  # [B]
+
+
+def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                     mix: torch.Tensor | None = None) -> torch.Tensor:
+    """WGAN-GP: mean over the batch of (||grad_x critic(x)||_2 - 1)^2 at x = mix * real + (1 - mix) * fake."""
+    if mix is None:
+        mix = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device)
+    points = (mix * real + (1 - mix) * fake).requires_grad_(True)
+    grads = torch.autograd.grad(critic(points).sum(), points, create_graph=True)[0]
+    return ((grads.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+@torch.no_grad()
+def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    """ema <- decay * ema + (1 - decay) * model for parameters; buffers (batch-norm statistics) copied."""
+    for e, p in zip(ema.parameters(), model.parameters(), strict=True):
+        e.lerp_(p, 1 - decay)
+    for e, b in zip(ema.buffers(), model.buffers(), strict=True):
+        e.copy_(b)

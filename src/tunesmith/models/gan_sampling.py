@@ -1,0 +1,120 @@
+"""Sampling the GAN: free phrases chained from neighbouring latents, or phrases accompanying a given track."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from tunesmith.errors import ControlError
+from tunesmith.generation.controls import Controls
+from tunesmith.piece import Piece
+from tunesmith.representations.pianoroll import SAMPLINGS, PianoRollRepresentation
+
+log = logging.getLogger(__name__)
+
+
+def parse_roll_sampling(value: str | None, default_threshold: float) -> tuple[str, float]:
+    """'threshold', 'bernoulli', 'threshold:0.4' or a bare threshold such as '0.4' -> (mode, threshold)."""
+    if value is None:
+        return "threshold", default_threshold
+    mode, _, number = value.strip().lower().partition(":")
+    try:
+        if mode not in SAMPLINGS:
+            mode, number = "threshold", value
+        threshold = float(number) if number else default_threshold
+    except ValueError:
+        raise ControlError(f"--roll-sampling must be threshold, bernoulli or threshold:T with 0 < T < 1 "
+                           f"(got {value!r})") from None
+    if not 0 < threshold < 1:
+        raise ControlError(f"--roll-sampling threshold must be between 0 and 1 (got {threshold})")
+    return mode, threshold
+
+
+def condition_index(rep: PianoRollRepresentation, name: str) -> int:
+    """The roll track named `name` (any case; 'melody' means the first track; 1-based numbers allowed)."""
+    wanted = name.strip().lower()
+    names = [t.name.lower() for t in rep.tracks]
+    if wanted in names:
+        return names.index(wanted)
+    if wanted == "melody":
+        return 0
+    if wanted.isdigit() and 1 <= int(wanted) <= len(names):
+        return int(wanted) - 1
+    raise ControlError(f"--condition-track {name!r} is not a track of this model "
+                       f"(choose from: {', '.join(rep.track_names)})")
+
+
+def primer_track_table(rep: PianoRollRepresentation, primer: Piece, index: int) -> np.ndarray:
+    """The primer's track for roll track `index` as note-table rows: the one of that name, else its first track."""
+    tracks = [t for t in primer.score.tracks if len(t.notes)]
+    if not tracks:
+        raise ControlError(f"the primer {primer.name!r} has no notes")
+    named = [t for t in tracks if rep.track_index(t) == index]
+    if not named and len(tracks) > 1:
+        log.info("primer has no %s track; using its first track %r", rep.tracks[index].name, tracks[0].name)
+    return rep.track_notes((named or tracks)[0], primer.tpq, index)
+
+
+def chained_latents(generator: Any, num_phrases: int, drift: float, scale: float,
+                    rng: torch.Generator, device: torch.device) -> dict[str, torch.Tensor]:
+    """Latents for consecutive phrases, each a step of size `drift` from the one before: [phrases, ...]."""
+    current = generator.latents(1, rng)
+    phrases = [current]
+    for _ in range(num_phrases - 1):
+        step = generator.latents(1, rng)
+        current = {k: math.sqrt(1 - drift ** 2) * v + drift * step[k] for k, v in current.items()}
+        phrases.append(current)
+    return {k: torch.cat([p[k] for p in phrases]).to(device) * scale for k in current}
+
+
+@torch.no_grad()
+def generate(run: Any, controls: Controls) -> list[Piece]:
+    """`controls.num` pieces of `controls.bars` bars (or the primer's length when harmonising it)."""
+    from tunesmith.models.gan import FAMILY
+
+    controls.check_supported(FAMILY.name, FAMILY.supported_controls)
+    model, rep, device = run.model, run.representation, run.device
+    config, generator = model.config, model.generator_ema.eval()
+    mode, threshold = parse_roll_sampling(controls.roll_sampling, rep.threshold)
+    primer = controls.primer_piece()
+    cond_index, cond_table = None, None
+    if controls.condition_track is not None or primer is not None:
+        if primer is None:
+            raise ControlError("--condition-track needs --primer FILE.mid holding the track to accompany")
+        cond_index = condition_index(rep, controls.condition_track or rep.tracks[0].name)
+        cond_table = primer_track_table(rep, primer, cond_index)
+    bar_steps = rep.steps_per_bar
+    tempo = controls.tempo or (primer.tempo if primer is not None else rep.tempo)
+    if controls.seconds is not None and "bars" not in controls.requested():
+        bars = max(1, math.ceil(controls.seconds * tempo / 60 / rep.bar_beats))
+    elif cond_table is not None and "bars" not in controls.requested():
+        bars = max(1, math.ceil(int(cond_table[:, 2].max()) / bar_steps)) if len(cond_table) else config.bars
+    else:
+        bars = controls.bars or config.bars
+    phrases = math.ceil(bars / config.bars)
+    total = phrases * config.bars * bar_steps
+    condition = None
+    if cond_table is not None:
+        condition = torch.from_numpy(rep.render(cond_table, 0, total)[cond_index]).to(device)  # [L, P, 3]
+    pieces = []
+    for i in range(controls.num):
+        z = chained_latents(generator, phrases, config.phrase_drift, controls.temperature, controls.generator(i),
+                            device)
+        if condition is None:
+            rolls = generator(z)  # [phrases, T, L, P, 3]
+        else:
+            given = condition.view(phrases, model.steps, *condition.shape[1:])
+            rolls = generator(z, given, torch.full((phrases,), cond_index, device=device))
+        roll = rolls.permute(1, 0, 2, 3, 4).reshape(model.tracks, total, rep.pitches, -1)[:, : bars * bar_steps]
+        if condition is not None:
+            roll[cond_index] = condition[: bars * bar_steps]
+        piece = rep.decode(roll.cpu().numpy(), name=f"gan_{i + 1}", sampling=mode, threshold=threshold,
+                           generator=controls.generator(10_000 + i), tempo=tempo)
+        pieces.append(piece)
+    log.info("gan: %d piece(s) of %d bars (%d phrases each)%s", len(pieces), bars, phrases,
+             f", accompanying {rep.tracks[cond_index].name}" if cond_index is not None else "")
+    return pieces

@@ -1,0 +1,189 @@
+"""The GAN family: shapes, one training step, the gradient penalty, roll-to-notes and conditioning."""
+
+from __future__ import annotations
+
+import copy
+import os
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import symusic
+import torch
+
+from tunesmith.errors import ControlError
+from tunesmith.generation.controls import Controls
+from tunesmith.models import get_family
+from tunesmith.models.gan import FAMILY, GANConfig, make_dataset, train_step
+from tunesmith.models.gan_networks import gradient_penalty
+from tunesmith.models.gan_sampling import chained_latents, generate, parse_roll_sampling
+from tunesmith.piece import Piece
+from tunesmith.representations.pianoroll import ONSET, SOUNDING, VELOCITY, PianoRollRepresentation, TrackSpec
+
+os.environ.setdefault("TUNESMITH_CACHE", "/tmp/tc")
+SMALL = GANConfig(bars=2, latent_dim=8, generator_channels=16, critic_channels=8, critic_steps=2)
+
+
+def small_rep(steps_per_beat: int = 4, beats: int = 4) -> PianoRollRepresentation:
+    return PianoRollRepresentation(steps_per_beat=steps_per_beat, beats_per_bar=beats, lowest=48, highest=72,
+                                   tracks=[TrackSpec("Melody", 0), TrackSpec("Bass", 32)])
+
+
+def small_run(config: GANConfig = SMALL, rep: PianoRollRepresentation | None = None) -> SimpleNamespace:
+    rep = rep or small_rep()
+    torch.manual_seed(0)
+    model = FAMILY.build_model(config, rep).eval()
+    return SimpleNamespace(model=model, representation=rep, device=torch.device("cpu"), family=FAMILY)
+
+
+def melody_piece(bars: int = 3, name: str = "my tune") -> Piece:
+    """A one-track melody (by default named unlike any model track) at 480 ticks per quarter."""
+    score = symusic.Score(480)
+    track = symusic.Track(name, 0, False)
+    for i in range(bars * 4):
+        track.notes.append(symusic.Note(i * 480, 240 if i % 3 else 480, 60 + (i * 5) % 12, 40 + (7 * i) % 80))
+    score.tracks.append(track)
+    return Piece(score, name="tune")
+
+
+@pytest.mark.parametrize(("steps_per_beat", "beats"), [(4, 4), (6, 4), (4, 3)])
+def test_shapes_and_channels(steps_per_beat, beats):
+    run = small_run(rep=small_rep(steps_per_beat, beats))
+    model, steps = run.model, 2 * steps_per_beat * beats
+    roll = model.generator(model.generator.latents(3))
+    assert roll.shape == (3, 2, steps, 25, 3)
+    assert float(roll.detach().min()) >= 0 and float(roll.detach().max()) <= 1
+    assert bool((roll[..., ONSET] <= roll[..., SOUNDING]).all())  # an onset only where a note sounds
+    assert bool((roll[..., VELOCITY] <= roll[..., SOUNDING]).all())
+    assert model.critic(roll).shape == (3,)
+    condition = torch.rand(3, steps, 25, 3)
+    assert model.fake(roll.detach()).shape == roll.shape
+    assert model.generator(model.generator.latents(3), condition, torch.tensor([0, 1, 2])).shape == roll.shape
+
+
+def test_one_training_step_changes_both_networks():
+    run = small_run()
+    model = run.model.train()
+    before = copy.deepcopy(model.state_dict())
+    optimizers = model.configure_optimizers(SimpleNamespace(lr=1e-3))
+    real = torch.zeros(4, 2, 32, 25, 3)
+    real[:, :, ::4, 12, SOUNDING] = real[:, :, ::4, 12, ONSET] = 1
+    real[:, :, ::4, 12, VELOCITY] = 0.7
+    stats = train_step(model, real, optimizers, 0)
+    assert set(stats) >= {"critic_loss", "generator_loss", "gradient_penalty", "wasserstein"}
+    assert all(np.isfinite(v) for v in stats.values())
+    after = model.state_dict()
+    for part in ("generator.", "critic.", "generator_ema."):
+        changed = [k for k in before if k.startswith(part) and before[k].is_floating_point()
+                   and not torch.equal(before[k], after[k])]
+        assert changed, part
+
+
+def test_gradient_penalty_hand_made():
+    # linear critic <w, x> with |w| = 3: the gradient is w everywhere, so the penalty is (3 - 1)^2 = 4
+    w = torch.tensor([1.0, 2.0, 2.0])
+    real, fake = torch.randn(5, 3), torch.randn(5, 3)
+    assert float(gradient_penalty(lambda x: x @ w, real, fake)) == pytest.approx(4.0)
+    # critic |x|^2 / 2: the gradient is the mixed point itself; norms 5 (mix 1) and 2.5 (mix 0.5)
+    real, fake = torch.tensor([[3.0, 4.0], [3.0, 4.0]]), torch.zeros(2, 2)
+    penalty = gradient_penalty(lambda x: 0.5 * (x ** 2).sum(1), real, fake, mix=torch.tensor([[1.0], [0.5]]))
+    assert float(penalty.detach()) == pytest.approx(((5 - 1) ** 2 + (2.5 - 1) ** 2) / 2)
+
+
+class FixedRoll(torch.nn.Module):
+    """A stand-in generator that always returns one hand-made roll (as probabilities)."""
+
+    def __init__(self, roll: torch.Tensor, like: torch.nn.Module):
+        super().__init__()
+        self.roll, self.like = roll, like
+
+    def latents(self, batch, generator=None, device="cpu"):
+        return self.like.latents(batch, generator, device)
+
+    def forward(self, z, condition=None, condition_track=None):
+        return self.roll.expand(z["shared"].shape[0], *self.roll.shape)
+
+
+def test_generated_roll_becomes_exact_notes():
+    run = small_run()
+    roll = torch.full((2, 32, 25, 3), 0.1)
+    roll[..., VELOCITY] = 0
+    roll[0, 0:8, 12, SOUNDING] = 0.9  # C4 held for half a bar, velocity 100
+    roll[0, 0, 12, ONSET] = 0.9
+    roll[0, 0:8, 12, VELOCITY] = 100 / 127
+    roll[1, 0:8, 0, SOUNDING] = 0.9  # C3 struck at 0 and re-struck at 4 (velocities 50 then 80)
+    roll[1, [0, 4], 0, ONSET] = 0.9
+    roll[1, 0:4, 0, VELOCITY], roll[1, 4:8, 0, VELOCITY] = 50 / 127, 80 / 127
+    run.model.generator_ema = FixedRoll(roll, run.model.generator)
+    (piece,) = generate(run, Controls(bars=2, roll_sampling="threshold"))
+    notes = [sorted((n.time // 120, n.end // 120, n.pitch, n.velocity) for n in t.notes) for t in piece.score.tracks]
+    assert notes == [[(0, 8, 60, 100)], [(0, 4, 48, 50), (4, 8, 48, 80)]]
+    assert [t.name for t in piece.score.tracks] == ["Melody", "Bass"]
+    (noisy,) = generate(run, Controls(bars=2, roll_sampling="bernoulli"))
+    assert noisy.note_count > 3  # the 0.1 cells now sound now and then
+    assert parse_roll_sampling("threshold:0.3", 0.5) == ("threshold", 0.3)
+    with pytest.raises(ControlError, match="roll-sampling"):
+        parse_roll_sampling("loud", 0.5)
+
+
+def test_conditioning_keeps_the_given_track():
+    run = small_run()
+    melody = melody_piece(bars=3)
+    pieces = generate(run, Controls(num=2, primer=melody, condition_track="melody", seed=3))
+    expected = sorted((n.time // 120, n.end // 120, n.pitch, n.velocity) for n in melody.score.tracks[0].notes)
+    for piece in pieces:
+        kept = sorted((n.time // 120, n.end // 120, n.pitch, n.velocity) for n in piece.score.tracks[0].notes)
+        assert kept == expected
+        assert piece.bars == 3  # as long as the melody: two 2-bar phrases, cut to 3 bars
+    as_bass = generate(run, Controls(primer=melody, condition_track="Bass"))[0]
+    assert len(as_bass.score.tracks[1].notes) == len(expected)
+    with pytest.raises(ControlError, match="not a track of this model"):
+        generate(run, Controls(primer=melody, condition_track="tuba"))
+    with pytest.raises(ControlError, match="needs --primer"):
+        generate(run, Controls(condition_track="melody"))
+    with pytest.raises(ControlError, match="--top-k"):
+        generate(run, Controls(top_k=5))
+
+
+def test_long_pieces_chain_neighbouring_latents():
+    run = small_run(GANConfig(**{**SMALL.__dict__, "phrase_drift": 0.3}))
+    z = chained_latents(run.model.generator, 4, 0.3, 1.0, torch.Generator().manual_seed(0), torch.device("cpu"))
+    shared = z["shared"]
+    assert shared.shape == (4, 8)
+    near = torch.cosine_similarity(shared[0], shared[1], dim=0)
+    far = torch.cosine_similarity(shared[0], run.model.generator.latents(1)["shared"][0], dim=0)
+    assert float(near) > 0.8 and float(near) > float(far)
+    (piece,) = generate(run, Controls(bars=5, roll_sampling="0.3"))
+    assert piece.end_tick <= 5 * 1920
+
+
+def test_dataset_phrases_and_transposition():
+    rep = small_rep()
+    pieces = [melody_piece(bars=6, name="Melody"), melody_piece(bars=6, name="Tuba")]
+    train = make_dataset(pieces, rep, SMALL, seed=0, augment=True)
+    valid = make_dataset(pieces, rep, SMALL, seed=0, augment=False)
+    # a phrase starting on every bar but the last (the Tuba piece has no track of the model); none overlap in valid
+    assert len(train) == 5 and len(valid) == 3
+    plain = make_dataset(pieces, rep, GANConfig(**{**SMALL.__dict__, "transpose": 0}), 0, augment=True)
+    x, y = train[1], plain[1]
+    assert x.shape == (2, 32, 25, 3)
+    assert float(x.sum()) == pytest.approx(float(y.sum()))  # same notes, maybe shifted in pitch
+    assert torch.equal(valid[0], plain[0])
+
+
+def test_train_and_sample_through_the_pipeline(tmp_path):
+    from tunesmith.generation.run import load_run
+    from tunesmith.training.trainer import train
+
+    run_dir = tmp_path / "run"
+    train("gan", "bach", run_dir, limit=12, progress=False,
+          model_overrides=dict(SMALL.__dict__),
+          training_overrides={"max_steps": 2, "batch_size": 4, "snapshot_every": 2})
+    assert (run_dir / "samples" / "step_0000002.png").exists()
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    assert '"gradient_penalty"' in lines[0] and '"generator_loss"' in lines[0]
+    run = load_run(run_dir)
+    assert get_family("gan") is FAMILY and run.representation.track_names == ["Soprano", "Alto", "Tenor", "Bass"]
+    (piece,) = run.generate(Controls(bars=5, seed=1))
+    assert [t.name for t in piece.score.tracks] == ["Soprano", "Alto", "Tenor", "Bass"]
+    assert piece.end_tick <= 5 * piece.bar_ticks
