@@ -1,0 +1,198 @@
+"""The VAE family (MusicVAE): segments of a fixed number of bars encoded to a latent you can sample,
+interpolate and steer. The network is in vae_net.py, latent operations in vae_latent.py, attribute
+vectors in vae_attributes.py; this file is the family: data, model building and `generate`.
+
+Longer pieces than one segment are made by decoding a chain of neighbouring latents (each a small
+spherical step from the one before towards a fresh prior sample) and playing the segments one after
+another.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from tunesmith.errors import ControlError, TunesmithError
+from tunesmith.models.base import Family
+from tunesmith.models.vae_net import MusicVAE, VAEConfig
+from tunesmith.piece import Piece
+from tunesmith.representations.voices import (
+    FIRST_PITCH,
+    VoiceGrid,
+    VoiceRepresentation,
+    concatenate,
+    segments,
+)
+
+if TYPE_CHECKING:
+    from tunesmith.generation.controls import Controls
+    from tunesmith.generation.run import Run
+
+log = logging.getLogger(__name__)
+
+TRANSPOSE_RANGE = (-5, 6)  # semitones of the random transposition that augments training segments
+CHAIN_STEP = 0.35          # how far (as a slerp fraction) each further segment's latent moves from the last
+
+
+def build_model(config: VAEConfig, representation: VoiceRepresentation) -> MusicVAE:
+    """A MusicVAE sized for the representation (voices, event classes, velocity bins, bar length)."""
+    if not isinstance(representation, VoiceRepresentation):
+        raise TunesmithError(f"the vae model needs the 'voices' representation (got {representation.kind!r})")
+    if config.hierarchical and config.segment_bars < 2:
+        raise TunesmithError("a hierarchical decoder needs segments of at least 2 bars (set segment_bars)")
+    config = dataclasses.replace(config, voices=representation.voices, events=representation.events,
+                                 velocity_bins=representation.velocity_bins,
+                                 steps_per_bar=representation.steps_per_bar)
+    return MusicVAE(config)
+
+
+class SegmentDataset(Dataset):
+    """Training segments (events and velocities [V, T]), randomly transposed per epoch when augmenting."""
+
+    def __init__(self, grids: list[VoiceGrid], events: int, seed: int = 0, augment: bool = False):
+        steps_shape = (0, 0, 0)
+        self.events = np.stack([g.events for g in grids]) if grids else np.zeros(steps_shape, np.int64)
+        self.velocities = np.stack([g.velocities for g in grids]) if grids else np.zeros(steps_shape, np.int64)
+        self.classes, self.seed, self.augment, self.epoch = events, seed, augment, 0
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def set_epoch(self, epoch: int) -> None:
+        """A new transposition for every segment each epoch."""
+        self.epoch = epoch
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        events = self.events[index]
+        if self.augment:
+            rng = np.random.default_rng((self.seed, self.epoch, index))
+            shift = int(rng.integers(TRANSPOSE_RANGE[0], TRANSPOSE_RANGE[1] + 1))
+            on = events >= FIRST_PITCH
+            moved = events + shift * on
+            if on.any() and moved[on].min() >= FIRST_PITCH and moved[on].max() < self.classes:
+                events = moved
+        return {"events": torch.as_tensor(events, dtype=torch.long),
+                "velocities": torch.as_tensor(self.velocities[index], dtype=torch.long)}
+
+
+def make_dataset(pieces: list[Piece], representation: VoiceRepresentation, config: VAEConfig, seed: int,
+                 augment: bool = False) -> SegmentDataset:
+    """Every window of `segment_bars` bars (one every `segment_hop_bars`) of the pieces in the grid's
+    meter, without long silences, each distinct window once."""
+    steps = config.segment_bars * representation.steps_per_bar
+    hop = config.segment_hop_bars * representation.steps_per_bar
+    max_rest = int(config.max_rest_bars * representation.steps_per_bar)
+    grids, seen, other_meter = [], set(), 0
+    for piece in pieces:
+        if not representation.fits_meter(piece):
+            other_meter += 1
+            continue
+        if piece.note_count == 0:
+            continue
+        for window in segments(representation.encode(piece), steps, hop, max_rest):
+            key = hashlib.sha1(window.events.tobytes() + window.velocities.tobytes()).digest()
+            if key not in seen:
+                seen.add(key)
+                grids.append(window)
+    if other_meter:
+        log.info("left out %d of %d pieces not in %s", other_meter, len(pieces), representation.time_signature)
+    log.info("%d distinct %d-bar segments from %d pieces", len(grids), config.segment_bars, len(pieces))
+    return SegmentDataset(grids, representation.events, seed, augment)
+
+
+# ---------------- generation ----------------
+
+def _bars_wanted(controls: Controls, representation: VoiceRepresentation, tempo: float) -> tuple[int, float | None]:
+    """(bars to decode, seconds to cut at or None) from --bars / --seconds."""
+    if controls.seconds:
+        bar_seconds = representation.steps_per_bar / representation.steps_per_quarter * 60.0 / tempo
+        return max(1, math.ceil(controls.seconds / bar_seconds - 1e-9)), controls.seconds
+    return controls.bars or 0, None
+
+
+def _latent_chain(start: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:
+    """`count` latents [count, Z]: `start`, then each a CHAIN_STEP slerp towards a fresh prior sample."""
+    from tunesmith.models.vae_latent import slerp
+
+    chain = [start]
+    for _ in range(count - 1):
+        chain.append(slerp(chain[-1], torch.randn(start.shape, generator=generator), CHAIN_STEP))
+    return torch.stack(chain)
+
+
+def generate(run: Run, controls: Controls) -> list[Piece]:
+    """Sample from the prior (or near a primer's latent), steered by attribute vectors; segments of
+    neighbouring latents are joined when more bars are asked for than one segment holds."""
+    from tunesmith.models.vae_attributes import attribute_offset
+    from tunesmith.models.vae_latent import decode_latents, encode_piece
+
+    controls.check_supported(FAMILY.name, FAMILY.supported_controls)
+    model, rep = run.model, run.representation
+    config: VAEConfig = model.config
+    if controls.variation is not None:
+        if controls.primer is None:
+            raise ControlError("--variation samples near a primer's latent: give --primer too")
+        if controls.variation < 0:
+            raise ControlError(f"--variation must be 0 or more (got {controls.variation})")
+    tempo = controls.tempo or rep.tempo
+    bars, cut_seconds = _bars_wanted(controls, rep, tempo)
+    bars = bars or config.segment_bars
+    count = math.ceil(bars / config.segment_bars)
+    offset = attribute_offset(run.path, controls.attributes, config.latent_size)
+    primer = controls.primer_piece()
+    primer_mu = encode_piece(model, rep, primer, what="the primer")[0][:1] if primer is not None else None
+    filter_fn = _filter(controls)
+    pieces = []
+    for i in range(controls.num):
+        g = controls.generator(i)
+        if primer_mu is not None:
+            start = primer_mu[0] + (controls.variation or 0.0) * torch.randn(primer_mu.shape[1:], generator=g)
+        else:
+            start = torch.randn(config.latent_size, generator=g)
+        z = _latent_chain(start, count, g) + offset
+        grids = decode_latents(model, z.to(run.device), temperature=controls.temperature, generator=g,
+                               filter_logits=filter_fn)
+        piece = rep.decode(concatenate(grids), name=f"{run.path.name}-{i + 1:02d}", tempo=tempo)
+        piece = _cut(piece, bars, cut_seconds)
+        piece.tags.update({"family": FAMILY.name, "seed": controls.seed, "index": i, "asked": {
+            "bars": bars, "segments": count, "attributes": dict(controls.attributes),
+            "variation": controls.variation, "primer": str(controls.primer) if controls.primer else None}})
+        pieces.append(piece)
+    return pieces
+
+
+def _filter(controls: Controls):
+    if controls.top_k is None and controls.top_p is None:
+        return None
+    from tunesmith.generation.controls import filter_logits
+
+    return lambda logits: filter_logits(logits, 1.0, controls.top_k, controls.top_p)
+
+
+def _cut(piece: Piece, bars: int, seconds: float | None) -> Piece:
+    """The first `bars` bars (or `seconds`), notes ending at the cut."""
+    end = bars * piece.bar_ticks
+    if seconds is not None:
+        end = min(end, int(round(seconds * piece.tempo / 60.0 * piece.tpq)))
+    if end >= piece.end_tick:
+        return piece
+    return piece.copy(score=piece.score.clip(0, end, clip_end=True))
+
+
+FAMILY = Family(
+    name="vae",
+    config_class=VAEConfig,
+    representation={"kind": "voices", "voices": 1, "mode": "top"},
+    build_model=build_model,
+    make_dataset=make_dataset,
+    generate=generate,
+    supported_controls=frozenset({"attributes", "variation", "tempo", "top_k", "top_p"}),
+    description="MusicVAE: bidirectional-LSTM encoder, Gaussian latent, flat or hierarchical LSTM decoder",
+)

@@ -1,0 +1,236 @@
+"""MusicVAE (Roberts et al., 2018, "A Hierarchical Latent Vector Model for Learning Long-Term
+Structure in Music"): a bidirectional LSTM encoder to a Gaussian latent z, and an autoregressive LSTM
+decoder, flat for short segments or hierarchical (a conductor LSTM giving one embedding per bar, a
+bottom LSTM decoding each bar from it) for long ones. Trained on KL with free bits and a beta ramp;
+scheduled sampling (two-pass, Mihaylova & Martins 2019) is optional.
+
+Batches are dicts of int64 tensors: events [B, V, T] (0 rest, 1 hold, 2+ note-on) and velocities
+[B, V, T] (a bin where a note starts), V voices, T steps = bars * steps_per_bar.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from tunesmith.representations.voices import FIRST_PITCH, HOLD, REST
+
+
+@dataclass
+class VAEConfig:
+    """MusicVAE settings. `voices`, `events`, `velocity_bins`, `steps_per_bar` come from the representation."""
+
+    segment_bars: int = 2              # bars per segment (the unit that is encoded to one z)
+    latent_size: int = 256
+    embed_size: int = 48               # per voice: event embedding
+    velocity_embed_size: int = 8       # per voice: velocity-bin embedding
+    encoder_size: int = 256            # per direction
+    encoder_layers: int = 1
+    decoder_size: int = 256
+    decoder_layers: int = 2
+    hierarchical: bool = False         # conductor + per-bar decoder (use for long segments)
+    conductor_size: int = 256
+    conductor_layers: int = 1
+    dropout: float = 0.0
+    free_bits: float = 48.0            # KL bits per segment that cost nothing
+    max_beta: float = 0.2              # weight of the KL beyond the free bits, reached after the ramp
+    beta_warmup_steps: int = 2000
+    scheduled_sampling: float = 0.0    # final probability of feeding the decoder its own sample
+    scheduled_sampling_steps: int = 5000
+    velocity_weight: float = 1.0       # weight of the velocity loss beside the event loss
+    segment_hop_bars: int = 1          # training windows start every this many bars
+    max_rest_bars: float = 1.0         # windows silent for longer than this are left out
+    voices: int = 0
+    events: int = 0
+    velocity_bins: int = 0
+    steps_per_bar: int = 0
+
+    @property
+    def steps(self) -> int:
+        return self.segment_bars * self.steps_per_bar
+
+
+def _init_state(linear: nn.Linear, cond: torch.Tensor, layers: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """LSTM (h, c), each [layers, N, size], from a conditioning vector [N, D] (tanh(W cond))."""
+    state = torch.tanh(linear(cond))                                    # [N, 2 * layers * size]
+    h, c = state.view(-1, 2, layers, size).permute(1, 2, 0, 3).contiguous()  # [2, layers, N, size]
+    return h, c
+
+
+class MusicVAE(nn.Module):
+    """Encoder, flat or hierarchical decoder, and the VAE loss."""
+
+    def __init__(self, config: VAEConfig):
+        super().__init__()
+        c = config
+        self.config = c
+        self.event_embed = nn.Embedding(c.voices * (c.events + 1), c.embed_size)  # +1: the start symbol
+        self.velocity_embed = nn.Embedding(c.voices * (c.velocity_bins + 1), c.velocity_embed_size)  # +1: none
+        step_size = c.voices * (c.embed_size + c.velocity_embed_size)
+        self.encoder = nn.LSTM(step_size, c.encoder_size, c.encoder_layers, batch_first=True,
+                               bidirectional=True, dropout=c.dropout if c.encoder_layers > 1 else 0.0)
+        self.to_mu = nn.Linear(2 * c.encoder_size, c.latent_size)
+        self.to_sigma = nn.Linear(2 * c.encoder_size, c.latent_size)
+        cond_size = c.latent_size
+        if c.hierarchical:
+            self.conductor_init = nn.Linear(c.latent_size, 2 * c.conductor_layers * c.conductor_size)
+            self.conductor = nn.LSTM(1, c.conductor_size, c.conductor_layers, batch_first=True)
+            cond_size = c.conductor_size
+        self.decoder_init = nn.Linear(cond_size, 2 * c.decoder_layers * c.decoder_size)
+        self.decoder = nn.LSTM(step_size + cond_size, c.decoder_size, c.decoder_layers, batch_first=True,
+                               dropout=c.dropout if c.decoder_layers > 1 else 0.0)
+        self.event_head = nn.Linear(c.decoder_size, c.voices * c.events)
+        self.velocity_head = nn.Linear(c.decoder_size, c.voices * c.velocity_bins)
+        self.register_buffer("trained_steps", torch.zeros((), dtype=torch.long))
+        offsets = torch.arange(c.voices)
+        self.register_buffer("event_offset", offsets * (c.events + 1), persistent=False)
+        self.register_buffer("velocity_offset", offsets * (c.velocity_bins + 1), persistent=False)
+
+    # --- inputs ---
+    def step_inputs(self, events: torch.Tensor, velocities: torch.Tensor) -> torch.Tensor:
+        """Embedded steps [B, T, V * (E + Ev)] from events/velocities [B, V, T] (start symbol allowed)."""
+        c = self.config
+        velocity_in = torch.where(events >= FIRST_PITCH, velocities, torch.full_like(velocities, c.velocity_bins))
+        velocity_in = torch.where(events == c.events, torch.full_like(velocities, c.velocity_bins), velocity_in)
+        e = self.event_embed(events.transpose(1, 2) + self.event_offset)             # [B, T, V, E]
+        v = self.velocity_embed(velocity_in.transpose(1, 2) + self.velocity_offset)  # [B, T, V, Ev]
+        return torch.cat([e, v], dim=-1).flatten(2)                                 # [B, T, V*(E+Ev)]
+
+    def _shift(self, events: torch.Tensor, velocities: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The decoder's inputs: the previous step, the start symbol first."""
+        start_e = torch.full_like(events[..., :1], self.config.events)
+        start_v = torch.zeros_like(velocities[..., :1])
+        return torch.cat([start_e, events[..., :-1]], -1), torch.cat([start_v, velocities[..., :-1]], -1)
+
+    # --- encoder ---
+    def encode(self, events: torch.Tensor, velocities: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior mean and standard deviation, each [B, Z]."""
+        c = self.config
+        _, (h, _) = self.encoder(self.step_inputs(events, velocities))   # h [layers*2, B, H]
+        h = h.view(c.encoder_layers, 2, -1, c.encoder_size)[-1]          # [2, B, H]
+        h = torch.cat([h[0], h[1]], dim=-1)                              # [B, 2H]
+        return self.to_mu(h), F.softplus(self.to_sigma(h)) + 1e-4
+
+    # --- decoder ---
+    def conditions(self, z: torch.Tensor) -> torch.Tensor:
+        """What each decoded chunk is conditioned on: [B, chunks, D] (one chunk = z itself when flat)."""
+        c = self.config
+        if not c.hierarchical:
+            return z[:, None, :]                                         # [B, 1, Z]
+        state = _init_state(self.conductor_init, z, c.conductor_layers, c.conductor_size)
+        zeros = z.new_zeros(z.shape[0], c.segment_bars, 1)               # [B, bars, 1]
+        out, _ = self.conductor(zeros, state)                            # [B, bars, Hc]
+        return out
+
+    def decode_logits(self, z: torch.Tensor, prev_events: torch.Tensor,
+                      prev_velocities: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Teacher-forced logits: events [B, T, V, C] and velocities [B, T, V, Bv]."""
+        c = self.config
+        cond = self.conditions(z)                                        # [B, K, D]
+        batch, chunks, width = cond.shape
+        x = self.step_inputs(prev_events, prev_velocities)               # [B, T, I]
+        x = x.view(batch * chunks, -1, x.shape[-1])                      # [B*K, T/K, I]
+        cond = cond.reshape(batch * chunks, width)                       # [B*K, D]
+        state = _init_state(self.decoder_init, cond, c.decoder_layers, c.decoder_size)
+        x = torch.cat([x, cond[:, None, :].expand(-1, x.shape[1], -1)], dim=-1)
+        out, _ = self.decoder(x, state)                                  # [B*K, T/K, Hd]
+        out = out.reshape(batch, -1, c.decoder_size)                     # [B, T, Hd]
+        events = self.event_head(out).view(batch, -1, c.voices, c.events)
+        velocities = self.velocity_head(out).view(batch, -1, c.voices, c.velocity_bins)
+        return events, velocities
+
+    # --- training ---
+    def beta(self) -> float:
+        """KL weight now: a linear ramp from 0 to max_beta over beta_warmup_steps."""
+        c = self.config
+        ramp = min(1.0, float(self.trained_steps) / c.beta_warmup_steps) if c.beta_warmup_steps > 0 else 1.0
+        return c.max_beta * ramp
+
+    def _sampling_probability(self) -> float:
+        c = self.config
+        if c.scheduled_sampling <= 0:
+            return 0.0
+        return c.scheduled_sampling * min(1.0, float(self.trained_steps) / max(1, c.scheduled_sampling_steps))
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        """Reconstruction (events + velocity, nats per segment) + beta * KL beyond the free bits."""
+        c = self.config
+        events, velocities = batch["events"], batch["velocities"]       # [B, V, T]
+        mu, sigma = self.encode(events, velocities)
+        z = mu + sigma * torch.randn_like(mu)                            # [B, Z]
+        inputs_e, inputs_v = events, velocities
+        p = self._sampling_probability() if self.training else 0.0
+        if p > 0:  # two-pass scheduled sampling: feed some of the model's own predictions
+            with torch.no_grad():
+                le, lv = self.decode_logits(z, *self._shift(events, velocities))
+                own_e = torch.distributions.Categorical(logits=le).sample().transpose(1, 2)  # [B, V, T]
+                own_v = torch.distributions.Categorical(logits=lv).sample().transpose(1, 2)
+                mix = torch.rand(events.shape[0], 1, events.shape[2], device=events.device) < p
+                inputs_e, inputs_v = torch.where(mix, own_e, events), torch.where(mix, own_v, velocities)
+        logits_e, logits_v = self.decode_logits(z, *self._shift(inputs_e, inputs_v))
+        target_e = events.transpose(1, 2)                                # [B, T, V]
+        event_nll = F.cross_entropy(logits_e.reshape(-1, c.events), target_e.reshape(-1), reduction="none")
+        onset = (target_e >= FIRST_PITCH).reshape(-1)
+        velocity_nll = F.cross_entropy(logits_v.reshape(-1, c.velocity_bins), velocities.transpose(1, 2).reshape(-1),
+                                       reduction="none") * onset
+        batch_size = events.shape[0]
+        recon = (event_nll.sum() + c.velocity_weight * velocity_nll.sum()) / batch_size
+        kl = 0.5 * (mu.pow(2) + sigma.pow(2) - 1 - 2 * torch.log(sigma)).sum(-1)  # [B] nats
+        free_nats = c.free_bits * math.log(2)
+        beta = self.beta()
+        loss = recon + beta * torch.clamp(kl - free_nats, min=0).mean()
+        if self.training:
+            self.trained_steps += 1
+        with torch.no_grad():
+            accuracy = (logits_e.argmax(-1) == target_e).float().mean().item()
+            velocity_accuracy = ((logits_v.argmax(-1) == velocities.transpose(1, 2)).reshape(-1)[onset]
+                                 .float().mean().item()) if onset.any() else 1.0
+        return loss, {"recon": recon.item(), "kl_bits": kl.mean().item() / math.log(2), "beta": beta,
+                      "accuracy": accuracy, "velocity_accuracy": velocity_accuracy}
+
+    # --- sampling ---
+    @torch.no_grad()
+    def sample(self, z: torch.Tensor, temperature: float = 1.0, greedy: bool = False,
+               generator: torch.Generator | None = None,
+               filter_logits: Callable[[torch.Tensor], torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Decode latents [B, Z] step by step: events and velocities [B, V, T]."""
+        c = self.config
+        batch = z.shape[0]
+        cond = self.conditions(z)                                        # [B, K, D]
+        chunks = cond.shape[1]
+        per_chunk = c.steps // chunks
+        prev_e = torch.full((batch, c.voices, 1), c.events, dtype=torch.long, device=z.device)
+        prev_v = torch.zeros_like(prev_e)
+        out_e, out_v = [], []
+        for k in range(chunks):
+            state = _init_state(self.decoder_init, cond[:, k], c.decoder_layers, c.decoder_size)
+            for _ in range(per_chunk):
+                x = torch.cat([self.step_inputs(prev_e, prev_v), cond[:, k, None, :]], dim=-1)  # [B, 1, I+D]
+                h, state = self.decoder(x, state)                        # [B, 1, Hd]
+                le = self.event_head(h[:, 0]).view(batch, c.voices, c.events)
+                lv = self.velocity_head(h[:, 0]).view(batch, c.voices, c.velocity_bins)
+                no_note = (prev_e[..., 0] == REST) | (prev_e[..., 0] == c.events)  # a hold needs a note
+                le[..., HOLD] = le[..., HOLD].masked_fill(no_note, float("-inf"))
+                e, v = _pick(le, temperature, greedy, generator, filter_logits), _pick(lv, temperature, greedy, generator)
+                out_e.append(e)
+                out_v.append(v)
+                prev_e, prev_v = e[..., None], v[..., None]
+        return torch.stack(out_e, -1), torch.stack(out_v, -1)
+
+
+def _pick(logits: torch.Tensor, temperature: float, greedy: bool, generator: torch.Generator | None,
+          filter_logits: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+    """One class per row of logits [..., C]: argmax, or a sample at `temperature` (after filtering)."""
+    if greedy:
+        return logits.argmax(-1)
+    logits = logits / temperature
+    if filter_logits is not None:
+        logits = filter_logits(logits)
+    probs = torch.softmax(logits, -1)
+    flat = probs.reshape(-1, probs.shape[-1])
+    return torch.multinomial(flat, 1, generator=generator).view(probs.shape[:-1])

@@ -1,0 +1,224 @@
+"""MusicVAE: shapes, reconstruction of its training segments, interpolation endpoints, attribute
+vectors that move what they name, the run-directory pipeline and the commands, and clear errors."""
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import symusic
+import torch
+from typer.testing import CliRunner
+
+from tunesmith.errors import ControlError, TunesmithError
+from tunesmith.generation.controls import Controls
+from tunesmith.models.vae import FAMILY, build_model, make_dataset
+from tunesmith.models.vae_attributes import compute_attribute_vectors, save_attribute_vectors
+from tunesmith.models.vae_latent import (
+    decode_latents,
+    encode_piece,
+    interpolation_latents,
+    piece_segments,
+    reconstruction_accuracy,
+    slerp,
+)
+from tunesmith.models.vae_net import VAEConfig
+from tunesmith.piece import Piece
+from tunesmith.representations.voices import VoiceRepresentation
+
+TPQ = 480
+TINY = dict(latent_size=16, embed_size=32, velocity_embed_size=4, encoder_size=48, decoder_size=128,
+            decoder_layers=1, conductor_size=32, free_bits=12.0, beta_warmup_steps=50)
+
+
+def melody(notes: list[tuple[int, int, int]], bars: int = 2, velocity: int = 90, name: str = "m") -> Piece:
+    """(start step, length in steps, pitch) in 16ths, one track, 4/4."""
+    step = TPQ // 4
+    score = symusic.Score(TPQ)
+    score.time_signatures.append(symusic.TimeSignature(0, 4, 4))
+    track = symusic.Track("Melody", 0)
+    for start, length, pitch in notes:
+        track.notes.append(symusic.Note(start * step, length * step, pitch, velocity))
+    score.tracks.append(track)
+    return Piece(score, name=name, source=name)
+
+
+def every(k: int, pitches: list[int], bars: int = 2, offset: int = 0) -> list[tuple[int, int, int]]:
+    """A note every k steps, cycling through `pitches`."""
+    return [(s, k, pitches[(i + offset) % len(pitches)]) for i, s in enumerate(range(0, 16 * bars, k))]
+
+
+def train(model, data, steps: int, lr: float = 3e-3, batch: int = 64, seed: int = 0):
+    torch.manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr)
+    model.train()
+    for i in range(steps):
+        idx = torch.randint(len(data), (min(batch, len(data)),), generator=torch.Generator().manual_seed(i))
+        items = [data[int(j)] for j in idx]
+        loss, _ = model.loss({k: torch.stack([it[k] for it in items]) for k in items[0]})
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model.eval()
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def two_tunes():
+    """A tiny VAE trained on two 2-bar melodies."""
+    torch.set_num_threads(1)
+    rep = VoiceRepresentation(min_pitch=48, max_pitch=84)
+    a = melody([(0, 4, 60), (4, 2, 62), (6, 2, 64), (8, 8, 67), (16, 4, 65), (20, 4, 64), (24, 8, 60)], name="a")
+    b = melody([(0, 2, 72), (2, 2, 71), (4, 2, 69), (6, 2, 67), (8, 6, 69), (16, 8, 74), (28, 4, 72)], name="b")
+    torch.manual_seed(0)
+    model = build_model(VAEConfig(**TINY), rep)
+    data = make_dataset([a, b], rep, model.config, seed=0)
+    assert len(data) == 2
+    return rep, train(model, data, 300, lr=5e-3), a, b, data
+
+
+def test_shapes_flat_and_hierarchical():
+    rep = VoiceRepresentation(voices=3, mode="tracks")
+    for hierarchical, bars in ((False, 2), (True, 4)):
+        model = build_model(VAEConfig(**TINY, segment_bars=bars, hierarchical=hierarchical), rep)
+        steps = bars * 16
+        events = torch.randint(0, rep.events, (5, 3, steps))
+        velocities = torch.randint(0, rep.velocity_bins, (5, 3, steps))
+        mu, sigma = model.encode(events, velocities)
+        assert mu.shape == sigma.shape == (5, 16) and (sigma > 0).all()
+        assert model.conditions(mu).shape == ((5, bars, 32) if hierarchical else (5, 1, 16))
+        logits_e, logits_v = model.decode_logits(mu, *model._shift(events, velocities))
+        assert logits_e.shape == (5, steps, 3, rep.events) and logits_v.shape == (5, steps, 3, rep.velocity_bins)
+        loss, stats = model.loss({"events": events, "velocities": velocities})
+        assert loss.ndim == 0 and torch.isfinite(loss) and 0 <= stats["accuracy"] <= 1
+        sampled_e, sampled_v = model.eval().sample(mu[:2], generator=torch.Generator().manual_seed(0))
+        assert sampled_e.shape == sampled_v.shape == (2, 3, steps)
+        # a hold never follows a rest or starts the segment
+        prev = torch.cat([torch.zeros_like(sampled_e[..., :1]), sampled_e[..., :-1]], -1)
+        assert not ((sampled_e == 1) & (prev == 0)).any()
+
+
+def test_tiny_vae_reconstructs_its_two_training_segments(two_tunes):
+    rep, model, a, b, data = two_tunes
+    grids = [piece_segments(rep, 2, p)[0] for p in (a, b)]
+    scores = reconstruction_accuracy(model, grids)
+    assert scores["sampled"] > 0.9 and scores["teacher_forced"] > 0.9
+    assert scores["velocity"] == 1.0
+
+
+def test_interpolation_endpoints_decode_close_to_the_inputs(two_tunes):
+    rep, model, a, b, _ = two_tunes
+    z = interpolation_latents(model, rep, a, b, steps=5)
+    assert z.shape == (5, 16)
+    grids = decode_latents(model, z)
+    for grid, piece in ((grids[0], a), (grids[-1], b)):
+        target = piece_segments(rep, 2, piece)[0]
+        assert (grid.events == target.events).mean() > 0.9
+    # slerp keeps the ends and stays between them
+    x, y = torch.randn(16), torch.randn(16)
+    assert torch.allclose(slerp(x, y, 0.0), x, atol=1e-5) and torch.allclose(slerp(x, y, 1.0), y, atol=1e-5)
+
+
+def test_density_vector_raises_the_note_density_of_decoded_music(tmp_path):
+    rep = VoiceRepresentation(min_pitch=48, max_pitch=84)
+    scale = [60, 62, 64, 65, 67, 69, 71, 72]
+    pieces = [melody(every(k, scale, offset=o), name=f"k{k}-{o}") for k in (1, 2, 4, 8) for o in range(8)]
+    torch.manual_seed(1)
+    model = build_model(VAEConfig(**TINY), rep)
+    train(model, make_dataset(pieces, rep, model.config, seed=0, augment=True), 150, seed=1, batch=32)
+    vectors = compute_attribute_vectors(model, rep, pieces, source="fixture", progress=False)
+    density = vectors["attributes"]["density"]
+    assert density["low"] < density["high"] and density["vector"] is not None
+    assert vectors["attributes"]["velocity"]["vector"] is None  # every note has velocity 90
+    save_attribute_vectors(tmp_path, vectors)
+    run = SimpleNamespace(path=tmp_path, model=model, representation=rep, device=torch.device("cpu"))
+
+    def measured(amount: float) -> float:
+        controls = Controls(num=12, bars=2, seed=3, temperature=0.5, attributes={"density": amount})
+        pieces = FAMILY.generate(run, controls)
+        notes = [len(symusic.Score.from_midi(p.score.dumps_midi()).tracks[0].notes) for p in pieces]
+        return float(np.mean(notes)) / 2  # notes per bar, read back from the MIDI
+
+    low, middle, high = measured(-1.5), measured(0.0), measured(1.5)
+    assert low < middle < high
+
+
+def test_generate_joins_segments_and_refuses_what_it_cannot_do(two_tunes, tmp_path):
+    rep, model, a, b, _ = two_tunes
+    run = SimpleNamespace(path=tmp_path / "run", model=model, representation=rep, device=torch.device("cpu"))
+    pieces = FAMILY.generate(run, Controls(num=2, bars=5, seed=1, tempo=90))
+    assert len(pieces) == 2 and all(p.bars <= 5 and p.end_tick <= 5 * p.bar_ticks for p in pieces)
+    assert pieces[0].tags["asked"]["segments"] == 3 and pieces[0].tempo == pytest.approx(90, abs=1e-3)
+    again = FAMILY.generate(run, Controls(num=2, bars=5, seed=1, tempo=90))
+    assert [p.note_count for p in again] == [p.note_count for p in pieces]  # same seed, same music
+    near = FAMILY.generate(run, Controls(num=1, bars=2, primer=a, variation=0.0, temperature=0.05))
+    assert (piece_segments(rep, 2, near[0])[0].events == piece_segments(rep, 2, a)[0].events).mean() > 0.9
+    with pytest.raises(ControlError, match="--key"):
+        FAMILY.generate(run, Controls(key="C major"))
+    with pytest.raises(ControlError, match="give --primer"):
+        FAMILY.generate(run, Controls(variation=0.3))
+    with pytest.raises(ControlError, match="tunesmith attributes"):
+        FAMILY.generate(run, Controls(attributes={"density": 1.0}))
+
+
+def test_bad_input_gives_a_clear_error(two_tunes):
+    rep, model, a, *_ = two_tunes
+    with pytest.raises(TunesmithError, match=r"1 bar long; this model encodes segments of 2 bars"):
+        encode_piece(model, rep, melody([(0, 4, 60)], name="short"), "the primer")
+    with pytest.raises(TunesmithError, match="has no notes"):
+        encode_piece(model, rep, melody([], name="silent"))
+    with pytest.raises(TunesmithError, match="needs the 'voices' representation"):
+        build_model(VAEConfig(), SimpleNamespace(kind="tokens"))
+
+
+def test_pipeline_train_generate_and_commands(tmp_path):
+    from tunesmith.cli.main import app
+    from tunesmith.generation.run import load_run
+    from tunesmith.training.trainer import train as train_run
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    scale = [60, 62, 64, 67, 69, 72]
+    for i in range(6):
+        melody(every(2 ** (i % 3 + 1), scale, bars=4, offset=i), bars=4).score.dump_midi(str(corpus / f"t{i}.mid"))
+    config = tmp_path / "vae.toml"
+    config.write_text("[model]\n" + "".join(f"{k} = {v}\n" for k, v in TINY.items()) +
+                      "[training]\nmax_steps = 6\nbatch_size = 8\n")
+    run_dir = tmp_path / "run"
+    train_run("vae", str(corpus), run_dir, config_file=config, progress=False)
+    run = load_run(run_dir)
+    pieces = run.generate(Controls(num=2, bars=3))
+    assert len(pieces) == 2 and all(p.bars <= 3 for p in pieces)
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["attributes", str(run_dir), "--corpus", str(corpus), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert (run_dir / "attributes.json").exists()
+    out = tmp_path / "interp"
+    result = runner.invoke(app, ["interpolate", str(run_dir), str(corpus / "t0.mid"), str(corpus / "t1.mid"),
+                                 "--steps", "3", "--out", str(out), "--no-wav", "--no-png",
+                                 "--attribute", "density=0.5"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["interp-01.mid", "interp-02.mid", "interp-03.mid",
+                                                     "interpolation.mid"]
+    assert Piece.load(out / "interpolation.mid").end_tick > 4 * TPQ * 4  # three 2-bar steps in a row
+    out = tmp_path / "rec"
+    result = runner.invoke(app, ["reconstruct", str(run_dir), str(corpus / "t2.mid"), "--out", str(out),
+                                 "--no-wav", "--no-png"])
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} == {"t2-original.mid", "t2-reconstructed.mid"}
+    short = tmp_path / "short.mid"
+    melody([(0, 4, 60)]).score.dump_midi(str(short))
+    result = runner.invoke(app, ["reconstruct", str(run_dir), str(short), "--out", str(out)])
+    assert isinstance(result.exception, TunesmithError) and "1 bar long" in str(result.exception)
+    empty = tmp_path / "empty.mid"
+    score = symusic.Score(TPQ)
+    score.tracks.append(symusic.Track("x", 0))
+    score.dump_midi(str(empty))
+    result = runner.invoke(app, ["interpolate", str(run_dir), str(empty), str(short), "--out", str(out)])
+    assert isinstance(result.exception, TunesmithError) and "no notes" in str(result.exception)
+    assert not Path(tmp_path / "nothing").exists()
