@@ -22,7 +22,7 @@ from tunesmith.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: pickup bars aligned to the bar lines
 BUNDLED = {
     "bach": "J.S. Bach's four-voice chorales from music21's corpus (about 350, de-duplicated)",
     "folk": "Folk tunes in ABC from music21's corpus: Essen, Ryan's Mammoth, O'Neill's 1850, Aird's Airs (about 12,900)",
@@ -185,7 +185,7 @@ def _build_bundled_cache(name: str, folder: Path, *, limit: int | None, progress
     if limit:
         files = files[:limit]
     log.info("building the %s corpus cache in %s (%d files, once)", name, folder, len(files))
-    tmp = folder.with_name(folder.name + ".partial")
+    tmp = folder.with_name(f"{folder.name}.partial-{os.getpid()}")  # several processes may build at once
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "midi").mkdir(parents=True)
     entries, rejected, seen = [], [], set()
@@ -201,5 +201,7 @@ def _build_bundled_cache(name: str, folder: Path, *, limit: int | None, progress
             entries.append({"name": piece_name, "source": identity, "file": file})
     write_json_atomic(tmp / "index.json", {"corpus": name, "version": CACHE_VERSION, "pieces": entries,
                                            "rejected": rejected})
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(tmp, folder)
+    try:
+        os.replace(tmp, folder)
+    except OSError:  # another process finished the same cache first: keep theirs
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -42,7 +42,22 @@ def score_from_music21(stream) -> symusic.Score:
     from music21.midi import translate
 
     midi_bytes = translate.streamToMidiFile(stream).writestr()
-    return clean_score(symusic.Score.from_midi(midi_bytes))
+    score = clean_score(symusic.Score.from_midi(midi_bytes))
+    pickup = _pickup_quarters(stream)
+    if pickup:  # music21 writes a pickup at tick 0; move the notes so bar lines fall where the score has them
+        for track in score.tracks:
+            track.shift_time(int(round(pickup * score.ticks_per_quarter)), inplace=True)
+    return score
+
+
+def _pickup_quarters(stream) -> float:
+    """How many quarter notes the first measure's pickup leaves out (its paddingLeft), else 0."""
+    parts = getattr(stream, "parts", None)
+    container = parts[0] if parts is not None and len(parts) else stream
+    measures = container.getElementsByClass("Measure")
+    if not len(measures):
+        return 0.0
+    return float(measures[0].paddingLeft or 0.0)
 
 
 def read_score(path: Path) -> symusic.Score:

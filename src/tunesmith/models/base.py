@@ -29,7 +29,8 @@ class Family:
     - `build_model(config, representation) -> nn.Module` whose `loss(batch) -> (loss, {name: float})`.
     - `make_dataset(pieces, representation, config, seed) -> torch Dataset` of training examples;
       `collate` turns a list of examples into a batch (default: torch's default_collate).
-    - `generate(run, controls) -> list[Piece]`: sampling, honouring `controls` or raising ControlError.
+    - `generate(run, controls) -> list[Piece]`: sampling, honouring `controls` or raising ControlError;
+      None for token language models, which share the sampler in tunesmith.generation.sample.
     - `supported_controls`: names of Controls fields this family honours beyond the universal ones.
     - `train_step`: for families that need their own optimisation step (the GAN); None uses the loop's.
     """
@@ -39,7 +40,7 @@ class Family:
     representation: dict[str, Any]
     build_model: Callable[[Any, Representation], torch.nn.Module]
     make_dataset: Callable[[list[Piece], Representation, Any, int], Any]
-    generate: Callable[[Run, Controls], list[Piece]]
+    generate: Callable[[Run, Controls], list[Piece]] | None = None
     supported_controls: frozenset[str] = frozenset()
     collate: Callable[[list], Any] | None = None
     train_step: Callable[..., dict[str, float]] | None = None

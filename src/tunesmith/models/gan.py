@@ -37,7 +37,7 @@ class GANConfig:
     critic_channels: int = 32
     critic_steps: int = 2  # critic updates per generator update
     gp_weight: float = 10.0
-    generator_lr: float = 1e-3
+    generator_lr: float = 1e-3  # peak rates at the training's default lr (a different lr scales both)
     critic_lr: float = 1e-3
     ema_decay: float = 0.995
     condition_prob: float = 0.5  # share of training phrases given one real track to accompany
@@ -70,7 +70,8 @@ class GANModel(nn.Module):
     # --- training ---
     def configure_optimizers(self, train_config: Any) -> dict[str, torch.optim.Optimizer]:
         """Adam (beta1 0.5, beta2 0.9, as WGAN-GP) for the generator and the critic."""
-        self.loop_lr = float(train_config.lr)
+        # the loop's schedule is relative to its default peak rate: --lr scales both of ours alike
+        self.loop_lr = float(getattr(type(train_config), "lr", train_config.lr))
         return {name: torch.optim.Adam(getattr(self, name).parameters(), lr=lr, betas=(0.5, 0.9))
                 for name, lr in self.base_lr.items()}
 

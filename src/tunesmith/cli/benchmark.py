@@ -1,0 +1,72 @@
+"""`tunesmith benchmark polyphonic`: train and score on the Boulanger-Lewandowski piano-roll benchmark."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from tunesmith.cli.common import console, existing_path
+from tunesmith.errors import TunesmithError
+
+benchmark_app = typer.Typer(help="Published benchmarks: train and score with the exact protocol.",
+                            no_args_is_help=True)
+
+
+@benchmark_app.command("polyphonic")
+def polyphonic_command(
+    train: Path = typer.Option(None, "--train", help="benchmark JSON of the training split"),
+    valid: Path = typer.Option(None, "--valid", help="benchmark JSON of the validation split (model selection)"),
+    test: Path = typer.Option(None, "--test", help="benchmark JSON to score at the end (or with --run)"),
+    out: Path = typer.Option(None, "--out", "-o", help="run directory to write"),
+    run: Path = typer.Option(None, "--run", help="score this trained run instead of training"),
+    config: Path = typer.Option(None, "--config", help="TOML/JSON with [model], [training], [representation]"),
+    frames_per_beat: int = typer.Option(None, help="frames per quarter note: 1 for JSB, 2 for the others"),
+    augment: bool = typer.Option(None, "--augment/--no-augment",
+                                 help="random transpositions of training pieces (--no-augment: strict 2012 protocol)"),
+    max_minutes: float = typer.Option(None, help="stop training after this many minutes"),
+    epochs: int = typer.Option(None, help="passes over the training split"),
+    seed: int = typer.Option(None, help="random seed"),
+    device: str = typer.Option("cpu", help="cpu or cuda"),
+    json_out: bool = typer.Option(False, "--json", help="print the results as one JSON line"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars"),
+) -> None:
+    """Train the polyphonic model on --train/--valid into --out, or score --run on --test; NLL in nats per frame."""
+    from tunesmith.training.polyphonic_benchmark import score_run, train_benchmark
+
+    if run is not None:
+        files = {k: existing_path(v, f"--{k} file") for k, v in {"train": train, "valid": valid, "test": test}.items()
+                 if v is not None}
+        if not files:
+            raise TunesmithError("--run needs a file to score: give --test (or --valid, --train)")
+        scores = score_run(existing_path(run, "run directory"), files, device=device)
+        _show({"run": str(run), "nll_per_frame": scores}, json_out)
+        return
+    if train is None or valid is None or out is None:
+        raise TunesmithError("training needs --train, --valid and --out (or --run RUN --test FILE to score a run)")
+    training = {k: v for k, v in {"augment": augment, "max_minutes": max_minutes, "epochs": epochs,
+                                  "seed": seed}.items() if v is not None}
+    representation = {"frames_per_beat": frames_per_beat} if frames_per_beat is not None else {}
+    results = train_benchmark(existing_path(train, "--train file"), existing_path(valid, "--valid file"), out,
+                              test=existing_path(test, "--test file") if test is not None else None,
+                              config_file=config, device=device, progress=not quiet,
+                              overrides={"training": training, "representation": representation})
+    _show({"run": str(out), **results}, json_out)
+
+
+def _show(results: dict, json_out: bool) -> None:
+    if json_out:
+        print(json.dumps(results, sort_keys=True))
+        return
+    for split, value in results["nll_per_frame"].items():
+        console.print(f"{split}: [bold]{value:.4f}[/bold] nats per frame")
+    for name, scores in results.get("baselines", {}).items():
+        console.print(f"{name} baseline: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()))
+    if "minutes" in results:
+        console.print(f"trained {results['epochs']} epochs in {results['minutes']:.1f} min "
+                      f"({results['stopped_because']}; kept the {results['selected']}); run in {results['run']}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(benchmark_app, name="benchmark")

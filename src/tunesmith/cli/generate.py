@@ -1,0 +1,92 @@
+"""`tunesmith generate RUN_DIR`: new pieces from a trained run, under the user's controls."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from tunesmith.cli.common import console, parse_csv
+from tunesmith.errors import TunesmithError
+
+
+def parse_attributes(values: list[str] | None) -> dict[str, float]:
+    """['density=+1.5', 'pitch=-1'] -> {'density': 1.5, 'pitch': -1.0}."""
+    out = {}
+    for item in values or []:
+        name, sep, amount = item.partition("=")
+        try:
+            out[name.strip()] = float(amount)
+        except ValueError:
+            sep = ""
+        if not sep or not name.strip():
+            raise TunesmithError(f"--attribute takes NAME=AMOUNT (e.g. density=+1.5), got {item!r}")
+    return out
+
+
+def generate_command(
+    run_dir: Path = typer.Argument(..., help="run directory written by `tunesmith train`"),
+    out: Path = typer.Option(Path("out/generated"), "--out", "-o", help="folder for the results"),
+    num: int = typer.Option(4, "--num", "-n", help="how many pieces"),
+    bars: int = typer.Option(16, "--bars", "-b", help="length of each piece in bars (with a primer: in total)"),
+    seconds: float = typer.Option(None, help="length in seconds instead of bars"),
+    temperature: float = typer.Option(1.0, "--temperature", "-t", help="higher is more adventurous"),
+    top_k: int = typer.Option(None, help="sample only among the k likeliest events"),
+    top_p: float = typer.Option(None, help="sample only within this much probability mass"),
+    seed: int = typer.Option(0, help="same seed, same music"),
+    primer: Path = typer.Option(None, help="a MIDI/MusicXML/ABC file to continue (or vary, or harmonise)"),
+    key: str = typer.Option(None, help="key, e.g. 'D minor'"),
+    scale_lock: bool = typer.Option(False, "--scale-lock", help="keep every note in the key's scale"),
+    tempo: float = typer.Option(None, help="beats per minute"),
+    time_signature: str = typer.Option(None, help="e.g. 3/4"),
+    instruments: str = typer.Option(None, help="General MIDI names or programs, e.g. piano,violin,cello"),
+    density: str = typer.Option(None, help="low, medium, high, or notes per bar"),
+    pitch_range: str = typer.Option(None, help="e.g. C3-C6"),
+    velocity: str = typer.Option(None, help="e.g. 60-100"),
+    dynamics: str = typer.Option(None, help="e.g. crescendo, diminuendo"),
+    end_on_tonic: bool = typer.Option(False, "--end-on-tonic", help="finish on the key's tonic"),
+    loopable: bool = typer.Option(False, "--loopable", help="the last bar leads back into the first"),
+    infill: str = typer.Option(None, help="regenerate these bars of the primer, e.g. 5-8"),
+    style: str = typer.Option(None, help="a style tag the run learned, e.g. bach"),
+    attribute: list[str] = typer.Option(None, "--attribute", help="VAE: move along an attribute, e.g. density=+1.5"),
+    variation: float = typer.Option(None, help="VAE: how far from the primer's latent to sample"),
+    condition_track: str = typer.Option(None, help="GAN: the primer's track to keep and accompany"),
+    roll_sampling: str = typer.Option(None, help="piano-roll models: threshold or bernoulli"),
+    wav: bool = typer.Option(True, "--wav/--no-wav", help="also render audio"),
+    png: bool = typer.Option(True, "--png/--no-png", help="also draw a piano-roll"),
+    musicxml: bool = typer.Option(False, "--musicxml", help="also write a MusicXML score"),
+    json_out: bool = typer.Option(False, "--json", help="print, per piece, what was asked and what came out, as JSON"),
+    device: str = typer.Option("cpu", help="cpu or cuda"),
+) -> None:
+    """Generate pieces from a trained run and write .mid (+ .wav, .png) files."""
+    from tunesmith.generation.controls import Controls
+    from tunesmith.generation.run import load_run
+    from tunesmith.outputs import write_piece_files
+
+    if primer is not None and not primer.exists():
+        raise TunesmithError(f"primer not found: {primer}")
+    controls = Controls(
+        num=num, bars=bars, seconds=seconds, seed=seed, temperature=temperature, top_k=top_k, top_p=top_p,
+        primer=primer, key=key, scale_lock=scale_lock, tempo=tempo, time_signature=time_signature,
+        instruments=parse_csv(instruments) or None, density=density, pitch_range=pitch_range, velocity=velocity,
+        dynamics=dynamics, end_on_tonic=end_on_tonic, loopable=loopable, infill=infill, style=style,
+        attributes=parse_attributes(attribute), variation=variation, condition_track=condition_track,
+        roll_sampling=roll_sampling)
+    run = load_run(run_dir, device=device)
+    pieces = run.generate(controls)
+    report = []
+    for piece in pieces:
+        files = write_piece_files(piece, out, piece.name, wav=wav, png=png, musicxml=musicxml)
+        summary = piece.summary()
+        report.append({"files": {k: str(v) for k, v in files.items()}, "measured": summary,
+                       "asked": piece.tags.get("asked", {})})
+        if not json_out:
+            console.print(f"{files['mid']}: {summary['bars']} bars, {summary['notes']} notes, "
+                          f"key {summary['key']}, range {summary['pitch_range']}")
+    if json_out:
+        print(json.dumps(report, indent=2, default=str))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("generate")(generate_command)

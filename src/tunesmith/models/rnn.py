@@ -1,0 +1,75 @@
+"""The RNN family: an LSTM or GRU token language model (MelodyRNN/PerformanceRNN-class)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from tunesmith.errors import TunesmithError
+from tunesmith.models.base import Family
+from tunesmith.models.token_lm import TokenLM, make_token_dataset
+from tunesmith.representations.tokens import TokenRepresentation
+
+
+@dataclass
+class RNNConfig:
+    """Settings of the RNN family; `vocab_size` and `pad_id` come from the tokenizer."""
+
+    cell: str = "lstm"  # lstm | gru
+    layers: int = 2
+    width: int = 384
+    embedding: int = 256
+    dropout: float = 0.1
+    tie_embeddings: bool = True
+    window: int = 256  # training window in tokens
+    vocab_size: int = 0
+    pad_id: int = 0
+
+
+class TokenRNN(TokenLM):
+    """Embedding -> stacked LSTM/GRU -> (tied) output projection."""
+
+    def __init__(self, config: RNNConfig):
+        super().__init__()
+        if config.cell not in ("lstm", "gru"):
+            raise TunesmithError(f"unknown RNN cell {config.cell!r} (choose lstm or gru)")
+        self.config, self.pad_id = config, config.pad_id
+        self.embed = nn.Embedding(config.vocab_size, config.embedding, padding_idx=config.pad_id)
+        rnn = nn.LSTM if config.cell == "lstm" else nn.GRU
+        self.rnn = rnn(config.embedding, config.width, num_layers=config.layers, batch_first=True,
+                       dropout=config.dropout if config.layers > 1 else 0.0)
+        self.drop = nn.Dropout(config.dropout)
+        # tying needs the last hidden size to equal the embedding size: project down first
+        self.proj = nn.Linear(config.width, config.embedding) if config.tie_embeddings else None
+        self.head = nn.Linear(config.embedding if config.tie_embeddings else config.width, config.vocab_size)
+        if config.tie_embeddings:
+            self.head.weight = self.embed.weight
+
+    def forward(self, tokens: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
+        x = self.drop(self.embed(tokens))  # [B, T, E]
+        h, state = self.rnn(x, state)  # [B, T, W]
+        h = self.drop(h)
+        if self.proj is not None:
+            h = self.proj(h)  # [B, T, E]
+        return self.head(h), state  # [B, T, V]
+
+
+def build_rnn(config: RNNConfig, representation: TokenRepresentation) -> TokenRNN:
+    """An RNN sized to the representation's vocabulary."""
+    config.vocab_size, config.pad_id = representation.vocab_size, representation.pad_id
+    return TokenRNN(config)
+
+
+FAMILY = Family(
+    name="rnn",
+    config_class=RNNConfig,
+    representation={"kind": "tokens", "tokenization": "REMI"},
+    build_model=build_rnn,
+    make_dataset=make_token_dataset,
+    generate=None,
+    supported_controls=frozenset({"top_k", "top_p"}),
+    description="LSTM/GRU language model over MidiTok event tokens",
+)

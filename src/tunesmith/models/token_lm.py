@@ -1,0 +1,42 @@
+"""What every token language model shares: next-token loss, step-by-step sampling state, windows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from tunesmith.representations.tokens import TokenRepresentation
+from tunesmith.representations.windows import TokenWindows, token_windows
+
+
+class TokenLM(nn.Module):
+    """Base of token models: `forward(tokens, state) -> (logits, state)` plus a shared loss."""
+
+    pad_id: int
+
+    def forward(self, tokens: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:  # pragma: no cover
+        raise NotImplementedError
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        """Mean next-token cross entropy (nats per token) over the non-PAD targets."""
+        tokens = batch["tokens"]  # [B, T+1]
+        logits, _ = self(tokens[:, :-1])  # [B, T, V]
+        targets = tokens[:, 1:]  # [B, T]
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=self.pad_id)
+        count = int((targets != self.pad_id).sum())
+        return loss, {"nll": float(loss.detach()), "count": count, "tokens": count}
+
+    @torch.no_grad()
+    def step(self, tokens: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        """Feed new tokens [B, t] after `state`; logits of the next token [B, V] and the new state."""
+        logits, state = self(tokens, state)
+        return logits[:, -1], state
+
+
+def make_token_dataset(pieces, representation: TokenRepresentation, config: Any, seed: int = 0,
+                       augment: bool = False) -> TokenWindows:
+    """Windows of `config.window` tokens; transposed to every playable key when `augment`."""
+    return token_windows(pieces, representation, config.window, transpose=augment, seed=seed)

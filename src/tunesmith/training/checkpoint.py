@@ -1,0 +1,131 @@
+"""The run directory: config.json, model.safetensors, tokenizer.json, metrics.jsonl, split.json,
+and checkpoint.safetensors (everything needed to resume). Every file is written atomically; no pickle."""
+
+from __future__ import annotations
+
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from tunesmith.errors import TunesmithError
+from tunesmith.fileio import atomic_path, write_json_atomic
+
+CONFIG_FILE = "config.json"
+MODEL_FILE = "model.safetensors"
+CHECKPOINT_FILE = "checkpoint.safetensors"
+METRICS_FILE = "metrics.jsonl"
+SPLIT_FILE = "split.json"
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a run depends on (recorded in config.json)."""
+    out = {"python": platform.python_version()}
+    for name in ("tunesmith", "torch", "symusic", "miditok", "music21", "numpy", "safetensors"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def write_config(run_dir: Path, config: dict[str, Any]) -> None:
+    """config.json with the library versions added."""
+    write_json_atomic(Path(run_dir) / CONFIG_FILE, {**config, "versions": library_versions()})
+
+
+def read_config(run_dir: Path) -> dict[str, Any]:
+    """config.json of a run, or a one-line error when `run_dir` is not a run."""
+    path = Path(run_dir) / CONFIG_FILE
+    if not Path(run_dir).is_dir():
+        raise TunesmithError(f"run directory not found: {run_dir}")
+    if not path.exists():
+        raise TunesmithError(f"{run_dir} is not a tunesmith run (no {CONFIG_FILE})")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise TunesmithError(f"{path} is damaged ({exc.msg})") from exc
+
+
+def _state_tensors(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    # tied weights share storage; safetensors refuses shared tensors, so store each once by name
+    seen: set[tuple[int, tuple[int, ...]]] = set()
+    out = {}
+    for name, tensor in module.state_dict().items():
+        key = (tensor.data_ptr(), tuple(tensor.shape))
+        if key in seen:
+            continue
+        seen.add(key)
+        out[name] = tensor.detach().cpu().contiguous()
+    return out
+
+
+def save_weights(path: Path, module: torch.nn.Module, metadata_: dict[str, str] | None = None,
+                 extra: dict[str, torch.Tensor] | None = None) -> None:
+    """Model weights (plus any extra tensors) to safetensors, atomically."""
+    tensors = {f"model.{k}": v for k, v in _state_tensors(module).items()}
+    tensors.update(extra or {})
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata_)
+
+
+def load_weights(path: Path, module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """Load `model.*` tensors into `module`; returns the other tensors in the file."""
+    if not Path(path).exists():
+        raise TunesmithError(f"{path.parent} has no trained weights ({path.name}); train it first")
+    tensors = load_file(str(path))
+    weights = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    missing, unexpected = module.load_state_dict(weights, strict=False)
+    # a tied weight is stored once; the other name is filled by the tie itself
+    missing = [m for m in missing if not _is_tied(module, m, weights)]
+    if missing or unexpected:
+        raise TunesmithError(f"{path} does not fit this model (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    return {k: v for k, v in tensors.items() if not k.startswith("model.")}
+
+
+def _is_tied(module: torch.nn.Module, name: str, weights: dict[str, torch.Tensor]) -> bool:
+    target = module.state_dict()[name]
+    return any(module.state_dict()[k].data_ptr() == target.data_ptr() for k in weights if k in module.state_dict())
+
+
+def save_checkpoint(run_dir: Path, module: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer],
+                    state: dict[str, Any]) -> None:
+    """Everything needed to resume: weights, optimiser moments, RNG state and loop counters."""
+    extra: dict[str, torch.Tensor] = {"rng.torch": torch.get_rng_state()}
+    groups = {}
+    for name, opt in optimizers.items():
+        sd = opt.state_dict()
+        groups[name] = sd["param_groups"]
+        for idx, param_state in sd["state"].items():
+            for key, value in param_state.items():
+                t = value if torch.is_tensor(value) else torch.tensor(value)
+                extra[f"opt.{name}.{idx}.{key}"] = t.detach().cpu().contiguous()
+    meta = {"state": json.dumps(state), "param_groups": json.dumps(groups)}
+    save_weights(Path(run_dir) / CHECKPOINT_FILE, module, meta, extra)
+
+
+def load_checkpoint(run_dir: Path, module: torch.nn.Module,
+                    optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, Any]:
+    """Restore what save_checkpoint wrote; returns the loop counters."""
+    from safetensors import safe_open
+
+    path = Path(run_dir) / CHECKPOINT_FILE
+    if not path.exists():
+        raise TunesmithError(f"nothing to resume in {run_dir} (no {CHECKPOINT_FILE})")
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata()
+    extra = load_weights(path, module)
+    torch.set_rng_state(extra["rng.torch"])
+    groups = json.loads(meta["param_groups"])
+    for name, opt in optimizers.items():
+        per_param: dict[int, dict[str, torch.Tensor]] = {}
+        for key, value in extra.items():
+            if key.startswith(f"opt.{name}."):
+                idx, field = key[len(f"opt.{name}."):].split(".", 1)
+                per_param.setdefault(int(idx), {})[field] = value
+        opt.load_state_dict({"state": per_param, "param_groups": groups[name]})
+    return json.loads(meta["state"])

@@ -1,0 +1,108 @@
+"""`tunesmith train`: corpus -> split -> representation -> datasets -> model -> the loop -> a run directory."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import logging
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from tunesmith.data import load_corpus, split_pieces
+from tunesmith.errors import TunesmithError
+from tunesmith.fileio import write_json_atomic
+from tunesmith.models import Family, config_from_dict, config_to_dict, get_family
+from tunesmith.representations import representation_from_dict
+from tunesmith.training.checkpoint import SPLIT_FILE, read_config, write_config
+from tunesmith.training.loop import FitResult, TrainConfig, fit
+
+log = logging.getLogger(__name__)
+CONFIG_SECTIONS = ("model", "training", "representation")
+
+
+def read_config_file(path: Path | None) -> dict[str, dict[str, Any]]:
+    """A TOML or JSON file with [model], [training] and [representation] sections (strict)."""
+    if path is None:
+        return {}
+    path = Path(path)
+    if not path.exists():
+        raise TunesmithError(f"config file not found: {path}")
+    try:
+        values = tomllib.loads(path.read_text()) if path.suffix == ".toml" else json.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise TunesmithError(f"{path} is not valid {path.suffix[1:].upper() or 'TOML/JSON'}: {exc}") from exc
+    unknown = sorted(set(values) - set(CONFIG_SECTIONS) - {"family", "corpus", "model_family"})
+    if unknown:
+        raise TunesmithError(f"{path}: unknown section(s) {', '.join(unknown)} (known: {', '.join(CONFIG_SECTIONS)})")
+    return values
+
+
+def resolve_device(device: str) -> torch.device:
+    """'cpu', 'cuda' or 'cuda:N', checked against what this machine has."""
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise TunesmithError("--device cuda asked for, but this machine has no CUDA GPU (use --device cpu)")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise TunesmithError(f"unknown device {device!r} (choose cpu or cuda)")
+    return torch.device(device)
+
+
+def _make_dataset(family: Family, pieces, representation, config, seed: int, augment: bool):
+    kwargs = {"augment": augment} if "augment" in inspect.signature(family.make_dataset).parameters else {}
+    return family.make_dataset(pieces, representation, config, seed, **kwargs)
+
+
+def train(model: str, corpus: str, out: Path, *, config_file: Path | None = None,
+          training_overrides: dict[str, Any] | None = None, model_overrides: dict[str, Any] | None = None,
+          device: str = "cpu", resume: bool = False, limit: int | None = None, progress: bool = True) -> FitResult:
+    """Train a `model` family on `corpus` into the run directory `out` (or resume it)."""
+    out = Path(out)
+    dev = resolve_device(device)
+    if resume:
+        saved = read_config(out)
+        family = get_family(saved["family"])
+        if model != saved["family"]:
+            raise TunesmithError(f"{out} holds a {saved['family']} run; resume it with --model {saved['family']}")
+        sections = {k: saved[k] for k in CONFIG_SECTIONS}
+        corpus, limit = saved["corpus"]["source"], saved["corpus"].get("limit")
+        rep_values = saved["representation"]
+        training_values = {**sections["training"], **(training_overrides or {})}
+    else:
+        family = get_family(model)
+        if out.exists() and (out / "config.json").exists():
+            raise TunesmithError(f"{out} already holds a run: use --resume to continue it, or another --out")
+        sections = read_config_file(config_file)
+        rep_values = {**family.representation, **sections.get("representation", {})}
+        training_values = {**sections.get("training", {}), **(training_overrides or {})}
+    model_config = config_from_dict(family.config_class, {**sections.get("model", {}), **(model_overrides or {})})
+    train_config = config_from_dict(TrainConfig, training_values, "training")
+    torch.manual_seed(train_config.seed)
+
+    loaded = load_corpus(corpus, limit=limit, progress=progress)
+    splits = split_pieces(loaded.pieces)
+    representation = representation_from_dict(rep_values, out if resume else None)
+    if not resume:
+        representation.fit(splits["train"])
+    train_data = _make_dataset(family, splits["train"], representation, model_config, train_config.seed,
+                               train_config.augment)
+    valid_data = _make_dataset(family, splits["valid"], representation, model_config, train_config.seed, False)
+    network = family.build_model(model_config, representation)
+    log.info("%s: %d parameters, %d training / %d validation examples", family.name,
+             sum(p.numel() for p in network.parameters()), len(train_data), len(valid_data))
+
+    out.mkdir(parents=True, exist_ok=True)
+    representation.save(out)
+    write_config(out, {
+        "family": family.name,
+        "model": config_to_dict(model_config),
+        "representation": representation.to_dict(),
+        "training": dataclasses.asdict(train_config),
+        "corpus": {"source": str(corpus), "limit": limit, "pieces": len(loaded.pieces),
+                   "rejected": len(loaded.rejected)},
+    })
+    write_json_atomic(out / SPLIT_FILE, {k: [p.source or p.name for p in v] for k, v in splits.items()})
+    return fit(network, train_data, valid_data, train_config, out, collate=family.collate, device=dev,
+               resume=resume, progress=progress, train_step=family.train_step)

@@ -1,0 +1,145 @@
+"""The whole evaluation: sets against a reference, the report's files, and `tunesmith evaluate`."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from tunesmith.errors import TunesmithError
+from tunesmith.evaluation import evaluate_sets
+from tunesmith.evaluation.evaluate import typicality, verdict
+from tunesmith.evaluation.features import FEATURES
+
+
+def _noise(piece_builder, count: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return [piece_builder([[(i / 4, 1 / 4, int(p), 64) for i, p in enumerate(rng.integers(30, 100, 48))]],
+                          tpq=480, name=f"noise{k}") for k in range(count)]
+
+
+@pytest.fixture(scope="module")
+def evaluation(chorales, piece_builder):
+    """Reference: chorales 0-29; 'copies' = chorales 0-5 transposed, 'fresh' = chorales 30-39, plus noise."""
+    copies = [p.transpose(2).copy(name=f"{p.name}-up2") for p in chorales[:6]]
+    noise = _noise(piece_builder, 8)
+    return evaluate_sets({"copies": ("made in the test", copies), "fresh": ("held out", chorales[30:40]),
+                          "noise": ("random notes", noise)},
+                         chorales[:30], reference_label="bach")
+
+
+def test_sets_are_compared_and_copies_caught(evaluation):
+    copies, fresh, noise = evaluation.sets
+    assert len(copies.copies) == 6 and not fresh.copies and not noise.copies
+    assert all(o.transposition == 2 for o in copies.originality)
+    assert fresh.mean_overlap > noise.mean_overlap + 0.2
+    assert evaluation.ceiling is not None and evaluation.ceiling.pieces == 15
+    assert verdict(fresh.mean_overlap, evaluation.ceiling) in ("close", "fairly close")
+    assert verdict(noise.mean_overlap, evaluation.ceiling) == "far"
+    assert set(copies.comparison) == {f.name for f in FEATURES}
+    # the most typical piece is one that does not copy; with only copies there is none
+    assert copies.best is None and copies.worst is not None
+    assert noise.best is not None and fresh.best is not None
+
+
+def test_json_has_every_figure_and_no_nan(evaluation):
+    data = json.loads(json.dumps(evaluation.to_dict(), allow_nan=False))
+    assert data["reference"]["pieces"] == 30
+    fresh = data["sets"][1]
+    assert fresh["label"] == "fresh" and fresh["pieces"] == 10 and fresh["copies"] == 0
+    assert set(fresh["comparison"]) == {f.name for f in FEATURES}
+    assert 0 <= fresh["comparison"]["pitch_range"]["overlap"] <= 1
+    assert len(fresh["per_piece"]) == 10 and "pitch_class_entropy" in fresh["per_piece"][0]
+
+
+def test_typicality_is_zero_at_the_reference_mean():
+    reference = {f.name: np.array([1.0, 3.0]) for f in FEATURES if not f.vector}
+    table = {name: np.array([2.0, 4.0]) for name in reference}
+    assert typicality(table, reference) == pytest.approx([0.0, 2.0])  # (4 - 2) / std 1
+
+
+def test_report_files(evaluation, tmp_path):
+    from tunesmith.evaluation.report import write_report
+
+    written = write_report(evaluation, tmp_path)
+    markdown = written["markdown"].read_text()
+    first_screen = markdown[:1500]
+    assert "**copies** (6 pieces): **" in first_screen
+    assert "**6 of 6 pieces copy**" in first_screen and "**No piece copies**" in first_screen
+    assert "**noise** (8 pieces): **far**" in first_screen
+    for name in ("overview", "histograms", "distances"):
+        assert (tmp_path / "figures" / f"{name}.png").stat().st_size > 10_000
+    assert (tmp_path / "rolls" / "fresh-best.png").exists() and (tmp_path / "rolls" / "noise-worst.png").exists()
+    assert not (tmp_path / "rolls" / "copies-best.png").exists()
+    html = written["html"].read_text()
+    assert "<table>" in html and 'src="figures/histograms.png"' in html and "<strong>far</strong>" in html
+    assert json.loads(written["json"].read_text())["sets"][0]["copies"] == 6
+
+
+def test_too_few_pieces_is_a_clear_error(chorales):
+    with pytest.raises(TunesmithError, match="at least 2"):
+        evaluate_sets({"one": ("x", chorales[:1])}, chorales[:10])
+    with pytest.raises(TunesmithError, match="nothing to evaluate"):
+        evaluate_sets({}, chorales[:10])
+
+
+# ---------------- the command ----------------
+
+def _write_folder(pieces, folder):
+    folder.mkdir(parents=True)
+    for piece in pieces:
+        piece.score.dump_midi(str(folder / f"{piece.name}.mid"))
+    return folder
+
+
+def test_command_compares_folders_side_by_side(run_cli, chorales, piece_builder, tmp_path):
+    reference = _write_folder(chorales[:20], tmp_path / "reference")
+    held_out = _write_folder(chorales[30:36], tmp_path / "held-out")
+    noise = _write_folder(_noise(piece_builder, 6, seed=1), tmp_path / "noise")
+    code, out, err = run_cli("evaluate", str(held_out), str(noise), "--reference", str(reference),
+                             "--json", str(tmp_path / "out.json"), "-q")
+    assert code == 0, err
+    assert "held-out" in out and "noise" in out and "far" in out
+    data = json.loads((tmp_path / "out.json").read_text())
+    assert [s["label"] for s in data["sets"]] == ["held-out", "noise"]
+    assert data["sets"][0]["mean_overlap"] > data["sets"][1]["mean_overlap"]
+
+
+def test_command_without_reference_is_a_one_line_error(run_cli, chorales, tmp_path):
+    folder = _write_folder(chorales[:3], tmp_path / "generated")
+    code, out, err = run_cli("evaluate", str(folder))
+    assert code == 2
+    assert err.strip().splitlines() == ["error: give --reference (a bundled corpus such as bach, or a folder) "
+                                        "to compare against"]
+    code, _, err = run_cli("evaluate", str(tmp_path / "missing"), "--reference", str(folder))
+    assert code == 2 and "generated set not found" in err
+
+
+def test_command_generates_from_a_run_directory(run_cli, chorales, tmp_path, monkeypatch):
+    run_module = pytest.importorskip("tunesmith.generation.run")
+    reference = _write_folder(chorales[:12], tmp_path / "corpus")
+    run_dir = tmp_path / "my-run"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text(json.dumps({"family": "fake", "corpus": {"source": str(reference)}}))
+    asked = {}
+
+    class FakeRun:
+        config = {"corpus": {"source": str(reference), "limit": None}}
+
+        def generate(self, controls):
+            asked.update(num=controls.num, bars=controls.bars, seed=controls.seed)
+            return [p.transpose(1) for p in chorales[:controls.num]]
+
+    monkeypatch.setattr(run_module, "load_run", lambda path, device="cpu": FakeRun())
+    code, out, err = run_cli("evaluate", str(run_dir), "--num", "5", "--bars", "8", "--seed", "3",
+                             "--json", str(tmp_path / "run.json"), "--report", str(tmp_path / "report"), "-q")
+    assert code == 0, err
+    assert asked == {"num": 5, "bars": 8, "seed": 3}
+    data = json.loads((tmp_path / "run.json").read_text())
+    assert data["reference"]["label"] == str(reference)
+    assert data["training"]["label"].endswith("(training split)")
+    assert data["sets"][0]["label"] == "my-run" and data["sets"][0]["pieces"] == 5
+    assert len(list((tmp_path / "report" / "generated" / "my-run").glob("*.mid"))) == 5
+    assert not math.isnan(data["sets"][0]["mean_overlap"])
