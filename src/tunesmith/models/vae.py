@@ -57,9 +57,10 @@ class SegmentDataset(Dataset):
     """Training segments (events and velocities [V, T]), randomly transposed per epoch when augmenting."""
 
     def __init__(self, grids: list[VoiceGrid], events: int, seed: int = 0, augment: bool = False):
-        steps_shape = (0, 0, 0)
-        self.events = np.stack([g.events for g in grids]) if grids else np.zeros(steps_shape, np.int64)
-        self.velocities = np.stack([g.velocities for g in grids]) if grids else np.zeros(steps_shape, np.int64)
+        # uint8 keeps a corpus of segments small (event classes and velocity bins are below 256)
+        self.events = np.stack([g.events for g in grids]).astype(np.uint8) if grids else np.zeros((0, 0, 0), np.uint8)
+        self.velocities = (np.stack([g.velocities for g in grids]).astype(np.uint8) if grids
+                           else np.zeros((0, 0, 0), np.uint8))
         self.classes, self.seed, self.augment, self.epoch = events, seed, augment, 0
 
     def __len__(self) -> int:
@@ -70,7 +71,7 @@ class SegmentDataset(Dataset):
         self.epoch = epoch
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        events = self.events[index]
+        events = self.events[index].astype(np.int64)
         if self.augment:
             rng = np.random.default_rng((self.seed, self.epoch, index))
             shift = int(rng.integers(TRANSPOSE_RANGE[0], TRANSPOSE_RANGE[1] + 1))
@@ -97,6 +98,7 @@ def make_dataset(pieces: list[Piece], representation: VoiceRepresentation, confi
         if piece.note_count == 0:
             continue
         for window in segments(representation.encode(piece), steps, hop, max_rest):
+            window = VoiceGrid(window.events.astype(np.uint8), window.velocities.astype(np.uint8))
             key = hashlib.sha1(window.events.tobytes() + window.velocities.tobytes()).digest()
             if key not in seen:
                 seen.add(key)

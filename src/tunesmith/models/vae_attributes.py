@@ -38,6 +38,7 @@ ATTRIBUTES = {
 
 def grid_attributes(rep: VoiceRepresentation, events: np.ndarray, velocities: np.ndarray) -> dict[str, np.ndarray]:
     """Each attribute of segments events/velocities [N, V, T], as [N] arrays (NaN where a segment has no note)."""
+    events, velocities = np.asarray(events, dtype=np.int64), np.asarray(velocities, dtype=np.int64)
     on = events >= FIRST_PITCH                                        # [N, V, T]
     count = on.sum((1, 2)).astype(float)
     bars = events.shape[-1] / rep.steps_per_bar
