@@ -15,7 +15,7 @@ from tunesmith.errors import ControlError
 from tunesmith.generation.controls import Controls
 from tunesmith.models import get_family
 from tunesmith.models.gan import FAMILY, GANConfig, make_dataset, train_step
-from tunesmith.models.gan_networks import gradient_penalty
+from tunesmith.models.gan_networks import binary_roll, gradient_penalty
 from tunesmith.models.gan_sampling import chained_latents, generate, parse_roll_sampling
 from tunesmith.piece import Piece
 from tunesmith.representations.pianoroll import ONSET, SOUNDING, VELOCITY, PianoRollRepresentation, TrackSpec
@@ -50,14 +50,20 @@ def melody_piece(bars: int = 3, name: str = "my tune") -> Piece:
 def test_shapes_and_channels(steps_per_beat, beats):
     run = small_run(rep=small_rep(steps_per_beat, beats))
     model, steps = run.model, 2 * steps_per_beat * beats
-    roll = model.generator(model.generator.latents(3))
-    assert roll.shape == (3, 2, steps, 25, 3)
-    assert float(roll.detach().min()) >= 0 and float(roll.detach().max()) <= 1
+    probs = model.generator(model.generator.latents(3))
+    assert probs.shape == (3, 2, steps, 25, 3)
+    assert float(probs.detach().min()) >= 0 and float(probs.detach().max()) <= 1
+    roll = binary_roll(probs)  # what the critic sees: 0/1 like the data
+    assert set(roll[..., :2].detach().unique().tolist()) <= {0.0, 1.0}
     assert bool((roll[..., ONSET] <= roll[..., SOUNDING]).all())  # an onset only where a note sounds
     assert bool((roll[..., VELOCITY] <= roll[..., SOUNDING]).all())
+    assert bool((roll[..., SOUNDING] == (probs[..., SOUNDING] > 0.5)).all())
+    roll.sum().backward()  # straight-through: the hard roll still passes gradients to the generator
+    assert model.generator.out.weight.grad.abs().sum() > 0
     assert model.critic(roll).shape == (3,)
     condition = torch.rand(3, steps, 25, 3)
-    assert model.fake(roll.detach()).shape == roll.shape
+    fake = model.fake(roll.detach())
+    assert fake.shape == roll.shape and set(fake[..., :2].detach().unique().tolist()) <= {0.0, 1.0}
     assert model.generator(model.generator.latents(3), condition, torch.tensor([0, 1, 2])).shape == roll.shape
 
 

@@ -20,7 +20,7 @@ from torch import nn
 
 from tunesmith.errors import TunesmithError
 from tunesmith.models.base import Family
-from tunesmith.models.gan_networks import Critic, Generator, gradient_penalty, update_ema
+from tunesmith.models.gan_networks import Critic, Generator, binary_roll, gradient_penalty, update_ema
 from tunesmith.piece import Piece
 from tunesmith.representations.pianoroll import SOUNDING, VELOCITY, PianoRollRepresentation
 
@@ -83,7 +83,7 @@ class GANModel(nn.Module):
         given = torch.rand(B, device=real.device) < (self.config.condition_prob if conditional else 0.0)
         track = torch.where(given, track, torch.full_like(track, self.tracks))
         condition = real[torch.arange(B), track.clamp(max=self.tracks - 1)]  # [B, L, P, 3]
-        roll = self.generator(z, condition, track)
+        roll = binary_roll(self.generator(z, condition, track))
         keep = (torch.arange(self.tracks, device=real.device)[None] == track[:, None])[..., None, None, None]
         return torch.where(keep, real, roll)
 
@@ -91,7 +91,7 @@ class GANModel(nn.Module):
     def loss(self, batch: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         """Validation: relative gap between roll statistics of real and (fixed-seed) generated phrases."""
         z = self.generator_ema.latents(batch.shape[0], torch.Generator().manual_seed(0))
-        fake = self.generator_ema({k: v.to(batch.device) for k, v in z.items()})
+        fake = binary_roll(self.generator_ema({k: v.to(batch.device) for k, v in z.items()}))
         real_stats, fake_stats = roll_statistics(batch), roll_statistics(fake)
         gap = ((fake_stats - real_stats).abs() / (real_stats.abs() + 0.1)).mean()
         return gap, {"stats_gap": float(gap), "count": batch.shape[0]}

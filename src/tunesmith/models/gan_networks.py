@@ -83,7 +83,8 @@ class Generator(nn.Module):
 
     def forward(self, z: dict[str, torch.Tensor], condition: torch.Tensor | None = None,
                 condition_track: torch.Tensor | None = None) -> torch.Tensor:
-        """Latents (+ the conditioning track's roll [B, bars*S, P, 3] and its index [B], T = none) -> roll."""
+        """Latents (+ the conditioning track's roll [B, bars*S, P, 3] and its index [B], T = none) -> roll of
+        probabilities: a note sounds, a note starts (where one sounds), its velocity (where one starts)."""
         B, T, K, S, zd = z["shared"].shape[0], self.tracks, self.bars, self.steps, self.latent_dim
         device = z["shared"].device
         eye = torch.eye(T, device=device).expand(B, T, T)
@@ -107,9 +108,7 @@ class Generator(nn.Module):
         logits = self.out(h).view(B, T, K, CHANNELS, -1, self.octaves * 12) + self.pitch_bias[None, :, None]
         logits = logits[..., :S, : self.pitches]  # [B, T, K, 3, S, P]
         probs = torch.sigmoid(logits).permute(0, 1, 2, 4, 5, 3)  # [B, T, K, S, P, 3]
-        sounding = probs[..., SOUNDING]
-        roll = torch.stack([sounding, probs[..., ONSET] * sounding, probs[..., VELOCITY] * sounding], -1)
-        return roll.reshape(B, T, K * S, self.pitches, CHANNELS)  # [B, T, K*S, P, 3]
+        return probs.reshape(B, T, K * S, self.pitches, CHANNELS)  # [B, T, K*S, P, 3]
 
     def _condition_maps(self, condition: torch.Tensor | None, condition_track: torch.Tensor,
                         batch: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -120,6 +119,30 @@ class Generator(nn.Module):
         bars = condition.reshape(batch * K, S, self.pitches, CHANNELS)
         bars = F.pad(bars, (0, 0, 0, self.octaves * 12 - self.pitches, 0, 4 * self.coarse_steps - S))
         return self.condition(bars)
+
+
+class _StraightThrough(torch.autograd.Function):
+    """Exactly 0/1 forward (at 0.5); the gradient passes through unchanged."""
+
+    @staticmethod
+    def forward(ctx, probs: torch.Tensor) -> torch.Tensor:
+        return (probs > 0.5).to(probs.dtype)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        return grad
+
+
+def binary_roll(probs: torch.Tensor) -> torch.Tensor:
+    """The generator's probabilities as a roll like the data's: 0/1 sounding and onset, velocity where sounding.
+
+    Deterministic binary neurons with straight-through gradients (Dong and Yang, "Convolutional generative
+    adversarial networks with binary neurons for polyphonic music generation", ISMIR 2018): the critic never
+    sees the in-between values no real roll has.
+    """
+    hard = _StraightThrough.apply(probs[..., :2])
+    sounding = hard[..., SOUNDING]
+    return torch.stack([sounding, hard[..., ONSET] * sounding, probs[..., VELOCITY] * sounding], -1)
 
 
 def _per_track(maps: torch.Tensor, batch: int, tracks: int, bars: int) -> torch.Tensor:
