@@ -8,10 +8,21 @@ import torch
 
 from tunesmith.data.frames_json import KEYS
 from tunesmith.models import get_family
-from tunesmith.models.polyphonic import (PolyphonicConfig, PolyphonicModel, RollDataset, collate_rolls,
-                                         make_dataset, model_scorer)
-from tunesmith.models.polyphonic_score import (BernoulliBaseline, MarkovBaseline, bernoulli_nll, flat_frame_nll,
-                                               score_rolls)
+from tunesmith.models.polyphonic import (
+    PolyphonicConfig,
+    PolyphonicModel,
+    RollDataset,
+    collate_rolls,
+    make_dataset,
+    model_scorer,
+)
+from tunesmith.models.polyphonic_score import (
+    BernoulliBaseline,
+    MarkovBaseline,
+    bernoulli_nll,
+    flat_frame_nll,
+    score_rolls,
+)
 from tunesmith.representations.frames import FrameRepresentation
 
 
