@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
 
 import pytest
 import symusic
@@ -37,14 +35,13 @@ def piece_builder():
 
 
 @pytest.fixture(scope="session")
-def chorales(tmp_path_factory) -> list[Piece]:
-    """Bundled Bach chorales: all of them from an existing cache, else the first 40 built into a fresh one."""
+def chorales() -> list[Piece]:
+    """The first 40 bundled Bach chorales (from the full corpus when its cache is built, else the first 44 files)."""
     from tunesmith.data import load_corpus
+    from tunesmith.data.corpora import CACHE_VERSION, cache_root
 
-    cache = os.environ.get("TUNESMITH_CACHE") or ("/tmp/tc" if Path("/tmp/tc/corpora").is_dir() else None)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TUNESMITH_CACHE", cache or str(tmp_path_factory.mktemp("cache")))
-        return load_corpus("bach", limit=None if cache else 40, progress=False).pieces
+    full = (cache_root() / "corpora" / f"bach-v{CACHE_VERSION}" / "index.json").exists()
+    return load_corpus("bach", limit=None if full else 44, progress=False).pieces[:40]
 
 
 @pytest.fixture

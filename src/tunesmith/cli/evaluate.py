@@ -11,7 +11,6 @@ from rich.table import Table
 from tunesmith.cli.common import console, existing_path
 from tunesmith.errors import TunesmithError
 
-
 NO_REFERENCE = "give --reference (a bundled corpus such as bach, or a folder) to compare against"
 
 

@@ -46,6 +46,7 @@ class FeatureComparison:
     inter: Spread
     overlap: float
     kl: float
+    trivial: bool = False  # every piece of both sets has the same value: overlap 1 says nothing
     grid: np.ndarray | None = None
     intra_density: np.ndarray | None = None
     inter_density: np.ndarray | None = None
@@ -54,7 +55,7 @@ class FeatureComparison:
         """The figures (without the density curves), JSON-ready."""
         return {"feature": self.feature, "reference_intra": asdict(self.reference_intra),
                 "generated_intra": asdict(self.generated_intra), "inter": asdict(self.inter),
-                "overlap": self.overlap, "kl": self.kl}
+                "overlap": self.overlap, "kl": self.kl, "trivial": self.trivial}
 
 
 def _rows(values: np.ndarray) -> np.ndarray:
@@ -137,7 +138,9 @@ def compare_feature(name: str, reference: np.ndarray, generated: np.ndarray, *, 
     intra_gen = distances_within(generated)
     inter = distances_between(generated, reference)
     overlap, kl, grid, p, q = compare_samples(intra_ref, inter)
-    result = FeatureComparison(name, Spread.of(intra_ref), Spread.of(intra_gen), Spread.of(inter), overlap, kl)
+    trivial = bool(len(intra_ref) and len(inter) and not intra_ref.any() and not inter.any())
+    result = FeatureComparison(name, Spread.of(intra_ref), Spread.of(intra_gen), Spread.of(inter), overlap, kl,
+                               trivial)
     if keep_curves and len(grid):
         result.grid, result.intra_density, result.inter_density = grid, p, q
     return result
@@ -151,6 +154,10 @@ def compare_sets(reference: dict[str, np.ndarray], generated: dict[str, np.ndarr
 
 
 def mean_overlap(comparisons: dict[str, FeatureComparison]) -> float:
-    """The overlapping area averaged over the features where it is defined (1 = indistinguishable)."""
-    values = [c.overlap for c in comparisons.values() if not math.isnan(c.overlap)]
+    """The overlapping area averaged over the features where it is defined and not trivial (1 = indistinguishable).
+
+    A feature every piece of both sets shares exactly (the chorales' constant velocity) is left out: its
+    overlap of 1 would only flatter the mean.
+    """
+    values = [c.overlap for c in comparisons.values() if not math.isnan(c.overlap) and not c.trivial]
     return float(np.mean(values)) if values else math.nan

@@ -24,7 +24,7 @@ from tunesmith.piece import Piece
 log = logging.getLogger(__name__)
 
 # A set is "close" when its mean overlap reaches this share of the reference's own split-halves overlap.
-CLOSE, FAIR = 0.85, 0.65
+CLOSE, FAIR = 0.9, 0.75
 
 
 @dataclass

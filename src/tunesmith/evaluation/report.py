@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tunesmith.evaluation.compare import FeatureComparison
 from tunesmith.evaluation.evaluate import Evaluation, SetEvaluation, verdict
 from tunesmith.evaluation.features import FEATURES, SCALAR_FEATURES
 from tunesmith.evaluation.originality import Originality
@@ -140,13 +141,19 @@ def _first_screen(doc: Document, evaluation: Evaluation) -> None:
     rows = []
     for s in evaluation.sets:
         longest = _longest(s)
-        ranked = sorted(s.comparison.values(), key=lambda c: math.inf if math.isnan(c.overlap) else c.overlap)
+        ranked = sorted((c for c in s.comparison.values() if not c.trivial),
+                        key=lambda c: math.inf if math.isnan(c.overlap) else c.overlap)
         far = ", ".join(_label(c.feature) for c in ranked[:3] if not math.isnan(c.overlap))
         rows.append([s.label, str(len(s.pieces)), _num(s.mean_overlap, 2), verdict(s.mean_overlap, ceiling),
                      f"{len(s.copies)}", longest.describe() if longest else "-", far or "-"])
     doc.table(["set", "pieces", "mean overlap", "verdict", "copies", "longest shared run", "farthest features"],
               rows)
     doc.image("figures/overview.png", "overlap per feature")
+
+
+def _overlap_cell(c: FeatureComparison) -> str:
+    cell = f"{_num(c.overlap, 2)} / {_num(c.kl, 2)}"
+    return cell + " (same everywhere)" if c.trivial else cell
 
 
 def _label(name: str) -> str:
@@ -163,17 +170,16 @@ def _feature_tables(doc: Document, evaluation: Evaluation) -> None:
     doc.para("For each feature: the distances between reference pieces (intra-set) against the distances from "
              "generated to reference pieces (inter-set), both smoothed with a Gaussian kernel density estimate. "
              "**Overlap** is the area the two densities share (1 = indistinguishable); **KL** is KL(intra || inter) "
-             "in nats (0 = the same). Yang & Lerch, Neural Computing and Applications, 2020.")
+             "in nats (0 = the same). Yang & Lerch, Neural Computing and Applications, 2020. Features where every "
+             "piece has the same value (marked *same everywhere*) are left out of the mean overlap.")
     header = ["feature"] + ([f"{evaluation.reference_label} halves: overlap / KL"] if evaluation.ceiling else [])
     header += [f"{s.label}: overlap / KL" for s in evaluation.sets]
     rows = []
     for f in FEATURES:
         row = [f.label]
         if evaluation.ceiling:
-            c = evaluation.ceiling.comparison[f.name]
-            row.append(f"{_num(c.overlap, 2)} / {_num(c.kl, 2)}")
-        row += [f"{_num(s.comparison[f.name].overlap, 2)} / {_num(s.comparison[f.name].kl, 2)}"
-                for s in evaluation.sets]
+            row.append(_overlap_cell(evaluation.ceiling.comparison[f.name]))
+        row += [_overlap_cell(s.comparison[f.name]) for s in evaluation.sets]
         rows.append(row)
     doc.table(header, rows)
 
