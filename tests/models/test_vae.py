@@ -102,6 +102,19 @@ def test_shapes_flat_and_hierarchical():
         assert not ((sampled_e == 1) & (prev == 0)).any()
 
 
+def test_scheduled_sampling_and_beta_ramp_follow_the_step_count():
+    rep = VoiceRepresentation()
+    model = build_model(VAEConfig(**{**TINY, "beta_warmup_steps": 4}, scheduled_sampling=0.5,
+                                  scheduled_sampling_steps=2), rep).train()
+    batch = {"events": torch.randint(0, rep.events, (3, 1, 32)), "velocities": torch.zeros(3, 1, 32, dtype=torch.long)}
+    betas = [model.loss(batch)[1]["beta"] for _ in range(6)]
+    assert betas == pytest.approx([0.0, 0.05, 0.1, 0.15, 0.2, 0.2])
+    assert model._sampling_probability() == 0.5 and int(model.trained_steps) == 6
+    model.eval()
+    model.loss(batch)
+    assert int(model.trained_steps) == 6  # validation does not advance the schedules
+
+
 def test_tiny_vae_reconstructs_its_two_training_segments(two_tunes):
     rep, model, a, b, data = two_tunes
     grids = [piece_segments(rep, 2, p)[0] for p in (a, b)]
