@@ -8,7 +8,7 @@ from rich.console import Console
 
 from tunesmith.errors import TunesmithError
 
-console = Console()
+console = Console(soft_wrap=True)  # long paths stay on one line
 
 
 def existing_path(path: Path, what: str) -> Path:

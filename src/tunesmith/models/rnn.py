@@ -10,7 +10,7 @@ from torch import nn
 
 from tunesmith.errors import TunesmithError
 from tunesmith.models.base import Family
-from tunesmith.models.token_lm import TokenLM, make_token_dataset
+from tunesmith.models.token_lm import TOKEN_CONTROLS, TokenLM, make_token_dataset
 from tunesmith.representations.tokens import TokenRepresentation
 
 
@@ -20,8 +20,8 @@ class RNNConfig:
 
     cell: str = "lstm"  # lstm | gru
     layers: int = 2
-    width: int = 384
-    embedding: int = 256
+    width: int = 320
+    embedding: int = 192
     dropout: float = 0.1
     tie_embeddings: bool = True
     window: int = 256  # training window in tokens
@@ -70,6 +70,6 @@ FAMILY = Family(
     build_model=build_rnn,
     make_dataset=make_token_dataset,
     generate=None,
-    supported_controls=frozenset({"top_k", "top_p"}),
+    supported_controls=TOKEN_CONTROLS,
     description="LSTM/GRU language model over MidiTok event tokens",
 )

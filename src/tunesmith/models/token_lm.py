@@ -11,6 +11,11 @@ from torch import nn
 from tunesmith.representations.tokens import TokenRepresentation
 from tunesmith.representations.windows import TokenWindows, token_windows
 
+# Controls every token language model honours through the shared sampler (tunesmith.generation.sample)
+TOKEN_CONTROLS = frozenset({"top_k", "top_p", "key", "scale_lock", "tempo", "time_signature", "instruments",
+                            "density", "pitch_range", "velocity", "dynamics", "end_on_tonic", "loopable",
+                            "infill", "style", "monophonic", "simple_rhythm"})
+
 
 class TokenLM(nn.Module):
     """Base of token models: `forward(tokens, state) -> (logits, state)` plus a shared loss."""

@@ -55,11 +55,16 @@ class FitResult:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-def learning_rate(step: int, config: TrainConfig, total_steps: int) -> float:
-    """Linear warm-up to `lr`, then cosine decay to a tenth of it at `total_steps`."""
+def learning_rate(step: int, config: TrainConfig, total_steps: int, time_fraction: float = 0.0) -> float:
+    """Linear warm-up to `lr`, then cosine decay to a tenth of it at `total_steps`.
+
+    With a time limit (`time_fraction` = elapsed / max_minutes), the decay follows whichever of the two
+    is further along, so a run stopped by the clock has still annealed.
+    """
     if step < config.warmup_steps:
         return config.lr * (step + 1) / config.warmup_steps
     progress = min(1.0, (step - config.warmup_steps) / max(1, total_steps - config.warmup_steps))
+    progress = max(progress, min(1.0, time_fraction))
     return config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
@@ -116,6 +121,7 @@ def fit(model: torch.nn.Module, train_data: Dataset, valid_data: Dataset | None,
     the model then provides `configure_optimizers(config)`. Callbacks get (step, record) after each step.
     """
     run_dir, device = Path(run_dir), torch.device(device)
+    run_dir.mkdir(parents=True, exist_ok=True)
     collate = collate or default_collate
     if len(train_data) == 0:
         raise TunesmithError("no training examples: the corpus pieces are shorter than one training window")
@@ -162,7 +168,9 @@ def fit(model: torch.nn.Module, train_data: Dataset, valid_data: Dataset | None,
                 train_data.set_epoch(state["epoch"])
             for i, batch in _batches(train_data, config, state["epoch"], collate, state["batch_in_epoch"]):
                 batch = _to_device(batch, device)
-                lr = learning_rate(state["step"], config, total_steps)
+                time_fraction = ((time.monotonic() - start_time) / (60 * config.max_minutes)
+                                 if config.max_minutes else 0.0)
+                lr = learning_rate(state["step"], config, total_steps, time_fraction)
                 for opt in optimizers.values():
                     for group in opt.param_groups:
                         group["lr"] = lr
@@ -212,7 +220,7 @@ def _default_step(model: torch.nn.Module, batch: Any, optimizer: torch.optim.Opt
     loss.backward()
     grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip) if clip else torch.tensor(0.0)
     optimizer.step()
-    return {"loss": float(loss), "grad_norm": float(grad_norm), **stats}
+    return {"loss": float(loss.detach()), "grad_norm": float(grad_norm), **stats}
 
 
 def _truncate_metrics(path: Path, step: int) -> None:

@@ -1,0 +1,56 @@
+import sys
+
+import pytest
+import symusic
+
+from tunesmith.cli.main import main
+
+
+def run_cli(args, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["tunesmith", *map(str, args)])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    captured = capsys.readouterr()
+    return exit_info.value.code or 0, captured.out, captured.err
+
+
+def test_help_lists_the_commands(capsys, monkeypatch):
+    code, out, _ = run_cli(["--help"], capsys, monkeypatch)
+    assert code == 0
+    for command in ("train", "generate", "render", "corpus", "demo"):
+        assert command in out
+
+
+@pytest.mark.parametrize("make_args, message", [
+    (lambda tmp, run: ["corpus", "stats", tmp / "nowhere"], "no corpus"),
+    (lambda tmp, run: ["train", "--model", "rnn", "--corpus", tmp / "nowhere", "--out", tmp / "r"], "no corpus"),
+    (lambda tmp, run: ["train", "--model", "bogus", "--corpus", "bach", "--out", tmp / "r"], "unknown model 'bogus'"),
+    (lambda tmp, run: ["generate", tmp / "no-run", "--out", tmp / "g"], "run directory not found"),
+    (lambda tmp, run: ["generate", tmp, "--out", tmp / "g"], "not a tunesmith run"),
+    (lambda tmp, run: ["generate", run, "--bars", "0", "--out", tmp / "g"], "--bars must be at least 1"),
+    (lambda tmp, run: ["generate", run, "--primer", tmp / "corrupt.mid", "--out", tmp / "g"], "not readable as music"),
+    (lambda tmp, run: ["generate", run, "--primer", tmp / "empty.mid", "--out", tmp / "g"], "has no notes"),
+    (lambda tmp, run: ["generate", run, "--primer", tmp / "missing.mid", "--out", tmp / "g"], "primer not found"),
+    (lambda tmp, run: ["render", tmp / "corrupt.mid", "--wav", tmp / "x.wav"], "not readable as music"),
+    (lambda tmp, run: ["train", "--model", "rnn", "--out", run], "already holds a run"),
+    (lambda tmp, run: ["train", "--model", "rnn", "--out", tmp / "r", "--device", "cuda"], "no CUDA"),
+])
+def test_bad_input_is_one_line_and_exit_2(make_args, message, tmp_path, tiny_rnn_run, capsys, monkeypatch):
+    (tmp_path / "corrupt.mid").write_bytes(b"MThd\x00\x00\x00\x06garbage")
+    score = symusic.Score(480)
+    score.tracks.append(symusic.Track("empty"))
+    score.dump_midi(str(tmp_path / "empty.mid"))
+    code, _, err = run_cli(make_args(tmp_path, tiny_rnn_run), capsys, monkeypatch)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert message in lines[0]
+    assert "Traceback" not in err
+
+
+def test_generate_writes_files_and_summary(tiny_rnn_run, tmp_path, capsys, monkeypatch):
+    code, out, _ = run_cli(["generate", tiny_rnn_run, "--out", tmp_path, "--num", "1", "--bars", "2", "--no-wav",
+                            "--no-png"], capsys, monkeypatch)
+    assert code == 0
+    assert (tmp_path / "tiny-rnn-01.mid").exists()
+    assert "2 bars" in out or "1 bars" in out

@@ -1,0 +1,72 @@
+import pytest
+import symusic
+
+from tunesmith.data import load_corpus, read_piece, split_of, split_pieces
+from tunesmith.data.stats import corpus_stats
+from tunesmith.errors import MusicFileError, TunesmithError
+
+
+def write_midi(path, pitches):
+    score = symusic.Score(480)
+    track = symusic.Track("Piano", program=0)
+    for i, p in enumerate(pitches):
+        track.notes.append(symusic.Note(i * 480, 480, p, 90))
+    score.tracks.append(track)
+    score.dump_midi(str(path))
+
+
+def test_folder_skips_bad_files_and_says_why(tmp_path):
+    write_midi(tmp_path / "good.mid", [60, 62, 64, 65])
+    (tmp_path / "sub").mkdir()
+    write_midi(tmp_path / "sub" / "also_good.midi", [67, 69])
+    (tmp_path / "corrupt.mid").write_bytes(b"MThd this is not a midi file")
+    (tmp_path / "empty.mid").write_bytes(b"")
+    write_midi(tmp_path / "silent.mid", [])
+    (tmp_path / "notes.txt").write_text("not music")
+    corpus = load_corpus(tmp_path, progress=False)
+    assert sorted(p.name for p in corpus.pieces) == ["also_good", "good"]
+    reasons = {path.split("/")[-1]: reason for path, reason in corpus.rejected}
+    assert set(reasons) == {"corrupt.mid", "empty.mid", "silent.mid"}
+    assert "empty" in reasons["empty.mid"]
+    assert "no notes" in reasons["silent.mid"]
+    assert "not readable" in reasons["corrupt.mid"]
+    stats = corpus_stats(corpus)
+    assert stats["pieces"] == 2 and stats["notes"] == 6 and len(stats["rejected"]) == 3
+    assert stats["pitch_range"] == "C4-A4"
+
+
+def test_missing_corpus_and_files_are_one_line_errors(tmp_path):
+    with pytest.raises(TunesmithError, match="no corpus"):
+        load_corpus(tmp_path / "nowhere")
+    with pytest.raises(TunesmithError, match="no music files"):
+        load_corpus(tmp_path)
+    with pytest.raises(MusicFileError, match="no such file"):
+        read_piece(tmp_path / "x.mid")
+    (tmp_path / "x.wav").write_bytes(b"RIFF")
+    with pytest.raises(MusicFileError, match="unknown kind"):
+        read_piece(tmp_path / "x.wav")
+
+
+def test_bach_corpus_has_four_voices(chorales):
+    assert len(chorales) == 6
+    assert all([t[0] for t in p.instruments][:4] == ["Soprano", "Alto", "Tenor", "Bass"] for p in chorales[:3])
+    assert all(p.source.startswith("bach/") for p in chorales)
+
+
+def test_split_is_by_identity_not_order(chorales):
+    names = [f"piece-{i}" for i in range(2000)]
+    splits = [split_of(n) for n in names]
+    assert splits == [split_of(n) for n in reversed(names)][::-1]
+    share = {s: splits.count(s) / len(splits) for s in ("train", "valid", "test")}
+    assert 0.77 < share["train"] < 0.83 and 0.08 < share["valid"] < 0.12
+    a = split_pieces(list(chorales))
+    b = split_pieces(list(reversed(chorales)))
+    assert sorted(p.name for p in a["train"]) == sorted(p.name for p in b["train"])
+
+
+def test_musicxml_and_abc_files_are_read(tmp_path):
+    abc = "X:1\nT:Scale\nM:4/4\nL:1/4\nK:C\nC D E F | G A B c |\n"
+    (tmp_path / "tune.abc").write_text(abc)
+    piece = read_piece(tmp_path / "tune.abc")
+    assert piece.note_count == 8
+    assert piece.pitch_range == (60, 72)
