@@ -44,7 +44,7 @@ def progress_bar(total: float | None, description: str, enabled: bool = True, un
         BarColumn(),
         MofNCompleteColumn(),
         TaskProgressColumn(),
-        TextColumn("{task.speed:>7.1f} " + unit + "/s" if False else "[cyan]{task.fields[rate]}"),
+        TextColumn("[cyan]{task.fields[rate]}"),
         TimeElapsedColumn(),
         TextColumn("left"),
         TimeRemainingColumn(),

@@ -106,7 +106,7 @@ def load_folder(folder: Path, *, limit: int | None = None, progress: bool = True
             continue
         rel = str(Path(path).relative_to(folder))
         pieces.append(Piece(symusic.Score.from_midi(midi), name=Path(path).stem, source=rel))
-    for path, reason in rejected:
+    for _, reason in rejected:
         log.warning("skipped %s", reason)
     if not pieces:
         raise TunesmithError(f"no readable music in {folder}: all {len(rejected)} files were rejected")

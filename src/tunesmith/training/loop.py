@@ -18,7 +18,13 @@ from torch.utils.data import Dataset, default_collate
 from tunesmith.errors import TunesmithError
 from tunesmith.fileio import append_jsonl
 from tunesmith.progress import progress_bar
-from tunesmith.training.checkpoint import METRICS_FILE, MODEL_FILE, load_checkpoint, save_checkpoint, save_weights
+from tunesmith.training.checkpoint import (
+    METRICS_FILE,
+    MODEL_FILE,
+    load_checkpoint,
+    save_checkpoint,
+    save_weights,
+)
 
 log = logging.getLogger(__name__)
 
