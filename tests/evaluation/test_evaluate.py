@@ -143,3 +143,15 @@ def test_command_generates_from_a_run_directory(run_cli, chorales, tmp_path, mon
     assert data["sets"][0]["label"] == "my-run" and data["sets"][0]["pieces"] == 5
     assert len(list((tmp_path / "report" / "generated" / "my-run").glob("*.mid"))) == 5
     assert not math.isnan(data["sets"][0]["mean_overlap"])
+
+
+@pytest.mark.slow
+def test_command_on_a_trained_run(run_cli, tiny_rnn_run, tmp_path):
+    code, out, err = run_cli("evaluate", str(tiny_rnn_run), "--num", "3", "--bars", "4", "--json",
+                             str(tmp_path / "run.json"), "-q")
+    assert code == 0, err
+    data = json.loads((tmp_path / "run.json").read_text())
+    assert data["reference"]["label"] == "bach" and data["training"]["label"] == "bach (training split)"
+    generated = data["sets"][0]
+    assert generated["pieces"] == 3 and len(generated["originality"]) == 3
+    assert all(row["pitch_range"] is not None for row in generated["per_piece"])

@@ -184,3 +184,9 @@ def test_features_are_finite_on_the_chorales(chorales):
         assert np.isfinite(table[feature.name]).all(), feature.name
     assert (table["polyphony"] > 3).all()  # four voices
     assert (table["in_key_ratio"] > 0.8).all()
+
+
+def test_groove_is_nan_when_the_grid_cannot_hold_a_bar(piece_builder):
+    odd = piece_builder([[(0, 1, 60, 90), (4, 1, 60, 90)]], tpq=480, meter=(7, 32))
+    assert math.isnan(metrics.groove_consistency(odd, resolution=12))
+    assert not math.isnan(metrics.groove_consistency(odd))  # 480 ticks per quarter hold a 7/32 bar

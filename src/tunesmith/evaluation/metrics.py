@@ -244,17 +244,16 @@ def groove_consistency(piece: Piece, resolution: int | None = None) -> float:
     vector of bar i at M steps per bar (all tracks), T = length // M + 1 bars. NaN below two bars.
     Wu & Yang, "The Jazz Transformer on the Front Line", ISMIR 2020 (MusPy `groove_consistency` with
     `measure_resolution` = one bar of the first time signature). `resolution`: steps per quarter
-    (None: the piece's ticks; MusPy after `adjust_resolution(resolution)` otherwise).
+    (None: the piece's ticks; MusPy after `adjust_resolution(resolution)` otherwise). NaN too when a bar
+    is not a whole number of steps (a 7/32 bar at 12 steps per quarter).
     """
     notes = note_table(piece)
     per_quarter = resolution or piece.tpq
     num, den = piece.time_signature
     bar = per_quarter * 4 * num / den
-    if not float(bar).is_integer():
-        raise ValueError(f"{per_quarter} steps per quarter do not divide a {num}/{den} bar")
-    bar = int(bar)
-    if not len(notes):
+    if not len(notes) or not float(bar).is_integer():
         return math.nan
+    bar = int(bar)
     length = int(_rescale(notes.end, piece, resolution).max())
     n_bars = length // bar + 1
     if n_bars < 2:
@@ -268,7 +267,11 @@ def groove_consistency(piece: Piece, resolution: int | None = None) -> float:
 
 
 def note_density(piece: Piece) -> float:
-    """Notes per bar: #(notes) / (last note end / bar length), all tracks; NaN for an empty piece."""
+    """Notes per bar: #(notes) / (last note end / bar length), all tracks; NaN for an empty piece.
+
+    A description feature of von Ruette, Biggio, Kilcher and Hofmann, "FIGARO: Generating symbolic music
+    with fine-grained artistic control", ICLR 2023 (there per bar as well).
+    """
     notes = note_table(piece)
     length = _length(notes)
     return len(notes) / (length / piece.bar_ticks) if length else math.nan
@@ -303,12 +306,18 @@ def onset_interval_histogram(piece: Piece) -> np.ndarray:
 # ---------------- volume ----------------
 
 def velocity_mean(piece: Piece) -> float:
-    """Mean MIDI velocity (1-127) of all notes: the piece's average loudness; NaN without notes."""
+    """Mean MIDI velocity (1-127) of all notes: the piece's average loudness; NaN without notes.
+
+    mean_velocity = (1/N) sum_n v_n; a description feature of FIGARO (von Ruette et al., ICLR 2023).
+    """
     velocity = note_table(piece).velocity
     return float(velocity.mean()) if len(velocity) else math.nan
 
 
 def velocity_spread(piece: Piece) -> float:
-    """Standard deviation (population) of the note velocities: how much the loudness varies; NaN without notes."""
+    """Standard deviation of the note velocities: sqrt((1/N) sum_n (v_n - mean)^2); NaN without notes.
+
+    How much the loudness varies: the spread beside FIGARO's mean velocity (von Ruette et al., ICLR 2023).
+    """
     velocity = note_table(piece).velocity
     return float(velocity.std()) if len(velocity) else math.nan
