@@ -44,3 +44,13 @@ def test_theory_parsing():
     assert parse_pitch("A0") == 21
     assert parse_pitch("Bb3") == 58
     assert pitch_name(61) == "C#4"
+
+
+def test_bar_slice_cuts_notes_that_run_past_its_end():
+    piece = scale_piece()
+    score = piece.score.copy()
+    score.tracks[0].notes.append(symusic.Note(1440, 960, 48, 80))  # from beat 4 of bar 1 into bar 2
+    first = piece.copy(score=score).bars_slice(0, 1)
+    held = [n for n in first.score.tracks[0].notes if n.pitch == 48]
+    assert len(held) == 1 and held[0].duration == 480
+    assert first.end_tick == 1920

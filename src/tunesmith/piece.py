@@ -151,9 +151,12 @@ class Piece:
         return self.copy(score=score)
 
     def bars_slice(self, start_bar: int, end_bar: int) -> Piece:
-        """The notes that start in bars [start_bar, end_bar), moved to begin at tick 0."""
+        """The notes that start in bars [start_bar, end_bar), cut at its end and moved to begin at tick 0."""
         start, end = start_bar * self.bar_ticks, end_bar * self.bar_ticks
-        score = self.score.clip(start, end, clip_end=True).shift_time(-start)
+        score = self.score.clip(start, end, clip_end=False).shift_time(-start)
         for track in score.tracks:
             track.notes.filter(lambda n: n.time >= 0, inplace=True)
+            for note in track.notes:
+                if note.end > end - start:
+                    note.duration = end - start - note.time
         return self.copy(score=score)
