@@ -28,62 +28,77 @@ def parse_attributes(values: list[str] | None) -> dict[str, float]:
 def generate_command(
     run_dir: Path = typer.Argument(..., help="run directory written by `tunesmith train`"),
     out: Path = typer.Option(Path("out/generated"), "--out", "-o", help="folder for the results"),
-    num: int = typer.Option(4, "--num", "-n", help="how many pieces"),
-    bars: int = typer.Option(16, "--bars", "-b", help="length of each piece in bars (with a primer: in total)"),
+    preset: str = typer.Option(None, help="jingle, game-loop, exercise, chorale, continue, or a preset .toml file"),
+    num: int = typer.Option(None, "--num", "-n", help="how many pieces [4]"),
+    bars: int = typer.Option(None, "--bars", "-b", help="length of each piece in bars (with a primer: in total) [16]"),
     seconds: float = typer.Option(None, help="length in seconds instead of bars"),
-    temperature: float = typer.Option(1.0, "--temperature", "-t", help="higher is more adventurous"),
+    temperature: float = typer.Option(None, "--temperature", "-t", help="higher is more adventurous [1.0]"),
     top_k: int = typer.Option(None, help="sample only among the k likeliest events"),
     top_p: float = typer.Option(None, help="sample only within this much probability mass"),
-    seed: int = typer.Option(0, help="same seed, same music"),
+    seed: int = typer.Option(None, help="same seed, same music [0]"),
     primer: Path = typer.Option(None, help="a MIDI/MusicXML/ABC file to continue (or vary, or harmonise)"),
     key: str = typer.Option(None, help="key, e.g. 'D minor'"),
-    scale_lock: bool = typer.Option(False, "--scale-lock", help="keep every note in the key's scale"),
+    scale_lock: bool = typer.Option(None, "--scale-lock", help="keep every note in the key's scale"),
     tempo: float = typer.Option(None, help="beats per minute"),
     time_signature: str = typer.Option(None, help="e.g. 3/4"),
     instruments: str = typer.Option(None, help="General MIDI names or programs, e.g. piano,violin,cello"),
     density: str = typer.Option(None, help="low, medium, high, or notes per bar"),
     pitch_range: str = typer.Option(None, help="e.g. C3-C6"),
     velocity: str = typer.Option(None, help="e.g. 60-100"),
-    dynamics: str = typer.Option(None, help="e.g. crescendo, diminuendo"),
-    end_on_tonic: bool = typer.Option(False, "--end-on-tonic", help="finish on the key's tonic"),
-    loopable: bool = typer.Option(False, "--loopable", help="the last bar leads back into the first"),
+    dynamics: str = typer.Option(None, help="crescendo, diminuendo, swell or steady"),
+    end_on_tonic: bool = typer.Option(None, "--end-on-tonic", help="finish on the key's tonic"),
+    loopable: bool = typer.Option(None, "--loopable", help="the last bar leads back into the first"),
+    monophonic: bool = typer.Option(None, "--monophonic", help="one note at a time (a melody)"),
+    simple_rhythm: bool = typer.Option(None, "--simple-rhythm", help="half-beat to whole-note durations only"),
+    harmonise: bool = typer.Option(None, "--harmonise", help="keep the primer's melody on top and write voices below"),
     infill: str = typer.Option(None, help="regenerate these bars of the primer, e.g. 5-8"),
     style: str = typer.Option(None, help="a style tag the run learned, e.g. bach"),
     attribute: list[str] = typer.Option(None, "--attribute", help="VAE: move along an attribute, e.g. density=+1.5"),
     variation: float = typer.Option(None, help="VAE: how far from the primer's latent to sample"),
     condition_track: str = typer.Option(None, help="GAN: the primer's track to keep and accompany"),
     roll_sampling: str = typer.Option(None, help="piano-roll models: threshold or bernoulli"),
-    wav: bool = typer.Option(True, "--wav/--no-wav", help="also render audio"),
-    png: bool = typer.Option(True, "--png/--no-png", help="also draw a piano-roll"),
-    musicxml: bool = typer.Option(False, "--musicxml", help="also write a MusicXML score"),
-    json_out: bool = typer.Option(False, "--json", help="print, per piece, what was asked and what came out, as JSON"),
+    wav: bool = typer.Option(None, "--wav/--no-wav", help="also render audio [yes]"),
+    png: bool = typer.Option(None, "--png/--no-png", help="also draw a piano-roll [yes]"),
+    musicxml: bool = typer.Option(None, "--musicxml/--no-musicxml", help="also write a MusicXML score [no]"),
+    json_out: bool = typer.Option(False, "--json", help="print, per piece, what was asked and what was measured, as JSON"),
     device: str = typer.Option("cpu", help="cpu or cuda"),
 ) -> None:
-    """Generate pieces from a trained run and write .mid (+ .wav, .png) files."""
+    """Generate pieces from a trained run and write .mid (+ .wav, .png, .musicxml) files."""
     from tunesmith.generation.controls import Controls
+    from tunesmith.generation.presets import load_preset, merge_preset
     from tunesmith.generation.run import load_run
     from tunesmith.outputs import write_piece_files
 
     if primer is not None and not primer.exists():
         raise TunesmithError(f"primer not found: {primer}")
-    controls = Controls(
+    chosen = load_preset(preset) if preset else None
+    given = dict(
         num=num, bars=bars, seconds=seconds, seed=seed, temperature=temperature, top_k=top_k, top_p=top_p,
         primer=primer, key=key, scale_lock=scale_lock, tempo=tempo, time_signature=time_signature,
         instruments=parse_csv(instruments) or None, density=density, pitch_range=pitch_range, velocity=velocity,
-        dynamics=dynamics, end_on_tonic=end_on_tonic, loopable=loopable, infill=infill, style=style,
-        attributes=parse_attributes(attribute), variation=variation, condition_track=condition_track,
+        dynamics=dynamics, end_on_tonic=end_on_tonic, loopable=loopable, monophonic=monophonic,
+        simple_rhythm=simple_rhythm, harmonise=harmonise, infill=infill, style=style,
+        attributes=parse_attributes(attribute) or None, variation=variation, condition_track=condition_track,
         roll_sampling=roll_sampling)
+    values = {"num": 4, **merge_preset(chosen, given)}
+    outputs = {"wav": True, "png": True, "musicxml": False, **(chosen.outputs if chosen else {})}
+    outputs.update({k: v for k, v in {"wav": wav, "png": png, "musicxml": musicxml}.items() if v is not None})
+    controls = Controls(**values)
     run = load_run(run_dir, device=device)
     pieces = run.generate(controls)
     report = []
     for piece in pieces:
-        files = write_piece_files(piece, out, piece.name, wav=wav, png=png, musicxml=musicxml)
+        files = write_piece_files(piece, out, piece.name, **outputs)
         summary = piece.summary()
-        report.append({"files": {k: str(v) for k, v in files.items()}, "measured": summary,
-                       "asked": piece.tags.get("asked", {})})
+        checks = piece.tags.get("checks", {})
+        report.append({"files": {k: str(v) for k, v in files.items()}, "asked": piece.tags.get("asked", {}),
+                       "measured": {**summary, **{k: v["measured"] for k, v in checks.items()}},
+                       "met": {k: v["ok"] for k, v in checks.items()}})
         if not json_out:
+            unmet = [k for k, v in checks.items() if not v["ok"]]
             console.print(f"{files['mid']}: {summary['bars']} bars, {summary['notes']} notes, "
-                          f"key {summary['key']}, range {summary['pitch_range']}")
+                          f"key {summary['key']}, range {summary['pitch_range']}"
+                          + (f" (not met: {', '.join(unmet)})" if unmet else ""))
     if json_out:
         print(json.dumps(report, indent=2, default=str))
 

@@ -45,6 +45,9 @@ class Controls:
     loopable: bool = False
     infill: str | None = None
     style: str | None = None
+    monophonic: bool = False  # one note at a time (a melody)
+    simple_rhythm: bool = False  # durations of 1/2, 1, 1.5, 2, 3 or 4 beats on half-beat positions
+    harmonise: bool = False  # keep the primer's melody on top and write the other voices below it
     # family-specific
     attributes: dict[str, float] = field(default_factory=dict)
     variation: float | None = None

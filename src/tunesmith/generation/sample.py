@@ -1,22 +1,27 @@
-"""Sampling: `generate(run, controls)` for every family; token language models share the sampler here."""
+"""Sampling: `generate(run, controls)` for every family; token language models share the sampler here.
+
+A token generation is a `Plan` (the conditioning prefix, then a primer or the infilling context: each slot
+either a forced id or a set of ids to sample among) followed by free sampling under `MusicConstraints`.
+Every row has its own seeded generator, so piece i is the same whatever --num is. The model's state
+(the Transformer's key/value cache, the RNN's hidden state) is carried between steps; `use_cache=False`
+recomputes it from the tokens each step instead (same tokens, slower: used to check the cache).
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 
 from tunesmith.errors import ControlError
 from tunesmith.generation.controls import Controls, filter_logits
+from tunesmith.generation.masks import MusicConstraints, RowState, apply_mask
 from tunesmith.generation.run import Run
 from tunesmith.piece import Piece
-from tunesmith.representations.tokens import TokenRepresentation
 
 log = logging.getLogger(__name__)
-
-# A logit mask sees the logits [B, V] and the ids so far per row, and returns new logits.
-LogitMask = Callable[[torch.Tensor, list[list[int]]], torch.Tensor]
+TOKENS_PER_BAR_LIMIT = 300  # a row that has not finished its bars after this many events per bar is cut
 
 
 def generate(run: Run, controls: Controls) -> list[Piece]:
@@ -27,87 +32,87 @@ def generate(run: Run, controls: Controls) -> list[Piece]:
     return generate_tokens(run, controls)
 
 
-class BarTracker:
-    """Counts the bars a token row has begun: Bar tokens (REMI) or accumulated time shifts (TSD)."""
+@dataclass
+class Plan:
+    """What every row writes before free sampling: forced ids, or bool [V] masks to sample one id from."""
 
-    def __init__(self, rep: TokenRepresentation):
-        self.bar_id = rep.bar_id
-        self.beats = rep.beats_of_token().tolist()
-        self.bar_beats = rep.bar_beats_of_token()
-
-    def bars(self, ids: list[int]) -> float:
-        """Bars begun so far (REMI: an integer count; TSD: elapsed bars as a fraction)."""
-        if self.bar_id is not None:
-            return float(sum(1 for i in ids if i == self.bar_id))
-        per_bar, beats = 4.0, 0.0
-        for i in ids:
-            per_bar = self.bar_beats.get(i, per_bar)
-            beats += self.beats[i]
-        return beats / per_bar
-
-
-def length_masks(rep: TokenRepresentation, bars: int) -> tuple[LogitMask, Callable[[list[int]], bool]]:
-    """A mask forbidding special tokens (and EOS before the last bar), and the 'row is done' test."""
-    tracker = BarTracker(rep)
-    never = [i for i in rep.special_ids if i != rep.eos_id]
-
-    def mask(logits: torch.Tensor, rows: list[list[int]]) -> torch.Tensor:
-        logits = logits.clone()
-        logits[:, never] = float("-inf")
-        for r, ids in enumerate(rows):
-            begun = tracker.bars(ids)
-            if (tracker.bar_id is not None and begun < bars) or (tracker.bar_id is None and begun < bars - 1):
-                logits[r, rep.eos_id] = float("-inf")
-        return logits
-
-    def done(ids: list[int]) -> bool:
-        if ids[-1] == rep.eos_id:
-            return True
-        begun = tracker.bars(ids)
-        return begun > bars if tracker.bar_id is not None else begun >= bars
-
-    return mask, done
+    slots: list[int | torch.Tensor]
+    music_at: int  # slot index where the constrained music begins
 
 
 @torch.no_grad()
-def sample_tokens(model: torch.nn.Module, prompt: list[int], controls: Controls, masks: list[LogitMask],
-                  done: Callable[[list[int]], bool], max_new: int, device: torch.device) -> list[list[int]]:
-    """`controls.num` continuations of `prompt`, each row drawn with its own seeded generator."""
-    rows = [list(prompt) for _ in range(controls.num)]
-    generators = [controls.generator(i) for i in range(controls.num)]
-    finished = [False] * controls.num
-    logits, state = model.step(torch.tensor(rows, device=device), None)  # [B, V]
-    for _ in range(max_new):
-        logits = logits.float().cpu()
-        for mask in masks:
-            logits = mask(logits, rows)
-        probs = torch.softmax(filter_logits(logits, controls.temperature, controls.top_k, controls.top_p), -1)
-        nxt = [int(torch.multinomial(probs[r], 1, generator=generators[r])) for r in range(len(rows))]
-        for r, token in enumerate(nxt):
-            if not finished[r]:
-                rows[r].append(token)
-                finished[r] = done(rows[r])
-        if all(finished):
+def sample_rows(model: torch.nn.Module, plan: Plan, constraints: MusicConstraints, generators: list[torch.Generator],
+                controls: Controls, device: torch.device, max_new: int, use_cache: bool = True) -> list[list[int]]:
+    """One row per generator: the plan, then events under `constraints` until each row is done.
+
+    Returns each row's ids up to and including the event that ended it.
+    """
+    num, slots = len(generators), plan.slots
+    rows: list[list[int]] = [[] for _ in range(num)]
+    states = [RowState() for _ in range(num)]
+    ends: list[int | None] = [None] * num
+    context = getattr(model, "context", None)
+    logits, state = None, None
+    everything = torch.ones(constraints.vocab.size, dtype=torch.bool)
+
+    def feed(count: int) -> None:
+        nonlocal logits, state
+        if use_cache:
+            logits, state = model.step(torch.tensor([r[-count:] for r in rows], device=device), state)
+        else:
+            logits, _ = model.step(torch.tensor([r[-context:] if context else r for r in rows], device=device), None)
+
+    def write(r: int, token: int) -> None:
+        index = len(rows[r])
+        rows[r].append(token)
+        if ends[r] is not None:
+            return
+        if index < plan.music_at:
+            constraints.condition(states[r], token)
+        else:
+            constraints.advance(states[r], token)
+            if constraints.done(states[r], token):
+                ends[r] = index + 1
+
+    i, sampled = 0, 0
+    while True:
+        if i < len(slots) and isinstance(slots[i], int):
+            j = i
+            while j < len(slots) and isinstance(slots[j], int):
+                j += 1
+            for r in range(num):
+                for token in slots[i:j]:
+                    write(r, int(token))
+            feed(j - i)
+            i = j
+            continue
+        if all(e is not None for e in ends) or sampled >= max_new:
             break
-        logits, state = model.step(torch.tensor(nxt, device=device)[:, None], state)
-    return rows
+        if i < len(slots):
+            allowed = slots[i].expand(num, -1)
+        else:
+            allowed = torch.stack([everything if ends[r] is not None else constraints.allowed(states[r])
+                                   for r in range(num)])
+        stuck = [r for r in range(num) if not allowed[r].any()]
+        if stuck:
+            s = states[stuck[0]]
+            raise ControlError(f"impossible request: the controls leave no possible next event in bar {s.bars} "
+                               f"(after {s.notes_in_bar} notes in that bar); loosen --density, --pitch-range or "
+                               "--scale-lock")
+        masked = apply_mask(logits.float().to("cpu"), allowed)
+        probs = torch.softmax(filter_logits(masked, controls.temperature, controls.top_k, controls.top_p), -1)
+        for r in range(num):
+            write(r, int(torch.multinomial(probs[r], 1, generator=generators[r])))
+        i += 1
+        sampled += 1
+        feed(1)
+    if any(e is None for e in ends):
+        log.warning("%d row(s) did not finish within %d events", sum(e is None for e in ends), max_new)
+    return [row[:e] if e is not None else row for row, e in zip(rows, ends, strict=True)]
 
 
-def generate_tokens(run: Run, controls: Controls) -> list[Piece]:
-    """Sample token sequences of `controls.bars` bars (beginning with the primer, if any) and decode them."""
-    rep: TokenRepresentation = run.representation
-    bars = controls.bars or 16
-    primer = controls.primer_piece()
-    prompt = [rep.bos_id]
-    if primer is not None:
-        if primer.bars >= bars:
-            raise ControlError(f"the primer already has {primer.bars} bars: ask for more with --bars (the total length)")
-        prompt += rep.encode(primer)
-    mask, done = length_masks(rep, bars)
-    rows = sample_tokens(run.model, prompt, controls, [mask], done, max_new=bars * 400 + 64, device=run.device)
-    pieces = []
-    for i, ids in enumerate(rows):
-        piece = rep.decode(ids, name=f"{run.path.name}-{i + 1:02d}").bars_slice(0, bars)
-        piece.tags.update({"family": run.family.name, "seed": controls.seed, "index": i})
-        pieces.append(piece)
-    return pieces
+def generate_tokens(run: Run, controls: Controls, use_cache: bool = True) -> list[Piece]:
+    """Sample token pieces under `controls` (continuing or infilling the primer, if any) and check them."""
+    from tunesmith.generation.token_pieces import TokenGeneration
+
+    return TokenGeneration(run, controls, use_cache=use_cache).pieces()

@@ -1,5 +1,6 @@
 """Event tokens through MidiTok (REMI by default, TSD selectable): pitch, duration, position/bar,
-velocity, tempo, time signature and program, in one stream for multi-track music."""
+velocity, tempo, time signature and program, in one stream for multi-track music; optional conditioning
+and infilling tokens after MidiTok's vocabulary (representations/conditioning.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from tunesmith.errors import TunesmithError
 from tunesmith.fileio import atomic_path
 from tunesmith.piece import Piece
 from tunesmith.representations.base import Representation
+from tunesmith.representations.conditioning import ConditionVocab, notes_per_bar
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +30,22 @@ class TokenRepresentation(Representation):
 
     def __init__(self, tokenization: str = "REMI", num_velocities: int = 16, use_programs: bool = True,
                  use_tempos: bool = True, use_time_signatures: bool = True, num_tempos: int = 48,
-                 tokenizer: miditok.MusicTokenizer | None = None):
+                 conditioning: list[str] | tuple[str, ...] = (), infill: bool = False,
+                 styles: list[str] | None = None, density_edges: list[float] | None = None,
+                 programs: list[int] | None = None, tokenizer: miditok.MusicTokenizer | None = None):
         if tokenization not in TOKENIZATIONS:
             raise TunesmithError(f"unknown tokenization {tokenization!r} (choose from: {', '.join(TOKENIZATIONS)})")
+        if infill and tokenization != "REMI":
+            raise TunesmithError("infill needs bar tokens: use tokenization = \"REMI\"")
         self.settings = {"tokenization": tokenization, "num_velocities": num_velocities, "use_programs": use_programs,
                          "use_tempos": use_tempos, "use_time_signatures": use_time_signatures,
                          "num_tempos": num_tempos}
+        # conditioning settings are written only when used, so runs without them keep their config
+        if conditioning or infill:
+            self.settings.update({"conditioning": list(conditioning), "infill": bool(infill),
+                                  "styles": list(styles or []), "density_edges": list(density_edges or [6.0, 12.0])})
+        if programs is not None:
+            self.settings["programs"] = sorted(int(p) for p in programs)
         if tokenizer is None:
             config = miditok.TokenizerConfig(
                 use_velocities=True, num_velocities=num_velocities, use_tempos=use_tempos, num_tempos=num_tempos,
@@ -41,11 +53,40 @@ class TokenRepresentation(Representation):
                 one_token_stream_for_programs=True, special_tokens=list(SPECIAL_TOKENS))
             tokenizer = TOKENIZATIONS[tokenization](config)
         self.tokenizer = tokenizer
+        self.conditions = ConditionVocab(len(tokenizer), tuple(conditioning), tuple(styles or ()),
+                                         tuple(self.time_signature_names()), bool(infill))
         self._transpose_tables: dict[int, np.ndarray] = {}
+
+    # --- fitting to a corpus ---
+    def fit(self, pieces: list[Piece]) -> TokenRepresentation:
+        """Record the corpus' styles, density tertiles and programs (used by conditioning and controls)."""
+        self.settings["programs"] = sorted({int(p) for piece in pieces for _, p, d in piece.instruments if not d})
+        if "conditioning" in self.settings:
+            styles = sorted({style_of(p) for p in pieces})
+            densities = sorted(notes_per_bar(p) for p in pieces) or [6.0, 12.0]
+            edges = [float(np.quantile(densities, 1 / 3)), float(np.quantile(densities, 2 / 3))]
+            self.settings.update({"styles": styles, "density_edges": edges})
+            self.conditions = ConditionVocab(len(self.tokenizer), tuple(self.settings["conditioning"]), tuple(styles),
+                                             tuple(self.time_signature_names()), self.settings["infill"])
+        return self
+
+    @property
+    def programs(self) -> list[int] | None:
+        """General MIDI programs seen in training (None for runs that did not record them)."""
+        return self.settings.get("programs")
+
+    def time_signature_names(self) -> list[str]:
+        """'3/4'-style names of the time signatures the tokenizer can write."""
+        return [name.split("_", 1)[1] for name in self.tokenizer.vocab if name.startswith("TimeSig_")]
 
     # --- vocabulary ---
     @property
     def vocab_size(self) -> int:
+        return len(self.tokenizer) + len(self.conditions)
+
+    @property
+    def base_vocab_size(self) -> int:
+        """Size of MidiTok's vocabulary (ids at or past it are conditioning/infilling tokens)."""
         return len(self.tokenizer)
 
     @property
@@ -71,10 +112,10 @@ class TokenRepresentation(Representation):
 
     def token_names(self) -> list[str]:
         """Token strings indexed by id."""
-        names = [""] * self.vocab_size
+        names = [""] * len(self.tokenizer)
         for name, i in self.tokenizer.vocab.items():
             names[i] = name
-        return names
+        return names + list(self.conditions.names)
 
     def pitch_of_token(self) -> np.ndarray:
         """For each id, the MIDI pitch it plays (Pitch_* tokens), else -1."""
@@ -112,8 +153,8 @@ class TokenRepresentation(Representation):
 
     def decode(self, encoded: Any, name: str = "generated") -> Piece:
         """Token ids back to a Piece (special tokens are ignored)."""
-        specials = set(self.special_ids)
-        ids = [int(i) for i in encoded if int(i) not in specials]
+        specials, base = set(self.special_ids), len(self.tokenizer)
+        ids = [int(i) for i in encoded if int(i) not in specials and int(i) < base]
         score = self.tokenizer.decode(miditok.TokSequence(ids=ids))
         return Piece(score=score, name=name, source="generated")
 
@@ -133,6 +174,8 @@ class TokenRepresentation(Representation):
             for name, i in vocab.items():
                 if name.startswith("Pitch_"):
                     table[i] = vocab.get(f"Pitch_{int(name.split('_')[1]) + semitones}", -1)
+            for i, j in self.conditions.key_transpose(semitones).items():
+                table[i] = j
             self._transpose_tables[semitones] = table
         return self._transpose_tables[semitones]
 
@@ -140,6 +183,12 @@ class TokenRepresentation(Representation):
         """Lowest and highest pitch the vocabulary can write."""
         lo, hi = self.tokenizer.config.pitch_range
         return int(lo), int(hi) - 1
+
+    # --- conditioning ---
+    def condition_prefix(self, piece: Piece) -> list[int]:
+        """The conditioning ids of a training piece (empty when the run has no conditioning)."""
+        edges = self.settings.get("density_edges", [6.0, 12.0])
+        return self.conditions.prefix(self.conditions.piece_values(piece, style_of(piece), edges))
 
     # --- saving ---
     def to_dict(self) -> dict[str, Any]:
@@ -160,3 +209,12 @@ class TokenRepresentation(Representation):
     def save(self, run_dir: Path) -> None:
         with atomic_path(Path(run_dir) / "tokenizer.json") as tmp:
             self.tokenizer.save(tmp)
+
+
+def style_of(piece: Piece) -> str:
+    """The style tag of a training piece: its corpus name (bundled corpora), else its folder's name."""
+    corpus = piece.tags.get("corpus")
+    if corpus:
+        return str(corpus)
+    parent = Path(piece.source).parent.name if piece.source else ""
+    return parent or "user"

@@ -1,4 +1,9 @@
-"""Training windows over token sequences, with transposition augmentation done in token space."""
+"""Training windows over token sequences, with transposition augmentation done in token space.
+
+When the representation has conditioning tokens, every window starts at a bar line and begins with the
+piece's `BOS + conditioning` head; with infilling, half the training windows are reordered for
+fill-in-the-middle (see representations/conditioning.py).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from tunesmith.representations.conditioning import fim_window
 from tunesmith.representations.tokens import TokenRepresentation
+
+INFILL_RATE = 0.5  # share of training windows reordered for infilling
 
 
 class TokenWindows(Dataset):
@@ -14,20 +22,44 @@ class TokenWindows(Dataset):
 
     With `transpose`, each epoch shifts every window by a key drawn (from `seed`, the epoch and the
     window's index) among the shifts that keep its piece inside the vocabulary's pitch range.
+    `heads` (one per sequence) are prepended to every window, which then starts on a bar line;
+    `infill` reorders a share of the windows for fill-in-the-middle (training only).
     """
 
     def __init__(self, sequences: list[list[int]], representation: TokenRepresentation, window: int,
-                 transpose: bool = False, seed: int = 0, stride: int | None = None):
+                 transpose: bool = False, seed: int = 0, stride: int | None = None,
+                 heads: list[list[int]] | None = None, infill: bool = False):
         self.rep, self.window, self.transpose, self.seed = representation, window, transpose, seed
         self.epoch = 0
+        self.infill = infill
         bos, eos = representation.bos_id, representation.eos_id
-        self.sequences = [np.asarray([bos, *s, eos], dtype=np.int64) for s in sequences if len(s)]
         stride = stride or max(1, window // 2)
         self.index: list[tuple[int, int]] = []
-        for k, seq in enumerate(self.sequences):
-            starts = range(0, max(1, len(seq) - window), stride)
-            self.index.extend((k, s) for s in starts)
+        if heads is None:
+            self.heads = None
+            self.sequences = [np.asarray([bos, *s, eos], dtype=np.int64) for s in sequences if len(s)]
+            for k, seq in enumerate(self.sequences):
+                starts = range(0, max(1, len(seq) - window), stride)
+                self.index.extend((k, s) for s in starts)
+        else:
+            kept = [(h, s) for h, s in zip(heads, sequences, strict=True) if len(s)]
+            self.heads = [np.asarray([bos, *h], dtype=np.int64) for h, _ in kept]
+            self.sequences = [np.asarray([*s, eos], dtype=np.int64) for _, s in kept]
+            for k, seq in enumerate(self.sequences):
+                self.index.extend((k, s) for s in self._bar_starts(seq, window - len(self.heads[k]), stride))
         self.shifts = [self._allowed_shifts(seq) for seq in self.sequences] if transpose else None
+
+    def _bar_starts(self, seq: np.ndarray, room: int, stride: int) -> list[int]:
+        """Window starts on bar lines, about `stride` tokens apart, the last one reaching the end."""
+        bars = np.flatnonzero(seq == self.rep.bar_id).tolist() if self.rep.bar_id is not None else []
+        if not bars:
+            return list(range(0, max(1, len(seq) - room), stride))
+        starts, last = [bars[0]], bars[0]
+        for b in bars[1:]:
+            if b - last >= stride and last + room < len(seq):
+                starts.append(b)
+                last = b
+        return starts
 
     def _allowed_shifts(self, seq: np.ndarray) -> list[int]:
         pitch = self.rep.pitch_of_token()[seq]
@@ -46,9 +78,18 @@ class TokenWindows(Dataset):
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         k, start = self.index[i]
-        ids = self.sequences[k][start:start + self.window + 1]
+        rng = np.random.default_rng((self.seed, self.epoch, i))
+        if self.heads is None:
+            ids = self.sequences[k][start:start + self.window + 1]
+        else:
+            head = self.heads[k]
+            if self.infill and rng.random() < INFILL_RATE:
+                music = self.sequences[k][start:start + self.window + 1 - len(head) - 4].tolist()
+                fim = fim_window(head.tolist(), music, self.rep.bar_id, self.rep.conditions, rng)
+                ids = np.asarray(fim if fim is not None else [*head, *music], dtype=np.int64)
+            else:
+                ids = np.concatenate([head, self.sequences[k][start:start + self.window + 1 - len(head)]])
         if self.shifts is not None:
-            rng = np.random.default_rng((self.seed, self.epoch, i))
             shift = int(rng.choice(self.shifts[k]))
             if shift:
                 ids = self.rep.transpose_table(shift)[ids]
@@ -58,5 +99,10 @@ class TokenWindows(Dataset):
 
 
 def token_windows(pieces, representation: TokenRepresentation, window: int, transpose: bool, seed: int) -> TokenWindows:
-    """Encode `pieces` and cut them into training windows."""
-    return TokenWindows([representation.encode(p) for p in pieces], representation, window, transpose, seed)
+    """Encode `pieces` and cut them into training windows (conditioned and infilling when the run asks)."""
+    sequences = [representation.encode(p) for p in pieces]
+    if not representation.conditions.conditioning and not representation.conditions.infill:
+        return TokenWindows(sequences, representation, window, transpose, seed)
+    heads = [representation.condition_prefix(p) for p in pieces]
+    return TokenWindows(sequences, representation, window, transpose, seed, heads=heads,
+                        infill=representation.conditions.infill and transpose)

@@ -1,0 +1,315 @@
+"""Logit masks for event-token models: the hard controls, as pure functions of what a row has written.
+
+`TokenVocab` reads what each id means (type, pitch, velocity, position, duration, program, meter) once.
+`MusicConstraints` holds the static masks built from the Targets (scale, pitch range, velocities, programs,
+meter, tempo, rhythm) and `allowed(state)` combines them with the row's `RowState` (bar, position, notes in
+the bar, the last event) into the ids allowed next. Every mask is a bool vector over the vocabulary, so
+each can be checked on hand-made logits (`apply_mask`). REMI's note grammar (Program, Pitch, Velocity,
+Duration) is kept, so a masked choice never breaks a note.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from tunesmith.errors import ControlError
+from tunesmith.generation.targets import Targets
+from tunesmith.representations.tokens import TokenRepresentation
+
+SIMPLE_DURATIONS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)  # beats
+MAX_CHORD = 12  # notes starting together, at most
+
+
+def apply_mask(logits: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+    """`logits` [..., V] with every id not `allowed` [..., V] set to -inf."""
+    return logits.masked_fill(~allowed, float("-inf"))
+
+
+class TokenVocab:
+    """What each token id of a representation means, as tensors over the vocabulary."""
+
+    def __init__(self, rep: TokenRepresentation):
+        names = rep.token_names()
+        self.size = len(names)
+        self.kind = [n.split("_", 1)[0] if i < rep.base_vocab_size else "Cond" for i, n in enumerate(names)]
+        self.pos_res = int(max(rep.tokenizer.config.beat_res.values()))
+        self.value = torch.full((self.size,), -1.0)
+        self.meter: dict[int, tuple[int, int]] = {}
+        for i, name in enumerate(names[:rep.base_vocab_size]):
+            kind, _, raw = name.partition("_")
+            if kind in ("Pitch", "PitchDrum", "Velocity", "Position", "Program"):
+                self.value[i] = float(raw)
+            elif kind == "Duration":
+                whole, frac, res = (int(v) for v in raw.split("."))
+                self.value[i] = (whole + frac / res) * self.pos_res
+            elif kind == "Tempo":
+                self.value[i] = float(raw)
+            elif kind == "TimeSig":
+                num, den = (int(v) for v in raw.split("/"))
+                self.meter[i] = (num, den)
+        self.ids = {name: i for i, name in enumerate(names)}
+
+    def of(self, *kinds: str) -> torch.Tensor:
+        """Bool mask of the ids of these kinds ('Pitch', 'Bar', 'Cond'...)."""
+        return torch.tensor([k in kinds for k in self.kind])
+
+
+@dataclass
+class RowState:
+    """What a row has written since its music began: enough to decide the next allowed events."""
+
+    bars: int = 0  # bar lines written (the current bar is bars - 1)
+    last: str = ""  # kind of the last event
+    pos: int = -1  # current position in the bar
+    notes_in_bar: int = 0
+    onset_pitches: list[int] = field(default_factory=list)  # pitches at the latest onset
+    busy_until: float = 0.0  # time (positions from the first bar line) when the last note ends
+    meter_id: int | None = None
+    bar_start: float = 0.0
+    bar_len: int = 32
+    last_pitch: int = -1
+    ended: bool = False
+
+
+class MusicConstraints:
+    """The hard controls for one generation: static masks plus per-row rules.
+
+    `total_bars` bars are written after the music starts (REMI: each begins with a Bar token). In infill
+    mode the row writes `total_bars` bars beginning at bar `bar_offset` of the piece, then `end_id`.
+    """
+
+    def __init__(self, rep: TokenRepresentation, targets: Targets, *, programs: list[int] | None = None,
+                 meter: str | None = None, total_bars: int | None = None, bar_offset: int = 0,
+                 piece_bars: int | None = None, end_id: int | None = None):
+        self.rep, self.targets, self.vocab = rep, targets, TokenVocab(rep)
+        v = self.vocab
+        self.total_bars = total_bars or targets.bars
+        self.piece_bars = piece_bars or targets.bars
+        self.bar_offset, self.end_id = bar_offset, end_id
+        self.bar_id = rep.bar_id
+        if self.bar_id is None:
+            raise ControlError("these controls need bar tokens: the run's tokenization has none (use REMI)")
+        self.pitch = v.of("Pitch")
+        self.velocity, self.position, self.duration = v.of("Velocity"), v.of("Position"), v.of("Duration")
+        self.program, self.timesig, self.tempo = v.of("Program"), v.of("TimeSig"), v.of("Tempo")
+        self.has_programs = bool(self.program.any())
+        self.pitch_id = {int(v.value[i]): i for i in self.pitch.nonzero().flatten().tolist()}
+        self.note_start = self.program if self.has_programs else (self.pitch | v.of("PitchDrum"))
+        # music events only: no PAD/BOS/MASK, no conditioning or infilling tokens
+        self.music = ~v.of("PAD", "BOS", "EOS", "MASK", "Cond")
+        self.music[self.bar_id] = True
+        self.pitch_ok = self._pitch_mask(targets.scale, targets.pitch_range)
+        self.tonic_ok = self._tonic_mask()
+        self.program_ok = self._program_mask(programs)
+        self.duration_ok = self._duration_mask()
+        self.meter_id = self._meter_id(meter or ("{}/{}".format(*targets.time_signature) if targets.time_signature else None))
+        self.tempo_ok = self._tempo_mask(targets.tempo)
+        # REMI's note grammar: after Program comes Pitch, then Velocity, then Duration
+        self.kinds = {"Program": self.pitch, "ProgramDrum": v.of("PitchDrum"), "Pitch": self.velocity,
+                      "PitchDrum": self.velocity, "Velocity": self.duration}
+        # outside a note, only its first part may come
+        inside = self.velocity | self.duration
+        self.between = ~(inside | self.pitch | v.of("PitchDrum")) if self.has_programs else ~inside
+        self._velocity_cache: dict[int, torch.Tensor] = {}
+        self._position_cache: dict[tuple[int, int, int], torch.Tensor] = {}
+        self._duration_cache: dict[int, torch.Tensor] = {}
+
+    # --- static masks ---
+    def _pitch_mask(self, scale, pitch_range) -> torch.Tensor:
+        values = self.vocab.value.long()
+        ok = torch.ones(self.vocab.size, dtype=torch.bool)
+        if scale is not None:
+            ok &= ~self.pitch | torch.isin(values % 12, torch.tensor(sorted(scale)))
+        if pitch_range is not None:
+            ok &= ~self.pitch | ((values >= pitch_range[0]) & (values <= pitch_range[1]))
+        if not (ok & self.pitch).any():
+            raise ControlError("impossible request: no pitch the model can write fits --scale-lock and --pitch-range")
+        return ok
+
+    def _tonic_mask(self) -> torch.Tensor | None:
+        key = self.targets.key
+        if not self.targets.end_on_tonic or key is None:
+            return None
+        third = 3 if key.mode == "minor" else 4
+        triad = torch.tensor([key.tonic, (key.tonic + third) % 12, (key.tonic + 7) % 12])
+        ok = self.pitch_ok & (~self.pitch | torch.isin(self.vocab.value.long() % 12, triad))
+        if self.targets.monophonic:  # one voice: its last notes are the tonic itself
+            ok &= ~self.pitch | (self.vocab.value.long() % 12 == key.tonic)
+        tonic = self.pitch & ok & (self.vocab.value.long() % 12 == key.tonic)
+        if not tonic.any():
+            raise ControlError(f"impossible request: --end-on-tonic, but no {key} tonic fits the other controls")
+        self.tonic_only = ~self.pitch | tonic
+        return ok
+
+    def _program_mask(self, programs: list[int] | None) -> torch.Tensor:
+        ok = torch.ones(self.vocab.size, dtype=torch.bool)
+        if programs is not None and self.has_programs:
+            allowed = torch.tensor([p if p < 128 else -1 for p in programs])
+            ok &= ~self.program | torch.isin(self.vocab.value.long(), allowed)
+        return ok
+
+    def _duration_mask(self) -> torch.Tensor:
+        ok = torch.ones(self.vocab.size, dtype=torch.bool)
+        if self.targets.simple_rhythm:
+            simple = torch.tensor([d * self.vocab.pos_res for d in SIMPLE_DURATIONS])
+            ok &= ~self.duration | torch.isin(self.vocab.value, simple)
+        return ok
+
+    def _meter_id(self, meter: str | None) -> int | None:
+        if meter is None:
+            return None
+        token = self.vocab.ids.get(f"TimeSig_{meter}")
+        if token is None:
+            known = ", ".join(sorted(f"{n}/{d}" for n, d in self.vocab.meter.values()))
+            raise ControlError(f"--time-signature {meter} is not one this run can write (it knows: {known})")
+        return token
+
+    def _tempo_mask(self, tempo: float | None) -> torch.Tensor:
+        ok = torch.ones(self.vocab.size, dtype=torch.bool)
+        if tempo is not None and self.tempo.any():
+            values = torch.where(self.tempo, self.vocab.value, torch.tensor(1e9))
+            ok &= ~self.tempo
+            ok[int(torch.argmin((values - tempo).abs()))] = True
+        return ok
+
+    def velocity_ok(self, bar: int) -> torch.Tensor:
+        """Velocities allowed in `bar` of the piece (the --velocity range or the dynamics curve)."""
+        if bar not in self._velocity_cache:
+            window = self.targets.velocity_at(bar)
+            ok = torch.ones(self.vocab.size, dtype=torch.bool)
+            if window is not None:
+                values = self.vocab.value
+                inside = self.velocity & (values >= window[0]) & (values <= window[1])
+                if not inside.any():  # no velocity bin in the window: the nearest one inside the range
+                    lo, hi = self.targets.velocity or (1, 127)
+                    candidates = self.velocity & (values >= lo) & (values <= hi)
+                    if not candidates.any():
+                        raise ControlError(f"impossible request: no velocity the model can write lies in {lo}-{hi}")
+                    centre = (window[0] + window[1]) / 2
+                    dist = torch.where(candidates, (values - centre).abs(), torch.tensor(1e9))
+                    inside = torch.zeros_like(ok)
+                    inside[int(torch.argmin(dist))] = True
+                ok = ~self.velocity | inside
+            self._velocity_cache[bar] = ok
+        return self._velocity_cache[bar]
+
+    def _positions_after(self, pos: int, bar_len: int, earliest: int) -> torch.Tensor:
+        key = (pos, bar_len, earliest)
+        if key not in self._position_cache:
+            values = self.vocab.value
+            ok = ~self.position | ((values > pos) & (values >= earliest) & (values < bar_len))
+            if self.targets.simple_rhythm:
+                ok &= ~self.position | (values % (self.vocab.pos_res // 2) == 0)
+            self._position_cache[key] = ok
+        return self._position_cache[key]
+
+    # --- per row ---
+    def bar_complete(self, s: RowState) -> bool:
+        """May the current bar be closed (by a bar line or the end)?"""
+        if s.bars == 0:
+            return True
+        lo = self.targets.density[0] if self.targets.density else 1
+        if s.notes_in_bar < lo or s.last in self.kinds:
+            return False
+        if self.tonic_ok is not None and self.bar_offset + s.bars == self.piece_bars:
+            return any(p % 12 == self.targets.key.tonic for p in s.onset_pitches)
+        return True
+
+    def allowed(self, s: RowState) -> torch.Tensor:
+        """Bool [V]: the ids this row may write next."""
+        ok = self.music.clone()
+        if s.bars == 0:
+            ok = torch.zeros_like(ok)
+            ok[self.bar_id] = True
+            return ok
+        in_last_bar = self.tonic_ok is not None and self.bar_offset + s.bars == self.piece_bars
+        hi = self.targets.density[1] if self.targets.density else None
+        if s.last in self.kinds:  # inside a note: its next part only
+            pitches = self.pitch_ok
+            if in_last_bar:
+                tonic_missing = self.targets.key.tonic not in {p % 12 for p in s.onset_pitches}
+                last_note = (hi is not None and s.notes_in_bar >= hi - 1) or self.targets.monophonic
+                pitches = self.tonic_only if tonic_missing and last_note else self.tonic_ok
+            ok &= self.kinds[s.last] & pitches & self.velocity_ok(self.bar_offset + s.bars - 1) & self.duration_ok
+            if s.last == "Program" and s.onset_pitches:  # no pitch twice at one onset (MIDI would merge them)
+                ok[[self.pitch_id[p] for p in s.onset_pitches if p in self.pitch_id]] = False
+            if self.targets.monophonic and s.last == "Velocity":
+                ok &= self._durations_within(s.bar_len - max(s.pos, 0))
+            return ok
+        if s.last == "Bar" and self.timesig.any():
+            ok &= self.timesig
+        if self.meter_id is not None or s.meter_id is not None:
+            ok &= ~self.timesig
+            ok[self.meter_id if self.meter_id is not None else s.meter_id] = s.last == "Bar" or not self.timesig.any()
+        ok &= self.tempo_ok & self.program_ok & self.between
+        ok &= self._positions_after(s.pos, s.bar_len, self._earliest(s))
+        capped = hi is not None and s.notes_in_bar >= hi
+        chord_full = len(s.onset_pitches) >= (1 if self.targets.monophonic else MAX_CHORD)
+        if capped or chord_full or s.pos < 0:
+            ok &= ~self.note_start
+        if capped:  # no new onset can get a note
+            ok &= ~self.position
+        if s.last != "Position":  # REMI writes a tempo change right after a position
+            ok &= ~self.tempo
+        if s.last in ("Position", "Tempo"):  # an onset gets at least one note
+            return ok & (self.note_start | (self.tempo if s.last == "Position" else False))
+        closing = self.bar_complete(s)
+        last_bar = s.bars >= self.total_bars
+        ok[self.bar_id] = bool(closing and (self.end_id is None or not last_bar))
+        ok[self.rep.eos_id] = bool(closing and last_bar and self.end_id is None)
+        if self.end_id is not None:
+            ok[self.end_id] = bool(closing and last_bar)
+        return ok
+
+    def _durations_within(self, positions: int) -> torch.Tensor:
+        if positions not in self._duration_cache:
+            self._duration_cache[positions] = ~self.duration | (self.vocab.value <= positions)
+        return self._duration_cache[positions]
+
+    def _earliest(self, s: RowState) -> int:
+        if not self.targets.monophonic:
+            return 0
+        return int(max(0.0, s.busy_until - s.bar_start))
+
+    def condition(self, s: RowState, token: int) -> None:
+        """Note a conditioning event written before the music (a CondTimeSig fixes the row's meter)."""
+        name = self.rep.conditions.names[token - self.rep.base_vocab_size] if token >= self.rep.base_vocab_size else ""
+        if name.startswith("CondTimeSig_") and self.meter_id is None:
+            s.meter_id = self.vocab.ids.get("TimeSig_" + name.split("_", 1)[1])
+
+    def advance(self, s: RowState, token: int) -> None:
+        """Update `s` after the row wrote `token`."""
+        kind = self.vocab.kind[token]
+        value = float(self.vocab.value[token])
+        if token == self.bar_id:
+            if s.bars > 0:
+                s.bar_start += s.bar_len
+            s.bars += 1
+            s.pos, s.notes_in_bar, s.onset_pitches = -1, 0, []
+        elif kind == "TimeSig":
+            num, _den = self.vocab.meter[token]
+            s.bar_len = num * self.vocab.pos_res
+            if s.meter_id is None:
+                s.meter_id = token
+        elif kind == "Position":
+            s.pos = int(value)
+            s.onset_pitches = []
+        elif kind == "Program" and value == -1:
+            kind = "ProgramDrum"
+        elif kind in ("Pitch", "PitchDrum"):
+            s.notes_in_bar += 1
+            s.onset_pitches.append(int(value))
+            s.last_pitch = int(value)
+        elif kind == "Duration":
+            s.busy_until = max(s.busy_until, s.bar_start + max(s.pos, 0) + value)
+        elif token == self.rep.eos_id or token == self.end_id:
+            s.ended = True
+        s.last = kind
+
+    def done(self, s: RowState, token: int) -> bool:
+        """Has the row finished (the end event, or the bar line after the last bar)?"""
+        if token == self.rep.eos_id or (self.end_id is not None and token == self.end_id):
+            return True
+        return self.end_id is None and token == self.bar_id and s.bars > self.total_bars

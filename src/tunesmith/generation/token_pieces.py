@@ -1,0 +1,229 @@
+"""One token generation from start to checked Pieces: the conditioning prefix, a fresh piece, a primer's
+continuation or an infilled gap, the loop seam, then the piece-level controls and the checks."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from tunesmith.errors import ControlError
+from tunesmith.generation.arrange import (
+    apply_tempo,
+    set_instruments,
+    set_time_signature,
+    splice_bars,
+    transpose_to_key,
+)
+from tunesmith.generation.checks import check_piece, enforce
+from tunesmith.generation.controls import Controls
+from tunesmith.generation.masks import MusicConstraints
+from tunesmith.generation.run import Run
+from tunesmith.generation.sample import TOKENS_PER_BAR_LIMIT, Plan, sample_rows
+from tunesmith.generation.targets import DRUMS, resolve_targets
+from tunesmith.piece import Piece
+from tunesmith.representations.conditioning import DENSITY_LEVELS, density_level, notes_per_bar
+from tunesmith.representations.tokens import TokenRepresentation
+
+log = logging.getLogger(__name__)
+
+
+def split_bars(ids: list[int], bar_id: int) -> list[list[int]]:
+    """Token ids cut at bar lines: one list per bar, each beginning with its Bar token."""
+    bars: list[list[int]] = []
+    for token in ids:
+        if token == bar_id:
+            bars.append([])
+        if bars:
+            bars[-1].append(token)
+    return bars
+
+
+class TokenGeneration:
+    """Everything one `generate` call on a token model needs, worked out once."""
+
+    def __init__(self, run: Run, controls: Controls, use_cache: bool = True):
+        self.run, self.controls, self.use_cache = run, controls, use_cache
+        self.rep: TokenRepresentation = run.representation
+        self.cv = self.rep.conditions
+        self.primer = controls.primer_piece()
+        self.targets = resolve_targets(controls, self.primer, self.rep.settings.get("density_edges"))
+        self.window = int(getattr(run.model, "context", None) or run.config.get("model", {}).get("window", 512))
+        seen = self.rep.programs
+        asked = self.targets.programs
+        self.masked_programs = asked if asked is not None and seen is not None and set(asked) <= set(seen) else None
+        self._check_possible()
+
+    # --- what can be done ---
+    def _check_possible(self) -> None:
+        t, cv, primer = self.targets, self.cv, self.primer
+        if self.rep.bar_id is None:
+            raise ControlError("the token sampler needs bar tokens: this run's tokenization has none (train with REMI)")
+        for flag, asked in (("--infill", t.infill), ("--loopable", t.loopable)):
+            if asked and not cv.infill:
+                raise ControlError(f"{flag} needs a run trained for infilling ([representation] infill = true); "
+                                   f"{self.run.path} was not")
+        if t.infill and t.loopable:
+            raise ControlError("--infill and --loopable cannot be combined: choose one")
+        if t.style is not None:
+            if "style" in cv.conditioning:
+                if t.style not in cv.styles:
+                    raise ControlError(f"--style {t.style}: this run learned only {', '.join(cv.styles) or 'no styles'}")
+            else:
+                corpus = Path(str(self.run.config.get("corpus", {}).get("source", ""))).name
+                if t.style != corpus:
+                    raise ControlError(f"--style {t.style}: this run has no style conditioning; it knows only {corpus!r}")
+        if primer is not None and t.time_signature and primer.time_signature != t.time_signature:
+            raise ControlError("--time-signature {}/{} differs from the primer's {}/{}".format(*t.time_signature,
+                                                                                        *primer.time_signature))
+        if primer is not None and not t.infill and primer.bars >= t.bars:
+            raise ControlError(f"the primer already has {primer.bars} bars: ask for more with --bars (the total length)")
+
+    # --- the conditioning prefix ---
+    def condition_values(self) -> dict[str, Any]:
+        """Conditioning values asked for, or taken from the primer; None where the model chooses."""
+        t, primer, cv = self.targets, self.primer, self.cv
+        edges = self.rep.settings.get("density_edges", [6.0, 12.0])
+        density = None
+        if t.density_label:
+            word = t.density_label.split()[0]
+            density = word if word in DENSITY_LEVELS else density_level(t.density[0], edges)
+        elif primer is not None:
+            density = density_level(notes_per_bar(primer), edges)
+        meter = t.time_signature or (primer.time_signature if primer is not None else None)
+        programs = self.masked_programs
+        if programs is None:
+            programs = (sorted({DRUMS if d else p for _, p, d in primer.instruments}) if primer is not None
+                        else (self.rep.programs or [0]))
+        return {"style": t.style or (cv.styles[0] if len(cv.styles) == 1 else None),
+                "key": t.key or (primer.key if primer is not None else None),
+                "time_signature": "{}/{}".format(*meter) if meter else None,
+                "tempo": t.tempo or (primer.tempo if primer is not None else None),
+                "density": density, "instruments": programs}
+
+    def head(self) -> list[int | torch.Tensor]:
+        """BOS, then one slot per conditioning category: forced when known, sampled within it otherwise."""
+        slots: list[int | torch.Tensor] = [self.rep.bos_id]
+        if not self.cv.conditioning:
+            return slots
+        values = self.condition_values()
+        for category in self.cv.conditioning:
+            if category == "instruments":
+                slots += [self.cv.id(f"Instrument_{p}") for p in values["instruments"]]
+                continue
+            token = self.cv.slot_token(category, values.get(category))
+            if token is None:
+                mask = torch.zeros(self.rep.vocab_size, dtype=torch.bool)
+                mask[self.cv.category_ids[category]] = True
+                slots.append(mask)
+            else:
+                slots.append(token)
+        return slots + [self.cv.id("CondEnd")]
+
+    def constraints(self, **kwargs: Any) -> MusicConstraints:
+        meter = kwargs.pop("meter", None)
+        if meter is None and self.primer is not None:
+            meter = "{}/{}".format(*self.primer.time_signature)
+        return MusicConstraints(self.rep, self.targets, programs=self.masked_programs, meter=meter, **kwargs)
+
+    def infill_plan(self, head: list, bars: list[list[int]], start: int, end: int, following: list[list[int]]) -> Plan:
+        """head, the bars after the gap (`following`), the bars before it, then the gap to write."""
+        ids = self.cv.ids
+        per_bar = sum(len(b) for b in bars) / max(1, len(bars))
+        room = self.window - len(head) - 3 - int(1.5 * per_bar * (end - start)) - 8
+        suffix: list[int] = []
+        for bar in following:
+            if len(suffix) + len(bar) > room // 3:
+                break
+            suffix += bar
+        prefix: list[int] = []
+        for bar in reversed(bars[:start]):
+            if len(prefix) + len(bar) > room - len(suffix):
+                break
+            prefix = bar + prefix
+        slots = head + [ids["Infill_Suffix"], *suffix, ids["Infill_Prefix"], *prefix, ids["Infill_Middle"]]
+        return Plan(slots, len(slots))
+
+    # --- sampling ---
+    def sample(self, plan: Plan, constraints: MusicConstraints, generators: list[torch.Generator]) -> list[list[int]]:
+        max_new = constraints.total_bars * TOKENS_PER_BAR_LIMIT + 64
+        return sample_rows(self.run.model, plan, constraints, generators, self.controls, self.run.device, max_new,
+                           self.use_cache)
+
+    def decode_bars(self, ids: list[int], first_bar: int, bars: int) -> Piece:
+        """Music ids (beginning with a bar line) as a Piece whose first bar is bar `first_bar`."""
+        ids = [i for i in ids if i < self.rep.base_vocab_size]
+        piece = self.rep.decode(ids).bars_slice(0, bars)
+        if first_bar:
+            piece = piece.copy(score=piece.score.shift_time(first_bar * piece.bar_ticks))
+        return piece
+
+    def pieces(self) -> list[Piece]:
+        """Sample, decode, apply the piece-level controls, check: `controls.num` Pieces."""
+        t, c = self.targets, self.controls
+        generators = [c.generator(i) for i in range(c.num)]
+        head = self.head()
+        end_id = self.cv.ids.get("Infill_End")
+        out = []
+        if t.infill:
+            start, end = t.infill
+            bars = split_bars(self.rep.encode(self.primer), self.rep.bar_id)
+            plan = self.infill_plan(head, bars, start, end, bars[end:])
+            rows = self.sample(plan, self.constraints(total_bars=end - start, bar_offset=start,
+                                                      piece_bars=self.primer.bars, end_id=end_id), generators)
+            for row in rows:
+                middle = self.decode_bars(row[plan.music_at:], start, end - start)
+                out.append((row, splice_bars(self.primer, middle, start, end)))
+        else:
+            slots = head + (self.rep.encode(self.primer) if self.primer is not None else [])
+            plan = Plan(slots, len(head))
+            rows = self.sample(plan, self.constraints(total_bars=t.bars), generators)
+            for row in rows:
+                piece = self.decode_bars(row[plan.music_at:], 0, t.bars)
+                if self.primer is not None:
+                    piece = splice_bars(self.primer, piece, self.primer.bars, t.bars)
+                out.append((row, piece))
+            if t.loopable:
+                out = [(row, self.close_loop(row[:plan.music_at], row[plan.music_at:], piece, generators[i]))
+                       for i, (row, piece) in enumerate(out)]
+        return [self.finish(piece, row, i) for i, (row, piece) in enumerate(out)]
+
+    def close_loop(self, head: list[int], music: list[int], piece: Piece, generator: torch.Generator) -> Piece:
+        """Write the last bar again, knowing that the first bar follows it."""
+        n = self.targets.bars
+        bars = split_bars(music, self.rep.bar_id)[:n]
+        names = self.rep.token_names()
+        meters = [names[i] for i in music if names[i].startswith("TimeSig_")]
+        plan = self.infill_plan(list(head), bars, n - 1, n, bars)
+        constraints = self.constraints(total_bars=1, bar_offset=n - 1, piece_bars=n, end_id=self.cv.ids["Infill_End"],
+                                       meter=meters[0].split("_", 1)[1] if meters else None)
+        row = self.sample(plan, constraints, [generator])[0]
+        last = self.decode_bars(row[plan.music_at:], n - 1, 1)
+        return splice_bars(piece, last, n - 1, n)
+
+    # --- the piece-level controls and the checks ---
+    def finish(self, piece: Piece, row: list[int], index: int) -> Piece:
+        t = self.targets
+        if t.tempo is not None:
+            piece = apply_tempo(piece, t.tempo)
+        if t.time_signature is not None and self.primer is None:
+            piece = set_time_signature(piece, t.time_signature)
+        if t.programs is not None:
+            piece = set_instruments(piece, t.programs)
+        key_masks = t.scale is not None or t.end_on_tonic  # masks already wrote in the asked key
+        if t.key is not None and not key_masks and "key" not in self.cv.conditioning and self.primer is None:
+            piece = transpose_to_key(piece, t.key, t.pitch_range)
+        names = self.rep.token_names()
+        style = next((names[i].split("_", 1)[1] for i in row if names[i].startswith("Style_")), t.style)
+        piece.name = f"{self.run.path.name}-{index + 1:02d}"
+        piece.source = "generated"
+        piece.tags.update({"family": self.run.family.name, "seed": self.controls.seed, "index": index,
+                           "style": style, "asked": t.asked(),
+                           "conditioning": [names[i] for i in row if i >= self.rep.base_vocab_size
+                                            and not names[i].startswith("Infill")]})
+        checks = check_piece(piece, t)
+        piece.tags["checks"] = checks
+        enforce(checks, piece.name)
+        return piece

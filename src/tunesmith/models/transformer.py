@@ -1,0 +1,168 @@
+"""The Transformer family: a decoder-only, pre-norm token language model (Music Transformer-class).
+
+Rotary positions (Su et al. 2021, "RoFormer") make attention depend only on how far apart two events
+are, so a sliding key/value cache of `window` events generates pieces of any length; tied input/output
+embeddings (Press & Wolf 2017); dropout on the embeddings and the residual stream.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from tunesmith.errors import TunesmithError
+from tunesmith.models.base import Family
+from tunesmith.models.token_lm import TOKEN_CONTROLS, TokenLM, make_token_dataset
+from tunesmith.representations.tokens import TokenRepresentation
+
+
+@dataclass
+class TransformerConfig:
+    """Settings of the Transformer family; `vocab_size` and `pad_id` come from the tokenizer."""
+
+    layers: int = 4
+    width: int = 256  # model dimension
+    heads: int = 4
+    ff_mult: int = 4  # feed-forward width = ff_mult * width
+    dropout: float = 0.1
+    tie_embeddings: bool = True
+    window: int = 512  # training window in tokens; also the attention span when generating
+    rope_base: float = 10000.0
+    vocab_size: int = 0
+    pad_id: int = 0
+
+
+def rotary_tables(positions: torch.Tensor, dim: int, base: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos and sin [T, dim/2] of the rotary angles for integer `positions` [T]."""
+    inv = 1.0 / base ** (torch.arange(0, dim, 2, dtype=torch.float32, device=positions.device) / dim)
+    angles = positions.float()[:, None] * inv[None, :]  # [T, dim/2]
+    return angles.cos(), angles.sin()
+
+
+def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate pairs (x[..., :d/2], x[..., d/2:]) of `x` [B, H, T, d] by the angles."""
+    half = x.shape[-1] // 2
+    a, b = x[..., :half], x[..., half:]
+    return torch.cat([a * cos - b * sin, a * sin + b * cos], dim=-1)
+
+
+class SelfAttention(nn.Module):
+    """Causal multi-head attention with rotary positions and an optional key/value cache."""
+
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        self.heads = config.heads
+        self.qkv = nn.Linear(config.width, 3 * config.width)
+        self.out = nn.Linear(config.width, config.width)
+
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor | None,
+                cache: tuple[torch.Tensor, torch.Tensor] | None) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        b, t, c = x.shape
+        q, k, v = self.qkv(x).view(b, t, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)  # each [B, H, t, d]
+        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        if cache is not None:
+            k = torch.cat([cache[0], k], dim=2)  # [B, H, S, d]
+            v = torch.cat([cache[1], v], dim=2)
+        # no dropout on the attention weights: it forces PyTorch's slow CPU attention path (dropout stays
+        # on the residual stream)
+        if mask is None:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=t > 1)  # [B, H, t, d]
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        y = y.transpose(1, 2).reshape(b, t, c)  # [B, t, C]
+        return self.out(y), (k, v)
+
+
+class Block(nn.Module):
+    """Pre-norm block: x + attn(norm(x)), then x + mlp(norm(x))."""
+
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(config.width)
+        self.attn = SelfAttention(config)
+        self.norm2 = nn.LayerNorm(config.width)
+        self.mlp = nn.Sequential(nn.Linear(config.width, config.ff_mult * config.width), nn.GELU(),
+                                 nn.Linear(config.ff_mult * config.width, config.width))
+        self.drop = nn.Dropout(config.dropout)
+
+    def forward(self, x, cos, sin, mask, cache):
+        h, cache = self.attn(self.norm1(x), cos, sin, mask, cache)
+        x = x + self.drop(h)  # [B, t, C]
+        x = x + self.drop(self.mlp(self.norm2(x)))
+        return x, cache
+
+
+class TokenTransformer(TokenLM):
+    """Embedding -> pre-norm blocks -> final norm -> (tied) output projection.
+
+    The generation state is (position of the next token, per-layer (keys, values)); the cache keeps the
+    last `window - 1` events, so each new event attends to at most `window` events, as in training.
+    """
+
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        if config.width % config.heads or (config.width // config.heads) % 2:
+            raise TunesmithError(f"width {config.width} must split into {config.heads} heads of an even size")
+        self.config, self.pad_id = config, config.pad_id
+        self.context = config.window
+        self.embed = nn.Embedding(config.vocab_size, config.width)
+        self.drop = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.layers))
+        self.norm = nn.LayerNorm(config.width)
+        self.head = nn.Linear(config.width, config.vocab_size, bias=False)
+        self.apply(self._init)
+        for name, p in self.named_parameters():
+            if name.endswith("out.weight") or name.endswith("mlp.2.weight"):  # GPT-2's scaled residual init
+                nn.init.normal_(p, std=0.02 / math.sqrt(2 * config.layers))
+        if config.tie_embeddings:
+            self.head.weight = self.embed.weight
+
+    @staticmethod
+    def _init(module: nn.Module) -> None:
+        if isinstance(module, nn.Linear | nn.Embedding):
+            nn.init.normal_(module.weight, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+    def forward(self, tokens: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
+        b, t = tokens.shape
+        start, caches = (0, [None] * len(self.blocks)) if state is None else state
+        positions = torch.arange(start, start + t, device=tokens.device)
+        cos, sin = rotary_tables(positions, self.config.width // self.config.heads, self.config.rope_base)
+        past = 0 if caches[0] is None else caches[0][0].shape[2]
+        mask = None
+        if (past and t > 1) or past + t > self.context:  # a window of `context` events ending at each query
+            keys = torch.arange(start - past, start + t, device=tokens.device)
+            gap = positions[:, None] - keys[None, :]  # [t, S]
+            mask = (gap >= 0) & (gap < self.context)
+        x = self.drop(self.embed(tokens))  # [B, t, C]
+        new = []
+        for block, cache in zip(self.blocks, caches, strict=True):
+            x, (k, v) = block(x, cos, sin, mask, cache)
+            keep = self.context - 1
+            new.append((k[:, :, -keep:], v[:, :, -keep:]) if keep > 0 else None)
+        logits = self.head(self.norm(x))  # [B, t, V]
+        return logits, (start + t, new)
+
+
+def build_transformer(config: TransformerConfig, representation: TokenRepresentation) -> TokenTransformer:
+    """A Transformer sized to the representation's vocabulary."""
+    config.vocab_size, config.pad_id = representation.vocab_size, representation.pad_id
+    return TokenTransformer(config)
+
+
+FAMILY = Family(
+    name="transformer",
+    config_class=TransformerConfig,
+    representation={"kind": "tokens", "tokenization": "REMI"},
+    build_model=build_transformer,
+    make_dataset=make_token_dataset,
+    generate=None,
+    supported_controls=TOKEN_CONTROLS,
+    description="decoder-only Transformer (pre-norm, rotary positions, KV cache) over MidiTok event tokens",
+)
