@@ -1,0 +1,107 @@
+"""The Transformer family: shapes, loss, tying, the key/value cache and the sliding window, conditioned windows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import symusic
+import torch
+
+from tunesmith.errors import TunesmithError
+from tunesmith.models import config_from_dict, get_family
+from tunesmith.models.transformer import TokenTransformer, TransformerConfig
+from tunesmith.piece import Piece
+from tunesmith.representations.tokens import TokenRepresentation
+from tunesmith.representations.windows import token_windows
+
+
+def tiny(window: int = 16, **kw) -> TokenTransformer:
+    torch.manual_seed(0)
+    return TokenTransformer(TransformerConfig(layers=2, width=32, heads=4, ff_mult=2, dropout=0.0, window=window,
+                                              vocab_size=50, pad_id=0, **kw)).eval()
+
+
+def test_forward_shapes_and_tied_weights():
+    model = tiny()
+    logits, (position, caches) = model(torch.randint(1, 50, (3, 10)))
+    assert logits.shape == (3, 10, 50) and position == 10 and len(caches) == 2
+    assert model.head.weight is model.embed.weight
+
+
+def test_loss_falls_when_fitting_one_batch():
+    model = tiny().train()
+    batch = {"tokens": torch.randint(1, 50, (4, 17))}
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    first = float(model.loss(batch)[0].detach())
+    for _ in range(30):
+        loss, _ = model.loss(batch)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert float(loss) < first - 1.0
+
+
+def test_cache_gives_the_logits_of_the_full_pass():
+    model = tiny(window=16)
+    x = torch.randint(1, 50, (2, 14))
+    full, _ = model(x)
+    logits, state = model(x[:, :5])
+    steps = [logits]
+    for t in range(5, 14):
+        out, state = model(x[:, t:t + 1], state)
+        steps.append(out)
+    assert torch.allclose(full, torch.cat(steps, 1), atol=1e-5)
+
+
+def test_generation_past_the_window_attends_to_the_last_window_events():
+    model = tiny(window=8)
+    x = torch.randint(1, 50, (1, 30))
+    _, state = model(x[:, :1])
+    for t in range(1, 30):
+        out, state = model(x[:, t:t + 1], state)
+    assert state[1][0][0].shape[2] == 7  # the cache keeps window - 1 events
+    banded, _ = model(x)  # one pass with the same sliding window as a mask
+    assert torch.allclose(out[0, -1], banded[0, -1], atol=1e-5)
+
+
+def test_config_is_strict_and_heads_must_divide_the_width():
+    with pytest.raises(TunesmithError, match="unknown model setting"):
+        config_from_dict(TransformerConfig, {"depth": 3})
+    with pytest.raises(TunesmithError, match="heads"):
+        TokenTransformer(TransformerConfig(width=30, heads=4, vocab_size=10))
+    assert get_family("transformer").name == "transformer"
+
+
+def chorale_like(tonic: int) -> Piece:
+    score = symusic.Score(480)
+    score.time_signatures.append(symusic.TimeSignature(0, 4, 4))
+    track = symusic.Track(name="Piano", program=0)
+    for i in range(32):
+        for p in (48, 64, 67):
+            track.notes.append(symusic.Note(i * 480, 480, tonic + p, 80))
+    score.tracks.append(track)
+    return Piece(score, name=f"p{tonic}", tags={"corpus": "demo"})
+
+
+def test_conditioned_windows_start_with_the_head_and_transpose_the_key():
+    pieces = [chorale_like(0), chorale_like(2)]
+    rep = TokenRepresentation(conditioning=["style", "key", "instruments"], infill=True).fit(pieces)
+    names = rep.token_names()
+    data = token_windows(pieces, rep, window=64, transpose=False, seed=0)
+    first = [names[i] for i in data[0]["tokens"].tolist()[:6]]
+    assert first == ["BOS_None", "Style_demo", "Key_C_major", "Instrument_0", "CondEnd", "Bar_None"]
+    table = rep.transpose_table(3)
+    assert names[table[rep.conditions.ids["Key_C_major"]]] == "Key_Eb_major"
+    train = token_windows(pieces, rep, window=64, transpose=True, seed=0)
+    orders = []
+    for i in range(len(train)):
+        ids = [names[t] for t in train[i]["tokens"].tolist()]
+        if "Infill_Suffix" in ids:
+            orders.append([ids.index(m) for m in ("Infill_Suffix", "Infill_Prefix", "Infill_Middle", "Infill_End")])
+    assert orders and all(o == sorted(o) for o in orders)
+
+
+def test_runs_without_conditioning_keep_their_vocabulary():
+    rep = TokenRepresentation()
+    assert rep.vocab_size == rep.base_vocab_size and "conditioning" not in rep.to_dict()
+    assert np.array_equal(rep.transpose_table(0), np.arange(rep.vocab_size))
