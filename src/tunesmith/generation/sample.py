@@ -40,13 +40,18 @@ class Plan:
     music_at: int  # slot index where the constrained music begins
 
 
-@torch.no_grad()
 def sample_rows(model: torch.nn.Module, plan: Plan, constraints: MusicConstraints, generators: list[torch.Generator],
                 controls: Controls, device: torch.device, max_new: int, use_cache: bool = True) -> list[list[int]]:
     """One row per generator: the plan, then events under `constraints` until each row is done.
 
     Returns each row's ids up to and including the event that ended it.
     """
+    # oneDNN's LSTM builds its kernels on every call: for one step at a time the plain kernels are faster
+    with torch.no_grad(), torch.backends.mkldnn.flags(enabled=False):
+        return _sample_rows(model, plan, constraints, generators, controls, device, max_new, use_cache)
+
+
+def _sample_rows(model, plan, constraints, generators, controls, device, max_new, use_cache) -> list[list[int]]:
     num, slots = len(generators), plan.slots
     rows: list[list[int]] = [[] for _ in range(num)]
     states = [RowState() for _ in range(num)]

@@ -167,6 +167,7 @@ class TokenGeneration:
         head = self.head()
         end_id = self.cv.ids.get("Infill_End")
         out = []
+        self.loop_events: list[int] = []
         if t.infill:
             start, end = t.infill
             bars = split_bars(self.rep.encode(self.primer), self.rep.bar_id)
@@ -176,8 +177,10 @@ class TokenGeneration:
             for row in rows:
                 middle = self.decode_bars(row[plan.music_at:], start, end - start)
                 out.append((row, splice_bars(self.primer, middle, start, end)))
+            self.events = [len(row) - plan.music_at for row in rows]
         else:
-            slots = head + (self.rep.encode(self.primer) if self.primer is not None else [])
+            self.primer_ids = self.rep.encode(self.primer) if self.primer is not None else []
+            slots = head + self.primer_ids
             plan = Plan(slots, len(head))
             rows = self.sample(plan, self.constraints(total_bars=t.bars), generators)
             for row in rows:
@@ -185,9 +188,13 @@ class TokenGeneration:
                 if self.primer is not None:
                     piece = splice_bars(self.primer, piece, self.primer.bars, t.bars)
                 out.append((row, piece))
+            self.events = [len(row) - plan.music_at - (len(self.primer_ids) if self.primer is not None else 0)
+                           for row in rows]
             if t.loopable:
                 out = [(row, self.close_loop(row[:plan.music_at], row[plan.music_at:], piece, generators[i]))
                        for i, (row, piece) in enumerate(out)]
+        for i, extra in enumerate(self.loop_events):
+            self.events[i] += extra
         return [self.finish(piece, row, i) for i, (row, piece) in enumerate(out)]
 
     def close_loop(self, head: list[int], music: list[int], piece: Piece, generator: torch.Generator) -> Piece:
@@ -200,6 +207,7 @@ class TokenGeneration:
         constraints = self.constraints(total_bars=1, bar_offset=n - 1, piece_bars=n, end_id=self.cv.ids["Infill_End"],
                                        meter=meters[0].split("_", 1)[1] if meters else None)
         row = self.sample(plan, constraints, [generator])[0]
+        self.loop_events.append(len(row) - plan.music_at)
         last = self.decode_bars(row[plan.music_at:], n - 1, 1)
         return splice_bars(piece, last, n - 1, n)
 
@@ -220,6 +228,7 @@ class TokenGeneration:
         piece.name = f"{self.run.path.name}-{index + 1:02d}"
         piece.source = "generated"
         piece.tags.update({"family": self.run.family.name, "seed": self.controls.seed, "index": index,
+                           "events": self.events[index],
                            "style": style, "asked": t.asked(),
                            "conditioning": [names[i] for i in row if i >= self.rep.base_vocab_size
                                             and not names[i].startswith("Infill")]})

@@ -122,6 +122,16 @@ class TokenTransformer(TokenLM):
         if config.tie_embeddings:
             self.head.weight = self.embed.weight
 
+    def _rotary(self, start: int, t: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """cos and sin of positions start..start+t-1, from tables grown by doubling (not saved)."""
+        tables = getattr(self, "_tables", None)
+        if tables is None or tables[0].shape[0] < start + t or tables[0].device != device:
+            size = max(2 * (start + t), 2 * self.context)
+            positions = torch.arange(size, device=device)
+            self._tables = rotary_tables(positions, self.config.width // self.config.heads, self.config.rope_base)
+        cos, sin = self._tables
+        return cos[start:start + t], sin[start:start + t]
+
     @staticmethod
     def _init(module: nn.Module) -> None:
         if isinstance(module, nn.Linear | nn.Embedding):
@@ -133,7 +143,7 @@ class TokenTransformer(TokenLM):
         b, t = tokens.shape
         start, caches = (0, [None] * len(self.blocks)) if state is None else state
         positions = torch.arange(start, start + t, device=tokens.device)
-        cos, sin = rotary_tables(positions, self.config.width // self.config.heads, self.config.rope_base)
+        cos, sin = self._rotary(start, t, tokens.device)
         past = 0 if caches[0] is None else caches[0][0].shape[2]
         mask = None
         if (past and t > 1) or past + t > self.context:  # a window of `context` events ending at each query

@@ -1,0 +1,73 @@
+"""Generation speed of trained runs: events per second and seconds of music per second of compute.
+
+For each run: batch 1 and batch 32 (`--batches`); token families (rnn, transformer) with and without the
+model state carried between steps (the Transformer's key/value cache, the RNN's hidden state; without it,
+each step recomputes from the tokens of the last window). Other families are timed through their own
+`generate` (they have no cache). Prints one JSON line.
+
+    python bench/generate_speed.py --runs runs/tf-bach runs/rnn-bach --threads 2 --bars 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+
+
+def measure(run, batch: int, bars: int, cache: bool | None, seed: int) -> dict:
+    """Generate `batch` pieces of `bars` bars; timings and music length."""
+    from tunesmith.generation.controls import Controls
+    from tunesmith.generation.sample import generate, generate_tokens
+
+    controls = Controls(num=batch, bars=bars, seed=seed)
+    start_cpu, start = time.process_time(), time.perf_counter()
+    if cache is None:
+        pieces = generate(run, controls)
+    else:
+        pieces = generate_tokens(run, controls, use_cache=cache)
+    wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    music = sum(p.bars * p.bar_ticks / p.tpq * 60.0 / p.tempo for p in pieces)
+    events = sum(int(p.tags.get("events", 0)) for p in pieces)
+    out = {"family": run.family.name, "run": str(run.path), "batch": batch, "bars": bars,
+           "cache": cache, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "music_s": round(music, 2),
+           "x_realtime": round(music / wall, 1)}
+    if events:
+        out.update({"events": events, "events_per_s": round(events / wall, 1)})
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", nargs="+", required=True, help="run directories (any family)")
+    parser.add_argument("--batches", nargs="+", type=int, default=[1, 32])
+    parser.add_argument("--bars", type=int, default=16, help="bars per piece with the cache (and for other families)")
+    parser.add_argument("--uncached-bars", type=int, default=4, help="bars per piece without the cache (it is slow)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (the target machine has 2 cores)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    from tunesmith.generation.run import load_run
+
+    results = []
+    for path in args.runs:
+        run = load_run(path)
+        token_family = run.family.generate is None
+        measure(run, 1, 1, True if token_family else None, args.seed)  # warm-up
+        for batch in args.batches:
+            if token_family:
+                results.append(measure(run, batch, args.bars, True, args.seed))
+                results.append(measure(run, batch, args.uncached_bars, False, args.seed))
+            else:
+                results.append(measure(run, batch, args.bars, None, args.seed))
+            print(json.dumps(results[-1]), file=sys.stderr)
+    print(json.dumps({"benchmark": "generate_speed", "threads": args.threads, "load_average": os.getloadavg()[0],
+                      "cpus": os.cpu_count(), "results": results}))
+
+
+if __name__ == "__main__":
+    main()
