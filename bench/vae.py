@@ -131,14 +131,15 @@ def main() -> None:
     results = {}
     for bars in (int(b) for b in args.segments.split(",")):
         run_dir = args.out / f"{args.corpus}-{bars}bar"
-        started = time.monotonic()
+        started, cpu_started = time.monotonic(), time.process_time()
         if not args.reuse:
             config = train_config(bars, args.corpus, args.minutes, args.out)
             fit = train("vae", args.corpus, run_dir, config_file=config, limit=args.limit, progress=False)
             print(f"{run_dir}: {fit.steps} steps, stopped by {fit.stopped_because}", file=sys.stderr)
-        train_minutes = (time.monotonic() - started) / 60
+        train_minutes, cpu_minutes = (time.monotonic() - started) / 60, (time.process_time() - cpu_started) / 60
         result = evaluate(run_dir, test_pieces, args.eval_segments, args.pairs, args.steps, args.seed)
         result["train_minutes"] = None if args.reuse else round(train_minutes, 1)
+        result["train_cpu_minutes"] = None if args.reuse else round(cpu_minutes, 1)  # the CPU this process got
         results[f"{bars}bar"] = result
     print(json.dumps({"bench": "vae", "corpus": args.corpus, "limit": args.limit, "threads": 1,
                       "test_pieces": len(test_pieces), "results": results}))

@@ -44,7 +44,7 @@ def attributes_command(
             continue
         norm = sum(x * x for x in entry["vector"]) ** 0.5
         console.print(f"  {name:12s} bottom quarter {entry['low']:7.2f}  top quarter {entry['high']:7.2f}  "
-                      f"vector length {norm:.2f}   ({entry['description']})")
+                      f"vector length {norm:.2f}   ({entry['description']})", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -53,7 +53,7 @@ def reconstruct_command(
     files = write_piece_files(decoded, out, decoded.name, wav=wav, png=png)
     console.print(f"{original['mid']}: the original ({piece.bars} bars, {piece.note_count} notes)")
     console.print(f"{files['mid']}: decoded ({decoded.bars} bars, {decoded.note_count} notes); "
-                  f"{accuracy:.1%} of the steps match the model's reading of the original")
+                  f"{accuracy:.1%} of the steps match the model's reading of the original", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
