@@ -114,3 +114,16 @@ def test_cli_impossible_request_is_a_one_line_error(tiny_run, tmp_path, monkeypa
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("error: impossible request") and err.count("\n") == 1
+
+
+def test_harmonise_keeps_the_melody_on_top_of_four_voices(run, tiny_corpus):
+    primer = Piece.load(tiny_corpus / "piece02.mid").bars_slice(0, 3)
+    piece = run.generate(Controls(num=1, seed=2, primer=primer, harmonise=True))[0]
+    assert piece.tags["checks"]["harmonise"]["ok"]
+    assert piece.bars == 3 and len(piece.score.tracks) == 4
+    melody = sorted((n.time, n.pitch) for n in primer.score.tracks[0].notes)
+    tops = {}
+    for t in piece.score.tracks:
+        for n in t.notes:
+            tops[n.time * primer.tpq // piece.tpq] = max(tops.get(n.time * primer.tpq // piece.tpq, 0), n.pitch)
+    assert [tops.get(time) for time, _ in melody] == [pitch for _, pitch in melody]

@@ -110,9 +110,22 @@ def check_piece(piece: Piece, targets: Targets) -> dict[str, dict[str, Any]]:
         out["loopable"] = _item(True, {"notes_past_loop_point": overhang}, overhang == 0 and piece.bars == targets.bars, True)
     if targets.monophonic:
         out["monophonic"] = _item(True, _max_polyphony(piece), _max_polyphony(piece) <= 1, True)
+    if targets.harmonise and "melody" in targets.extra:
+        kept = melody_on_top(piece, targets.extra["melody"])
+        out["harmonise"] = _item(True, {"melody_notes_on_top": f"{kept}/{len(targets.extra['melody'])}"},
+                                 kept == len(targets.extra["melody"]), True)
     if targets.style is not None:
         out["style"] = _item(targets.style, piece.tags.get("style"), piece.tags.get("style") == targets.style, False)
     return out
+
+
+def melody_on_top(piece: Piece, melody: list[tuple[int, float, int]]) -> int:
+    """How many melody notes (bar, fraction of the bar, pitch) are the highest note at their onset."""
+    tops: dict[int, int] = {}
+    for t in piece.score.tracks:
+        for n in t.notes:
+            tops[int(n.time)] = max(tops.get(int(n.time), -1), int(n.pitch))
+    return sum(1 for bar, frac, pitch in melody if tops.get(int(round((bar + frac) * piece.bar_ticks))) == pitch)
 
 
 def _max_polyphony(piece: Piece) -> int:

@@ -71,6 +71,8 @@ class RowState:
     bar_len: int = 32
     last_pitch: int = -1
     ended: bool = False
+    melody_open: bool = False  # writing the melody's note at this onset
+    melody_placed: bool = False  # the melody's note at this onset is written
 
 
 class MusicConstraints:
@@ -82,7 +84,8 @@ class MusicConstraints:
 
     def __init__(self, rep: TokenRepresentation, targets: Targets, *, programs: list[int] | None = None,
                  meter: str | None = None, total_bars: int | None = None, bar_offset: int = 0,
-                 piece_bars: int | None = None, end_id: int | None = None):
+                 piece_bars: int | None = None, end_id: int | None = None,
+                 melody: list[tuple[int, int, int, int, int]] | None = None):
         self.rep, self.targets, self.vocab = rep, targets, TokenVocab(rep)
         v = self.vocab
         self.total_bars = total_bars or targets.bars
@@ -115,6 +118,7 @@ class MusicConstraints:
         self._velocity_cache: dict[int, torch.Tensor] = {}
         self._position_cache: dict[tuple[int, int, int], torch.Tensor] = {}
         self._duration_cache: dict[int, torch.Tensor] = {}
+        self.melody = Melody(self, melody) if melody is not None else None
 
     # --- static masks ---
     def _pitch_mask(self, scale, pitch_range) -> torch.Tensor:
@@ -237,7 +241,7 @@ class MusicConstraints:
                 ok[[self.pitch_id[p] for p in s.onset_pitches if p in self.pitch_id]] = False
             if self.targets.monophonic and s.last == "Velocity":
                 ok &= self._durations_within(s.bar_len - max(s.pos, 0))
-            return ok
+            return self.melody.restrict(ok, s) if self.melody else ok
         if s.last == "Bar" and self.timesig.any():
             ok &= self.timesig
         if self.meter_id is not None or s.meter_id is not None:
@@ -254,14 +258,15 @@ class MusicConstraints:
         if s.last != "Position":  # REMI writes a tempo change right after a position
             ok &= ~self.tempo
         if s.last in ("Position", "Tempo"):  # an onset gets at least one note
-            return ok & (self.note_start | (self.tempo if s.last == "Position" else False))
+            ok &= self.note_start | (self.tempo if s.last == "Position" else False)
+            return self.melody.restrict(ok, s) if self.melody else ok
         closing = self.bar_complete(s)
         last_bar = s.bars >= self.total_bars
         ok[self.bar_id] = bool(closing and (self.end_id is None or not last_bar))
         ok[self.rep.eos_id] = bool(closing and last_bar and self.end_id is None)
         if self.end_id is not None:
             ok[self.end_id] = bool(closing and last_bar)
-        return ok
+        return self.melody.restrict(ok, s) if self.melody else ok
 
     def _durations_within(self, positions: int) -> torch.Tensor:
         if positions not in self._duration_cache:
@@ -288,6 +293,7 @@ class MusicConstraints:
                 s.bar_start += s.bar_len
             s.bars += 1
             s.pos, s.notes_in_bar, s.onset_pitches = -1, 0, []
+            s.melody_placed = False
         elif kind == "TimeSig":
             num, _den = self.vocab.meter[token]
             s.bar_len = num * self.vocab.pos_res
@@ -296,13 +302,18 @@ class MusicConstraints:
         elif kind == "Position":
             s.pos = int(value)
             s.onset_pitches = []
+            s.melody_placed = False
         elif kind == "Program" and value == -1:
             kind = "ProgramDrum"
+        elif kind == "Program" and self.melody is not None:
+            s.melody_open = self.melody.pending(s)
         elif kind in ("Pitch", "PitchDrum"):
             s.notes_in_bar += 1
             s.onset_pitches.append(int(value))
             s.last_pitch = int(value)
         elif kind == "Duration":
+            if s.melody_open:
+                s.melody_open, s.melody_placed = False, True
             s.busy_until = max(s.busy_until, s.bar_start + max(s.pos, 0) + value)
         elif token == self.rep.eos_id or token == self.end_id:
             s.ended = True
@@ -313,3 +324,72 @@ class MusicConstraints:
         if token == self.rep.eos_id or (self.end_id is not None and token == self.end_id):
             return True
         return self.end_id is None and token == self.bar_id and s.bars > self.total_bars
+
+
+class Melody:
+    """A melody kept on top (harmonisation): at each of its onsets its note is written first, the onset
+    then gets four notes in all, and every other note lies below the melody note sounding."""
+
+    VOICES = 4
+
+    def __init__(self, c: MusicConstraints, notes: list[tuple[int, int, int, int, int]]):
+        self.c = c
+        v = c.vocab
+        self.onsets: dict[int, dict[int, tuple[int, int, int]]] = {}
+        self.timeline: list[tuple[int, int, int]] = []  # (bar, position, pitch)
+        velocities = v.of("Velocity").nonzero().flatten()
+        durations = v.of("Duration").nonzero().flatten()
+        for bar, pos, pitch, length, velocity in sorted(notes):
+            if pitch not in c.pitch_id:
+                raise ControlError(f"--harmonise: the melody's {pitch} is outside what the model can write")
+            vel = int(velocities[torch.argmin((v.value[velocities] - velocity).abs())])
+            dur = int(durations[torch.argmin((v.value[durations] - length).abs())])
+            self.onsets.setdefault(bar, {})[pos] = (c.pitch_id[pitch], vel, dur)
+            self.timeline.append((bar, pos, pitch))
+        programs = [i for i in c.program.nonzero().flatten().tolist() if c.program_ok[i]]
+        self.program = next((i for i in programs if v.value[i] >= 0), None)
+
+    def here(self, s: RowState) -> tuple[int, int, int] | None:
+        return self.onsets.get(self.c.bar_offset + s.bars - 1, {}).get(s.pos)
+
+    def pending(self, s: RowState) -> bool:
+        """Is the melody's note at this onset still to be written?"""
+        return self.here(s) is not None and not s.melody_placed
+
+    def sounding(self, s: RowState) -> int:
+        """Pitch of the melody note sounding at the row's current position (128 before the first)."""
+        now = (self.c.bar_offset + s.bars - 1, s.pos)
+        before = [p for b, q, p in self.timeline if (b, q) <= now]
+        return before[-1] if before else 128
+
+    def restrict(self, ok: torch.Tensor, s: RowState) -> torch.Tensor:
+        c, here = self.c, self.here(s)
+        if s.melody_open:  # the melody's own note: its pitch, velocity and duration
+            part = {"Program": 0, "Pitch": 1, "Velocity": 2}[s.last]
+            only = torch.zeros_like(ok)
+            only[here[part]] = True
+            return ok & only
+        if s.last == "Program":  # a lower voice
+            return ok & (~c.pitch | (c.vocab.value < self.sounding(s)))
+        if s.last in c.kinds:
+            return ok
+        if self.pending(s):  # the melody's note comes first at its onset
+            only = torch.zeros_like(ok)
+            if self.program is not None:
+                only[self.program] = True
+            return ok & only
+        bar = self.onsets.get(c.bar_offset + s.bars - 1, {})
+        later = [p for p in bar if p > s.pos]
+        if later:  # no skipping past the next melody onset, no leaving the bar before it
+            ok &= ~c.position | (c.vocab.value <= min(later))
+            ok[c.bar_id] = ok[c.rep.eos_id] = False
+            if c.end_id is not None:
+                ok[c.end_id] = False
+        if here is not None and len(s.onset_pitches) < self.VOICES and s.pos >= 0:
+            ok &= ~c.position
+            ok[c.bar_id] = ok[c.rep.eos_id] = False
+            if c.end_id is not None:
+                ok[c.end_id] = False
+        if len(s.onset_pitches) >= (self.VOICES if here is not None else self.VOICES - 1):
+            ok &= ~c.note_start
+        return ok

@@ -59,6 +59,7 @@ class Targets:
     monophonic: bool = False
     simple_rhythm: bool = False
     style: str | None = None
+    harmonise: bool = False
     infill: tuple[int, int] | None = None  # bars [start, end) to regenerate, 0-based
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -95,7 +96,7 @@ class Targets:
             out["density"] = self.density_label or "{}-{} notes per bar".format(*self.density)
         if self.programs is not None:
             out["instruments"] = [instrument_name(p) for p in self.programs]
-        for flag in ("end_on_tonic", "loopable", "monophonic", "simple_rhythm"):
+        for flag in ("end_on_tonic", "loopable", "monophonic", "simple_rhythm", "harmonise"):
             if getattr(self, flag):
                 out[flag] = True
         if self.style:
@@ -241,6 +242,10 @@ def resolve_targets(controls: Controls, primer: Piece | None = None, density_edg
         end_on_tonic=controls.end_on_tonic, loopable=controls.loopable,
         monophonic=getattr(controls, "monophonic", False), simple_rhythm=getattr(controls, "simple_rhythm", False),
         style=controls.style)
+    if getattr(controls, "harmonise", False):
+        if primer is None:
+            raise ControlError("--harmonise needs a --primer holding the melody")
+        targets.harmonise, targets.bars = True, primer.bars
     if controls.infill:
         if primer is None:
             raise ControlError("--infill needs a --primer whose bars to regenerate")

@@ -65,8 +65,8 @@ class TokenGeneration:
             if asked and not cv.infill:
                 raise ControlError(f"{flag} needs a run trained for infilling ([representation] infill = true); "
                                    f"{self.run.path} was not")
-        if t.infill and t.loopable:
-            raise ControlError("--infill and --loopable cannot be combined: choose one")
+        if sum(bool(x) for x in (t.infill, t.loopable, t.harmonise)) > 1:
+            raise ControlError("--infill, --loopable and --harmonise cannot be combined: choose one")
         if t.style is not None:
             if "style" in cv.conditioning:
                 if t.style not in cv.styles:
@@ -78,7 +78,7 @@ class TokenGeneration:
         if primer is not None and t.time_signature and primer.time_signature != t.time_signature:
             raise ControlError("--time-signature {}/{} differs from the primer's {}/{}".format(*t.time_signature,
                                                                                         *primer.time_signature))
-        if primer is not None and not t.infill and primer.bars >= t.bars:
+        if primer is not None and not t.infill and not t.harmonise and primer.bars >= t.bars:
             raise ControlError(f"the primer already has {primer.bars} bars: ask for more with --bars (the total length)")
 
     # --- the conditioning prefix ---
@@ -168,7 +168,14 @@ class TokenGeneration:
         end_id = self.cv.ids.get("Infill_End")
         out = []
         self.loop_events: list[int] = []
-        if t.infill:
+        if t.harmonise:
+            melody = self.melody_notes()
+            plan = Plan(head, len(head))
+            rows = self.sample(plan, self.constraints(total_bars=t.bars, melody=melody), generators)
+            voices = t.programs or [int(self.rep.programs[0]) if self.rep.programs else 0] * 4
+            out = [(row, set_instruments(self.decode_bars(row[plan.music_at:], 0, t.bars), voices)) for row in rows]
+            self.events = [len(row) - plan.music_at for row in rows]
+        elif t.infill:
             start, end = t.infill
             bars = split_bars(self.rep.encode(self.primer), self.rep.bar_id)
             plan = self.infill_plan(head, bars, start, end, bars[end:])
@@ -196,6 +203,26 @@ class TokenGeneration:
         for i, extra in enumerate(self.loop_events):
             self.events[i] += extra
         return [self.finish(piece, row, i) for i, (row, piece) in enumerate(out)]
+
+    def melody_notes(self) -> list[tuple[int, int, int, int, int]]:
+        """The primer's top line as (bar, position, pitch, length in positions, velocity) on the token grid."""
+        primer = self.primer
+        pos_res = int(max(self.rep.tokenizer.config.beat_res.values()))
+        bar_positions = primer.time_signature[0] * pos_res
+        top: dict[int, tuple[int, int, int]] = {}
+        for track in primer.score.tracks:
+            for n in track.notes:
+                if not track.is_drum and (int(n.time) not in top or n.pitch > top[int(n.time)][0]):
+                    top[int(n.time)] = (int(n.pitch), int(n.duration), int(n.velocity))
+        notes, melody = [], []
+        for tick, (pitch, duration, velocity) in sorted(top.items()):
+            bar, offset = divmod(tick, primer.bar_ticks)
+            pos = min(bar_positions - 1, round(offset * bar_positions / primer.bar_ticks))
+            length = max(1, round(duration * bar_positions / primer.bar_ticks))
+            notes.append((bar, pos, pitch, length, velocity))
+            melody.append((bar, pos / bar_positions, pitch))
+        self.targets.extra["melody"] = melody
+        return notes
 
     def close_loop(self, head: list[int], music: list[int], piece: Piece, generator: torch.Generator) -> Piece:
         """Write the last bar again, knowing that the first bar follows it."""

@@ -14,7 +14,7 @@ from tunesmith.representations.windows import TokenWindows, token_windows
 # Controls every token language model honours through the shared sampler (tunesmith.generation.sample)
 TOKEN_CONTROLS = frozenset({"top_k", "top_p", "key", "scale_lock", "tempo", "time_signature", "instruments",
                             "density", "pitch_range", "velocity", "dynamics", "end_on_tonic", "loopable",
-                            "infill", "style", "monophonic", "simple_rhythm"})
+                            "infill", "style", "monophonic", "simple_rhythm", "harmonise"})
 
 
 class TokenLM(nn.Module):

@@ -1,0 +1,40 @@
+"""Presets: the shipped ones load strictly, the user's values win, missing requirements are named."""
+
+from __future__ import annotations
+
+import pytest
+
+from tunesmith.errors import ControlError
+from tunesmith.generation.controls import Controls
+from tunesmith.generation.presets import available_presets, load_preset, merge_preset
+
+
+def test_every_shipped_preset_loads_into_controls():
+    assert {"jingle", "game-loop", "exercise", "chorale", "continue"} <= set(available_presets())
+    for name in available_presets():
+        preset = load_preset(name)
+        given = {"key": "D minor", "primer": None}
+        if "primer" in preset.requires:
+            continue
+        Controls(**merge_preset(preset, given))
+
+
+def test_user_values_override_the_preset_and_requirements_are_named():
+    jingle = load_preset("jingle")
+    values = merge_preset(jingle, {"tempo": 96.0, "key": None})
+    assert values["tempo"] == 96.0 and values["loopable"] is True and values["key"] == "C major"
+    with pytest.raises(ControlError, match="--key"):
+        merge_preset(load_preset("exercise"), {})
+
+
+def test_a_user_preset_file_is_strict(tmp_path):
+    good = tmp_path / "mine.toml"
+    good.write_text('description = "x"\n[controls]\nbars = 4\ndensity = "low"\n[outputs]\nwav = false\n')
+    preset = load_preset(good)
+    assert preset.controls == {"bars": 4, "density": "low"} and preset.outputs == {"wav": False}
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[controls]\nloudness = 3\n")
+    with pytest.raises(ControlError, match="loudness"):
+        load_preset(bad)
+    with pytest.raises(ControlError, match="unknown preset"):
+        load_preset("no-such-preset")
