@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import tunesmith.cli.main as cli_main
+from tunesmith.errors import TunesmithError
 from tunesmith.generation.controls import Controls
 from tunesmith.generation.run import load_run
 from tunesmith.training.polyphonic_benchmark import score_run, train_benchmark
@@ -83,3 +84,16 @@ def test_cli_errors_are_one_line(tmp_path, splits, run_cli):
     assert err.strip() == f"error: {bad}: piece 0, frame 1: pitch 20 is outside the piano's 88 keys (MIDI 21-108)"
     code, _, err = run_cli("benchmark", "polyphonic", "--run", str(tmp_path / "missing"), "--test", str(valid))
     assert code == 2 and "run directory not found" in err
+
+
+def test_resume_continues_a_run_with_more_epochs(tmp_path, splits):
+    train, valid = splits
+    overrides = {**TINY, "training": {**TINY["training"], "epochs": 2}}
+    first = train_benchmark(train, valid, tmp_path / "run", overrides=overrides, progress=False)
+    more = train_benchmark(None, None, tmp_path / "run", resume=True, progress=False,
+                           overrides={"training": {"epochs": 4}})
+    assert (first["steps"], more["steps"]) == (4, 8)
+    assert more["minutes"] >= first["minutes"]
+    assert more["files"]["train"] == str(train)
+    with pytest.raises(TunesmithError, match="already holds a run"):
+        train_benchmark(train, valid, tmp_path / "run", overrides=overrides, progress=False)

@@ -28,6 +28,7 @@ def polyphonic_command(
     max_minutes: float = typer.Option(None, help="stop training after this many minutes"),
     epochs: int = typer.Option(None, help="passes over the training split"),
     seed: int = typer.Option(None, help="random seed"),
+    resume: bool = typer.Option(False, "--resume", help="continue the run in --out from its last checkpoint"),
     device: str = typer.Option("cpu", help="cpu or cuda"),
     json_out: bool = typer.Option(False, "--json", help="print the results as one JSON line"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars"),
@@ -43,14 +44,15 @@ def polyphonic_command(
         scores = score_run(existing_path(run, "run directory"), files, device=device)
         _show({"run": str(run), "nll_per_frame": scores}, json_out)
         return
-    if train is None or valid is None or out is None:
+    if out is None or (not resume and (train is None or valid is None)):
         raise TunesmithError("training needs --train, --valid and --out (or --run RUN --test FILE to score a run)")
     training = {k: v for k, v in {"augment": augment, "max_minutes": max_minutes, "epochs": epochs,
                                   "seed": seed}.items() if v is not None}
     representation = {"frames_per_beat": frames_per_beat} if frames_per_beat is not None else {}
-    results = train_benchmark(existing_path(train, "--train file"), existing_path(valid, "--valid file"), out,
+    results = train_benchmark(existing_path(train, "--train file") if train is not None else None,
+                              existing_path(valid, "--valid file") if valid is not None else None, out,
                               test=existing_path(test, "--test file") if test is not None else None,
-                              config_file=config, device=device, progress=not quiet,
+                              config_file=config, device=device, resume=resume, progress=not quiet,
                               overrides={"training": training, "representation": representation})
     _show({"run": str(out), **results}, json_out)
 

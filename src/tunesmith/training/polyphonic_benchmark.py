@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import logging
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ from tunesmith.models import config_from_dict, config_to_dict, get_family
 from tunesmith.models.polyphonic import PolyphonicModel, RollDataset, model_scorer
 from tunesmith.models.polyphonic_score import baseline_scores, score_rolls
 from tunesmith.representations.frames import FrameRepresentation
-from tunesmith.training.checkpoint import MODEL_FILE, load_weights, save_weights, write_config
+from tunesmith.training.checkpoint import MODEL_FILE, load_weights, read_config, save_weights, write_config
 from tunesmith.training.loop import TrainConfig, fit
 from tunesmith.training.trainer import read_config_file, resolve_device
 
@@ -37,10 +38,12 @@ class WeightAverage:
     def __init__(self, model: PolyphonicModel, valid: list, decay: float, check_every: int, device: torch.device):
         self.model, self.valid, self.decay, self.device = model, valid, decay, device
         self.check_every = check_every
-        self.average = copy.deepcopy(model).eval()
+        self.average: PolyphonicModel | None = None  # copied at the first step, after any resume
         self.best, self.best_state = float("inf"), None
 
     def __call__(self, step: int, record: dict) -> None:
+        if self.average is None:
+            self.average = copy.deepcopy(self.model).eval()
         with torch.no_grad():
             decay = min(self.decay, (1 + step) / (10 + step))
             for avg, cur in zip(self.average.parameters(), self.model.parameters(), strict=True):
@@ -50,6 +53,8 @@ class WeightAverage:
 
     def check(self, step: int) -> None:
         """Score the averaged weights on valid now; remember them if they are the best so far."""
+        if self.average is None:
+            return
         score = score_rolls(model_scorer(self.average, self.device), self.valid)
         log.info("step %d: averaged weights score %.4f on valid", step, score)
         if score < self.best:
@@ -68,15 +73,34 @@ def benchmark_config(config_file: Path | None, overrides: dict[str, Any] | None 
     }
 
 
-def train_benchmark(train: Path, valid: Path, out: Path, *, test: Path | None = None,
+def train_benchmark(train: Path | None, valid: Path | None, out: Path, *, test: Path | None = None,
                     config_file: Path | None = None, overrides: dict[str, Any] | None = None,
-                    average_decay: float = 0.998, device: str = "cpu", progress: bool = True) -> dict[str, Any]:
-    """Train on `train`, select on `valid`, write the run to `out`; returns the results (also in results.json)."""
+                    average_decay: float = 0.998, device: str = "cpu", resume: bool = False,
+                    progress: bool = True) -> dict[str, Any]:
+    """Train on `train`, select on `valid`, write the run to `out`; returns the results (also in results.json).
+
+    With `resume`, continue the run in `out` from its last checkpoint with its saved settings (training
+    settings in `overrides`, such as a longer time limit, still apply) and its saved data paths by default.
+    """
     out = Path(out)
-    if (out / "config.json").exists():
-        raise TunesmithError(f"{out} already holds a run: choose another --out")
     family = get_family("polyphonic")
-    sections = benchmark_config(config_file, overrides)
+    before = {"minutes": 0.0, "cpu_minutes": 0.0}
+    if resume:
+        saved = read_config(out)
+        if saved.get("family") != family.name:
+            raise TunesmithError(f"{out} holds a {saved.get('family')} run, not a polyphonic benchmark run")
+        train, valid = train or Path(saved["corpus"]["source"]), valid or Path(saved["corpus"]["valid"])
+        sections = {"model": saved["model"], "representation": saved["representation"],
+                    "training": {**saved["training"], **(overrides or {}).get("training", {})}}
+        if (out / RESULTS_FILE).exists():
+            previous = json.loads((out / RESULTS_FILE).read_text())
+            before = {k: float(previous.get(k, 0.0)) for k in before}
+    else:
+        if (out / "config.json").exists():
+            raise TunesmithError(f"{out} already holds a run: choose another --out, or --resume it")
+        if train is None or valid is None:
+            raise TunesmithError("training needs --train and --valid files")
+        sections = benchmark_config(config_file, overrides)
     model_config = config_from_dict(family.config_class, sections["model"])
     train_config = config_from_dict(TrainConfig, sections["training"], "training")
     representation = FrameRepresentation.from_dict(sections["representation"])
@@ -98,17 +122,18 @@ def train_benchmark(train: Path, valid: Path, out: Path, *, test: Path | None = 
                        "corpus": {"source": str(train), "valid": str(valid), "pieces": len(splits["train"])}})
     steps_per_epoch = -(-len(train_data) // train_config.batch_size)
     average = WeightAverage(model, splits["valid"], average_decay, train_config.valid_every or steps_per_epoch, dev)
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     result = fit(model, train_data, valid_data, train_config, out, collate=family.collate, device=dev,
-                 progress=progress, callbacks=[average])
-    minutes = (time.monotonic() - started) / 60
+                 resume=resume, progress=progress, callbacks=[average])
+    minutes = before["minutes"] + (time.monotonic() - started) / 60
+    cpu_minutes = before["cpu_minutes"] + (time.process_time() - cpu_started) / 60
     average.check(result.steps)
 
     raw = family.build_model(model_config, representation)
     load_weights(out / MODEL_FILE, raw)
     raw.to(dev).eval()
     raw_valid = score_rolls(model_scorer(raw, dev), splits["valid"])
-    chosen, which = raw, "best epoch"
+    chosen, which = raw, "best saved weights"
     if average.best_state is not None and average.best < raw_valid:
         chosen, which = average.average, "weight average"
         chosen.load_state_dict(average.best_state)
@@ -127,6 +152,7 @@ def train_benchmark(train: Path, valid: Path, out: Path, *, test: Path | None = 
         "epochs": result.epochs,
         "stopped_because": result.stopped_because,
         "minutes": round(minutes, 2),
+        "cpu_minutes": round(cpu_minutes, 2),
         "threads": torch.get_num_threads(),
         "parameters": sum(p.numel() for p in chosen.parameters()),
         "files": {k: str(v) for k, v in {"train": train, "valid": valid, "test": test}.items() if v is not None},
