@@ -42,7 +42,7 @@ def train_config(bars: int, corpus: str, minutes: float | None, out: Path) -> Pa
     values["representation"].update(MULTI_VOICE.get(corpus, {}))
     if minutes is not None:
         values["training"]["max_minutes"] = minutes
-    path = out / f"vae-{bars}bar-{corpus}.json"
+    path = out / f"vae-{bars}bar-{Path(corpus).name}.json"
     write_json_atomic(path, values)
     return path
 
@@ -130,7 +130,7 @@ def main() -> None:
     test_pieces = split_pieces(load_corpus(args.corpus, limit=args.limit, progress=False).pieces)["test"]
     results = {}
     for bars in (int(b) for b in args.segments.split(",")):
-        run_dir = args.out / f"{args.corpus}-{bars}bar"
+        run_dir = args.out / f"{Path(args.corpus).name}-{bars}bar"
         started, cpu_started = time.monotonic(), time.process_time()
         if not args.reuse:
             config = train_config(bars, args.corpus, args.minutes, args.out)

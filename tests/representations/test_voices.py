@@ -127,6 +127,9 @@ def test_to_dict_round_trip_and_errors():
 def test_meter_check():
     rep = VoiceRepresentation()
     assert rep.fits_meter(make_piece([[(0, 1, 60, 90)]], ts=(2, 2)))
+    assert rep.fits_meter(make_piece([[(0, 1, 60, 90)]], ts=(2, 4)))  # two 2/4 bars make one grid bar
     assert not rep.fits_meter(make_piece([[(0, 1, 60, 90)]], ts=(3, 4)))
+    assert not rep.fits_meter(make_piece([[(0, 1, 60, 90)]], ts=(6, 8)))
+    assert not VoiceRepresentation(time_signature="2/4").fits_meter(make_piece([[(0, 1, 60, 90)]]))
     grid = VoiceGrid(np.array([[FIRST_PITCH, HOLD, REST]]), np.zeros((1, 3), dtype=np.int64))
     assert grid.note_on().sum() == 1

@@ -107,9 +107,11 @@ class VoiceRepresentation(Representation):
         return int(self.steps_per_quarter * 4 * num / den)
 
     def fits_meter(self, piece: Piece) -> bool:
-        """Whether the piece's bars are as long as this grid's bars (4/4 and 2/2 both fit '4/4')."""
+        """Whether a whole number of the piece's bars makes one grid bar, so grid bars start on bar
+        lines: 4/4, 2/2 and 2/4 (two bars in one) fit '4/4'; 3/4 and 6/8 do not."""
         num, den = piece.time_signature
-        return abs(num / den - self.meter[0] / self.meter[1]) < 1e-9
+        ratio = (self.meter[0] / self.meter[1]) / (num / den)
+        return ratio >= 1 - 1e-9 and abs(ratio - round(ratio)) < 1e-9
 
     # --- velocity bins ---
     def velocity_bin(self, velocity: np.ndarray) -> np.ndarray:
