@@ -15,7 +15,7 @@ SPLITS = ("all", "train", "valid", "test")
 def attributes_command(
     run_dir: Path = typer.Argument(..., help="run directory of a trained vae"),
     corpus: str = typer.Option(..., "--corpus", "-c", help="bundled corpus (bach, folk) or a folder of files"),
-    split: str = typer.Option("all", help="which pieces of the corpus: all, train, valid or test"),
+    split: str = typer.Option("train", help="which pieces of the corpus: train (as the model was trained), valid, test or all"),
     limit: int = typer.Option(None, help="read only the first N files of the corpus"),
     max_segments: int = typer.Option(20000, help="encode at most this many segments (drawn at random)"),
     seed: int = typer.Option(0, help="which segments are drawn"),
