@@ -154,7 +154,8 @@ def train_step(model: GANModel, batch: torch.Tensor, optimizers: dict[str, torch
     update_ema(model.generator_ema, model.generator, min(config.ema_decay, (1 + step) / (10 + step)))
     critic_value, wasserstein = float(critic_loss.detach()), float((real_score - fake_score).detach())
     return {"loss": critic_value, "critic_loss": critic_value, "generator_loss": float(generator_loss.detach()),
-            "gradient_penalty": float(penalty.detach()), "wasserstein": wasserstein}
+            "gradient_penalty": float(penalty.detach()), "wasserstein": wasserstein,
+            "generator_lr": generator_opt.param_groups[0]["lr"]}
 
 
 # --- data ---
