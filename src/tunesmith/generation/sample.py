@@ -47,8 +47,13 @@ def sample_rows(model: torch.nn.Module, plan: Plan, constraints: MusicConstraint
     Returns each row's ids up to and including the event that ended it.
     """
     # oneDNN's LSTM builds its kernels on every call: for one step at a time the plain kernels are faster
-    with torch.no_grad(), torch.backends.mkldnn.flags(enabled=False):
-        return _sample_rows(model, plan, constraints, generators, controls, device, max_new, use_cache)
+    previous = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = False
+    try:
+        with torch.no_grad():
+            return _sample_rows(model, plan, constraints, generators, controls, device, max_new, use_cache)
+    finally:
+        torch.backends.mkldnn.enabled = previous
 
 
 def _sample_rows(model, plan, constraints, generators, controls, device, max_new, use_cache) -> list[list[int]]:

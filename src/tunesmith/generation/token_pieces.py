@@ -51,9 +51,20 @@ class TokenGeneration:
         self.primer = controls.primer_piece()
         self.targets = resolve_targets(controls, self.primer, self.rep.settings.get("density_edges"))
         self.window = int(getattr(run.model, "context", None) or run.config.get("model", {}).get("window", 512))
+        # Program events stay among the programs the run was trained on (the asked ones when it knows them
+        # all; otherwise the piece is re-voiced for the asked instruments afterwards)
         seen = self.rep.programs
         asked = self.targets.programs
-        self.masked_programs = asked if asked is not None and seen is not None and set(asked) <= set(seen) else None
+        def known(programs: list[int]) -> bool:
+            return seen is not None and set(programs) <= set(seen)
+
+        primer_programs = sorted({DRUMS if d else p for _, p, d in self.primer.instruments}) if self.primer else None
+        if asked is not None and known(asked):
+            self.masked_programs = asked
+        elif primer_programs and known(primer_programs):
+            self.masked_programs = primer_programs
+        else:
+            self.masked_programs = seen
         self._check_possible()
 
     # --- what can be done ---
@@ -95,8 +106,7 @@ class TokenGeneration:
         meter = t.time_signature or (primer.time_signature if primer is not None else None)
         programs = self.masked_programs
         if programs is None:
-            programs = (sorted({DRUMS if d else p for _, p, d in primer.instruments}) if primer is not None
-                        else (self.rep.programs or [0]))
+            programs = (sorted({DRUMS if d else p for _, p, d in primer.instruments}) if primer is not None else [0])
         return {"style": t.style or (cv.styles[0] if len(cv.styles) == 1 else None),
                 "key": t.key or (primer.key if primer is not None else None),
                 "time_signature": "{}/{}".format(*meter) if meter else None,

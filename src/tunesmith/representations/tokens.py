@@ -60,7 +60,7 @@ class TokenRepresentation(Representation):
     # --- fitting to a corpus ---
     def fit(self, pieces: list[Piece]) -> TokenRepresentation:
         """Record the corpus' styles, density tertiles and programs (used by conditioning and controls)."""
-        self.settings["programs"] = sorted({int(p) for piece in pieces for _, p, d in piece.instruments if not d})
+        self.settings["programs"] = sorted({128 if d else int(p) for piece in pieces for _, p, d in piece.instruments})
         if "conditioning" in self.settings:
             styles = sorted({style_of(p) for p in pieces})
             densities = sorted(notes_per_bar(p) for p in pieces) or [6.0, 12.0]
@@ -72,7 +72,7 @@ class TokenRepresentation(Representation):
 
     @property
     def programs(self) -> list[int] | None:
-        """General MIDI programs seen in training (None for runs that did not record them)."""
+        """General MIDI programs seen in training, 128 for drums (None for runs that did not record them)."""
         return self.settings.get("programs")
 
     def time_signature_names(self) -> list[str]:
