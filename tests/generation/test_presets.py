@@ -38,3 +38,23 @@ def test_a_user_preset_file_is_strict(tmp_path):
         load_preset(bad)
     with pytest.raises(ControlError, match="unknown preset"):
         load_preset("no-such-preset")
+
+
+def test_check_piece_measures_a_piece_against_controls():
+    import symusic
+
+    from tunesmith.generation.arrange import apply_tempo, set_instruments
+    from tunesmith.generation.checks import check_piece
+    from tunesmith.piece import Piece
+
+    score = symusic.Score(480)
+    track = symusic.Track(name="Piano", program=0)
+    for i, pitch in enumerate((60, 64, 67, 72, 60, 62)):
+        track.notes.append(symusic.Note(i * 480, 480, pitch, 80))
+    score.tracks.append(track)
+    piece = set_instruments(apply_tempo(Piece(score), 90), [40, 42])
+    checks = check_piece(piece, Controls(bars=2, tempo=90, instruments=["violin", "cello"], pitch_range="C4-C5",
+                                         key="C major", scale_lock=True))
+    assert checks["bars"]["ok"] and checks["tempo"]["ok"] and checks["instruments"]["ok"]
+    assert checks["pitch_range"]["ok"] and checks["scale_lock"]["ok"]
+    assert not check_piece(piece, Controls(bars=3))["bars"]["ok"]

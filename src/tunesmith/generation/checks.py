@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from tunesmith.errors import ControlError
-from tunesmith.generation.targets import DRUMS, Targets, instrument_name
+from tunesmith.generation.controls import Controls
+from tunesmith.generation.targets import DRUMS, Targets, instrument_name, resolve_targets
 from tunesmith.piece import Piece
 from tunesmith.theory import pitch_name
 
@@ -56,8 +57,10 @@ def _item(asked: Any, measured: Any, ok: bool, hard: bool) -> dict[str, Any]:
     return {"asked": asked, "measured": measured, "ok": bool(ok), "hard": hard}
 
 
-def check_piece(piece: Piece, targets: Targets) -> dict[str, dict[str, Any]]:
-    """Measure `piece` against `targets`: one entry per asked control."""
+def check_piece(piece: Piece, targets: Targets | Controls) -> dict[str, dict[str, Any]]:
+    """Measure `piece` against `targets` (or the Controls they come from): one entry per asked control."""
+    if isinstance(targets, Controls):
+        targets = resolve_targets(targets, targets.primer_piece())
     out: dict[str, dict[str, Any]] = {}
     out["bars"] = _item(targets.bars, piece.bars, piece.bars == targets.bars, True)
     bar_seconds = piece.bar_ticks / piece.tpq * 60.0 / piece.tempo
