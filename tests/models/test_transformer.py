@@ -25,6 +25,7 @@ def test_forward_shapes_and_tied_weights():
     model = tiny()
     logits, (position, caches) = model(torch.randint(1, 50, (3, 10)))
     assert logits.shape == (3, 10, 50) and position == 10 and len(caches) == 2
+    assert caches[0].ordered()[0].shape == (3, 4, 10, 8)
     assert model.head.weight is model.embed.weight
 
 
@@ -48,9 +49,11 @@ def test_cache_gives_the_logits_of_the_full_pass():
     logits, state = model(x[:, :5])
     steps = [logits]
     for t in range(5, 14):
-        out, state = model(x[:, t:t + 1], state)
-        steps.append(out)
+        out, state = model.step(x[:, t:t + 1], state)  # the one-event path with the ring cache
+        steps.append(out[:, None])
     assert torch.allclose(full, torch.cat(steps, 1), atol=1e-5)
+    more, _ = model(x[:, :3], state)  # a chunk after the ring: the same as one long pass
+    assert torch.allclose(more, model(torch.cat([x, x[:, :3]], 1))[0][:, 14:], atol=1e-5)
 
 
 def test_generation_past_the_window_attends_to_the_last_window_events():
@@ -58,10 +61,10 @@ def test_generation_past_the_window_attends_to_the_last_window_events():
     x = torch.randint(1, 50, (1, 30))
     _, state = model(x[:, :1])
     for t in range(1, 30):
-        out, state = model(x[:, t:t + 1], state)
-    assert state[1][0][0].shape[2] == 7  # the cache keeps window - 1 events
+        out, state = model.step(x[:, t:t + 1], state)
+    assert state[1][0].n == 8  # the ring keeps the window's events
     banded, _ = model(x)  # one pass with the same sliding window as a mask
-    assert torch.allclose(out[0, -1], banded[0, -1], atol=1e-5)
+    assert torch.allclose(out[0], banded[0, -1], atol=1e-5)
 
 
 def test_config_is_strict_and_heads_must_divide_the_width():

@@ -97,15 +97,45 @@ class Block(nn.Module):
         return x, cache
 
 
+class KVCache:
+    """One layer's keys and values of the last `capacity` events, in a ring: a new event overwrites the
+    oldest, so a step copies one event instead of the whole cache. Rotary positions are already in the
+    keys, so the order of the ring does not matter to a one-event query."""
+
+    def __init__(self, k: torch.Tensor, v: torch.Tensor, capacity: int):
+        b, h, s, d = k.shape
+        self.k, self.v = k.new_empty(b, h, capacity, d), v.new_empty(b, h, capacity, d)  # [B, H, cap, d]
+        n = min(s, capacity)
+        self.k[:, :, :n], self.v[:, :, :n] = k[:, :, s - n:], v[:, :, s - n:]
+        self.n, self.next = n, n % capacity
+
+    def ordered(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keys and values oldest first: [B, H, n, d] each."""
+        if self.n < self.k.shape[2]:
+            return self.k[:, :, :self.n], self.v[:, :, :self.n]
+        order = torch.cat([torch.arange(self.next, self.n), torch.arange(0, self.next)]).to(self.k.device)
+        return self.k[:, :, order], self.v[:, :, order]
+
+    def write(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Add one event's k, v [B, H, 1, d]; all the keys and values it attends to (in ring order)."""
+        self.k[:, :, self.next], self.v[:, :, self.next] = k[:, :, 0], v[:, :, 0]
+        self.next = (self.next + 1) % self.k.shape[2]
+        self.n = min(self.n + 1, self.k.shape[2])
+        return self.k[:, :, :self.n], self.v[:, :, :self.n]
+
+
 class TokenTransformer(TokenLM):
     """Embedding -> pre-norm blocks -> final norm -> (tied) output projection.
 
-    The generation state is (position of the next token, per-layer (keys, values)); the cache keeps the
-    last `window - 1` events, so each new event attends to at most `window` events, as in training.
+    The generation state is (position of the next token, per-layer KVCache of the last `window` events);
+    each new event attends to itself and the `window - 1` events before it, as in training. The state is
+    updated in place by `step`.
     """
 
     def __init__(self, config: TransformerConfig):
         super().__init__()
+        if config.window < 2:
+            raise TunesmithError(f"window must be at least 2 events (got {config.window})")
         if config.width % config.heads or (config.width // config.heads) % 2:
             raise TunesmithError(f"width {config.width} must split into {config.heads} heads of an even size")
         self.config, self.pad_id = config, config.pad_id
@@ -144,6 +174,7 @@ class TokenTransformer(TokenLM):
         start, caches = (0, [None] * len(self.blocks)) if state is None else state
         positions = torch.arange(start, start + t, device=tokens.device)
         cos, sin = self._rotary(start, t, tokens.device)
+        caches = [self._past(c) for c in caches]
         past = 0 if caches[0] is None else caches[0][0].shape[2]
         mask = None
         if (past and t > 1) or past + t > self.context:  # a window of `context` events ending at each query
@@ -154,10 +185,40 @@ class TokenTransformer(TokenLM):
         new = []
         for block, cache in zip(self.blocks, caches, strict=True):
             x, (k, v) = block(x, cos, sin, mask, cache)
-            keep = self.context - 1
-            new.append((k[:, :, -keep:], v[:, :, -keep:]) if keep > 0 else None)
+            if not self.training:
+                new.append(KVCache(k, v, self.context))
         logits = self.head(self.norm(x))  # [B, t, V]
-        return logits, (start + t, new)
+        return logits, (start + t, new if not self.training else None)
+
+    def _past(self, cache: KVCache | tuple | None) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The `window - 1` latest keys and values of a cache, oldest first."""
+        if cache is None:
+            return None
+        k, v = cache.ordered() if isinstance(cache, KVCache) else cache
+        return k[:, :, -(self.context - 1):], v[:, :, -(self.context - 1):]
+
+    @torch.no_grad()
+    def step(self, tokens: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        """One new event per row after a cached state: the same arithmetic as `forward`, without the
+        per-module call overhead that dominates a one-event step on a CPU."""
+        if state is None or tokens.shape[1] != 1 or self.training:
+            return super().step(tokens, state)
+        start, caches = state
+        b, c, heads = tokens.shape[0], self.config.width, self.config.heads
+        cos, sin = self._rotary(start, 1, tokens.device)
+        x = F.embedding(tokens, self.embed.weight)  # [B, 1, C]
+        for block, cache in zip(self.blocks, caches, strict=True):
+            h = F.layer_norm(x, (c,), block.norm1.weight, block.norm1.bias, block.norm1.eps)
+            qkv = F.linear(h, block.attn.qkv.weight, block.attn.qkv.bias)
+            q, k, v = qkv.view(b, 1, 3, heads, c // heads).permute(2, 0, 3, 1, 4)  # each [B, H, 1, d]
+            k, v = cache.write(apply_rotary(k, cos, sin), v)  # [B, H, S, d]
+            y = F.scaled_dot_product_attention(apply_rotary(q, cos, sin), k, v)  # [B, H, 1, d]
+            x = x + F.linear(y.transpose(1, 2).reshape(b, 1, c), block.attn.out.weight, block.attn.out.bias)
+            h = F.layer_norm(x, (c,), block.norm2.weight, block.norm2.bias, block.norm2.eps)
+            up, down = block.mlp[0], block.mlp[2]
+            x = x + F.linear(F.gelu(F.linear(h, up.weight, up.bias)), down.weight, down.bias)
+        x = F.layer_norm(x, (c,), self.norm.weight, self.norm.bias, self.norm.eps)
+        return F.linear(x, self.head.weight)[:, -1], (start + 1, caches)  # [B, V]
 
 
 def build_transformer(config: TransformerConfig, representation: TokenRepresentation) -> TokenTransformer:
