@@ -99,7 +99,7 @@ def main() -> None:
     source = args.data or args.corpus
     name = Path(source).parent.name if args.data else source
     out = Path(args.run or args.out or f"/tmp/tunesmith-bench-gan-{name}")
-    result: dict[str, object] = {"bench": "gan", "corpus": name, "threads": args.threads}
+    result: dict[str, object] = {"bench": "gan", "threads": args.threads}
     if not args.run:
         started, cpu_started = time.monotonic(), time.process_time()
         fitted = train("gan", source, out, limit=args.limit, progress=False, training_overrides={
@@ -110,6 +110,8 @@ def main() -> None:
                       train_cpu_minutes=round((time.process_time() - cpu_started) / 60, 2), steps=fitted.steps,
                       best_valid_stats_gap=fitted.best_valid, stopped=fitted.stopped_because)
     run = load_run(out)
+    trained_on = str(run.config["corpus"]["source"])
+    result["corpus"] = Path(trained_on).parent.name if "/" in trained_on else trained_on
     rep, config = run.representation, run.model.config
     phrases = math.ceil(args.bars / config.bars)
     generated = run.generate(Controls(num=phrases, bars=config.bars, seed=args.seed + 1))
