@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -34,3 +35,18 @@ def tiny_rnn_run(tmp_path_factory, chorales) -> Path:
     train("rnn", "bach", out, model_overrides=dict(TINY_RNN), limit=6, progress=False,
           training_overrides={"max_steps": 60, "batch_size": 8, "lr": 1e-2, "warmup_steps": 5, "augment": False})
     return out
+
+
+@pytest.fixture
+def run_cli(monkeypatch, capsys):
+    """Run `tunesmith ARGS` through the real entry point; returns (exit code, stdout, stderr)."""
+    from tunesmith.cli.main import main
+
+    def run(*args) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["tunesmith", *map(str, args)])
+        with pytest.raises(SystemExit) as exited:
+            main()
+        out, err = capsys.readouterr()
+        return int(exited.value.code or 0), out, err
+
+    return run

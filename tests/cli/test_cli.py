@@ -1,21 +1,9 @@
-import sys
-
 import pytest
 import symusic
 
-from tunesmith.cli.main import main
 
-
-def run_cli(args, capsys, monkeypatch):
-    monkeypatch.setattr(sys, "argv", ["tunesmith", *map(str, args)])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    captured = capsys.readouterr()
-    return exit_info.value.code or 0, captured.out, captured.err
-
-
-def test_help_lists_the_commands(capsys, monkeypatch):
-    code, out, _ = run_cli(["--help"], capsys, monkeypatch)
+def test_help_lists_the_commands(run_cli):
+    code, out, _ = run_cli("--help")
     assert code == 0
     for command in ("train", "generate", "render", "corpus", "demo"):
         assert command in out
@@ -35,12 +23,12 @@ def test_help_lists_the_commands(capsys, monkeypatch):
     (lambda tmp, run: ["train", "--model", "rnn", "--out", run], "already holds a run"),
     (lambda tmp, run: ["train", "--model", "rnn", "--out", tmp / "r", "--device", "cuda"], "no CUDA"),
 ])
-def test_bad_input_is_one_line_and_exit_2(make_args, message, tmp_path, tiny_rnn_run, capsys, monkeypatch):
+def test_bad_input_is_one_line_and_exit_2(make_args, message, tmp_path, tiny_rnn_run, run_cli):
     (tmp_path / "corrupt.mid").write_bytes(b"MThd\x00\x00\x00\x06garbage")
     score = symusic.Score(480)
     score.tracks.append(symusic.Track("empty"))
     score.dump_midi(str(tmp_path / "empty.mid"))
-    code, _, err = run_cli(make_args(tmp_path, tiny_rnn_run), capsys, monkeypatch)
+    code, _, err = run_cli(*make_args(tmp_path, tiny_rnn_run))
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ")
@@ -48,9 +36,9 @@ def test_bad_input_is_one_line_and_exit_2(make_args, message, tmp_path, tiny_rnn
     assert "Traceback" not in err
 
 
-def test_generate_writes_files_and_summary(tiny_rnn_run, tmp_path, capsys, monkeypatch):
-    code, out, _ = run_cli(["generate", tiny_rnn_run, "--out", tmp_path, "--num", "1", "--bars", "2", "--no-wav",
-                            "--no-png"], capsys, monkeypatch)
+def test_generate_writes_files_and_summary(tiny_rnn_run, tmp_path, run_cli):
+    code, out, _ = run_cli("generate", tiny_rnn_run, "--out", tmp_path, "--num", "1", "--bars", "2", "--no-wav",
+                           "--no-png")
     assert code == 0
     assert (tmp_path / "tiny-rnn-01.mid").exists()
     assert "2 bars" in out or "1 bars" in out

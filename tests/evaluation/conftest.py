@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 import symusic
-import typer
 
 from tunesmith.piece import Piece
 
@@ -42,28 +39,3 @@ def chorales() -> list[Piece]:
 
     full = (cache_root() / "corpora" / f"bach-v{CACHE_VERSION}" / "index.json").exists()
     return load_corpus("bach", limit=None if full else 44, progress=False).pieces[:40]
-
-
-@pytest.fixture
-def run_cli(monkeypatch, capsys):
-    """Run `tunesmith evaluate ...` through the real entry point; returns (exit code, stdout, stderr)."""
-    import tunesmith.cli.main as cli_main
-    from tunesmith.cli import evaluate
-
-    app = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
-
-    @app.callback()
-    def _group() -> None:
-        """Keep `evaluate` a subcommand even when it is the only one registered."""
-
-    evaluate.register(app)
-    monkeypatch.setattr(cli_main, "app", app)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["tunesmith", *args])
-        with pytest.raises(SystemExit) as exited:
-            cli_main.main()
-        out, err = capsys.readouterr()
-        return int(exited.value.code or 0), out, err
-
-    return run

@@ -2,37 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 import wave
 
-import pytest
-import typer
 from matplotlib.image import imread
 
 import tunesmith.cli.main as cli_main
-from tunesmith.cli import render
-
-
-@pytest.fixture
-def run_cli(monkeypatch, capsys):
-    """Run `tunesmith ARGS` through the real entry point; returns (exit code, stdout, stderr)."""
-    app = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
-
-    @app.callback()
-    def _group() -> None:
-        """Keep `render` a subcommand even when it is the only one registered."""
-
-    render.register(app)
-    monkeypatch.setattr(cli_main, "app", app)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["tunesmith", *args])
-        with pytest.raises(SystemExit) as exited:
-            cli_main.main()
-        out, err = capsys.readouterr()
-        return int(exited.value.code or 0), out, err
-
-    return run
 
 
 def test_render_is_registered():
