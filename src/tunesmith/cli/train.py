@@ -24,11 +24,16 @@ def train_command(
     resume: bool = typer.Option(False, "--resume", help="continue the run in --out from its last checkpoint"),
     limit: int = typer.Option(None, help="read only the first N files of the corpus"),
     augment: bool = typer.Option(None, "--augment/--no-augment", help="transposition augmentation"),
+    threads: int = typer.Option(None, help="CPU threads for torch (default: torch's choice)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars"),
 ) -> None:
     """Train a model on a corpus: progress, validation each epoch, best checkpoint kept in --out."""
+    import torch
+
     from tunesmith.training.trainer import train
 
+    if threads:
+        torch.set_num_threads(threads)
     overrides = {k: v for k, v in {"max_steps": max_steps, "max_minutes": max_minutes, "epochs": epochs,
                                    "batch_size": batch_size, "lr": lr, "seed": seed, "augment": augment}.items()
                  if v is not None}
