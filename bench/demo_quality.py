@@ -1,7 +1,7 @@
 """Quality of a trained run (by default the demo's): validation NLL per token from its metrics.jsonl,
 and the share of generated notes in each piece's estimated key over 16 pieces of 16 bars.
 
-    python bench/demo_quality.py [--run out/demo/run] [--num 16] [--bars 16] [--temperature 0.9]
+    python bench/demo_quality.py [--run out/demo/run] [--num 16] [--bars 16] [--temperature 0.7]
 Prints one JSON line.
 """
 
@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument("--run", type=Path, default=Path("out/demo/run"))
     parser.add_argument("--num", type=int, default=16)
     parser.add_argument("--bars", type=int, default=16)
-    parser.add_argument("--temperature", type=float, default=0.9)
+    parser.add_argument("--temperature", type=float, default=0.7)  # the demo's
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     run = load_run(args.run)

@@ -15,6 +15,7 @@ def demo_command(
     num: int = typer.Option(4, "--num", "-n", help="how many pieces to generate"),
     bars: int = typer.Option(16, "--bars", "-b", help="bars per piece"),
     seed: int = typer.Option(0, help="random seed"),
+    temperature: float = typer.Option(0.7, help="sampling temperature (lower keeps closer to the key)"),
     retrain: bool = typer.Option(False, "--retrain", help="train again even if out/run already holds a model"),
     device: str = typer.Option("cpu", help="cpu or cuda"),
     threads: int = typer.Option(1, help="CPU threads for torch (one is fastest for this small model on a busy CPU)"),
@@ -48,7 +49,7 @@ def demo_command(
         console.print(f"[bold]2/3[/bold] reusing the model trained before in {run_dir} (--retrain to train again)")
     console.print(f"[bold]3/3[/bold] generating {num} pieces of {bars} bars")
     run = load_run(run_dir, device=device)
-    pieces = run.generate(Controls(num=num, bars=bars, seed=seed, temperature=0.9))
+    pieces = run.generate(Controls(num=num, bars=bars, seed=seed, temperature=temperature))
     for i, piece in enumerate(pieces, 1):
         piece.name = f"demo-{i:02d}"
         files = write_piece_files(piece, out, piece.name, wav=True, png=True)
