@@ -45,7 +45,7 @@ class Representation(ABC):
         """Adapt to a training corpus (e.g. trim the pitch range to it); returns self."""
         return self
 
-    def save(self, run_dir: Path) -> None:
+    def save(self, run_dir: Path) -> None:  # noqa: B027 - most representations need no file of their own
         """Write any files beside config.json that `from_dict` needs (e.g. tokenizer.json)."""
 
 
