@@ -43,6 +43,9 @@ def demo_command(
         console.print(f"[bold]2/3[/bold] training the small RNN for at most {minutes:g} minutes")
         result = train("rnn", "bach", run_dir, training_overrides={"max_minutes": minutes, "epochs": 200, "seed": seed,
                                                              "warmup_steps": 30, "lr": 3e-3},
+                       # conditioning and infilling tokens, so every control and preset works on the demo's run
+                       representation_overrides={"conditioning": ["style", "key", "time_signature", "tempo",
+                                                                  "density", "instruments"], "infill": True},
                        device=device)
         console.print(f"    {result.steps} steps; validation NLL {result.best_valid:.3f} nats per token")
     else:

@@ -191,6 +191,9 @@ def fit(model: torch.nn.Module, train_data: Dataset, valid_data: Dataset | None,
                     cb(state["step"], record)
                 tokens_seen += stats.get("tokens", 0)
                 rate = {"tok/s": f"{tokens_seen / (time.monotonic() - session_start):,.0f}"} if tokens_seen else {}
+                if config.max_minutes:  # the step total is only an upper bound: say when the clock stops it
+                    left = max(0.0, config.max_minutes * 60 - (time.monotonic() - start_time))
+                    rate["time limit in"] = f"{int(left // 60)}:{int(left % 60):02d}"
                 bar.advance(1, loss=f"{stats.get('loss', float('nan')):.3f}", **rate)
                 if hasattr(model, "training_snapshot") and state["step"] % config.snapshot_every == 0:
                     model.training_snapshot(run_dir, state["step"])

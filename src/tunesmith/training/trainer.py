@@ -57,7 +57,8 @@ def _make_dataset(family: Family, pieces, representation, config, seed: int, aug
 
 def train(model: str, corpus: str, out: Path, *, config_file: Path | None = None,
           training_overrides: dict[str, Any] | None = None, model_overrides: dict[str, Any] | None = None,
-          device: str = "cpu", resume: bool = False, limit: int | None = None, progress: bool = True) -> FitResult:
+          representation_overrides: dict[str, Any] | None = None, device: str = "cpu", resume: bool = False,
+          limit: int | None = None, progress: bool = True) -> FitResult:
     """Train a `model` family on `corpus` into the run directory `out` (or resume it)."""
     out = Path(out)
     dev = resolve_device(device)
@@ -75,7 +76,8 @@ def train(model: str, corpus: str, out: Path, *, config_file: Path | None = None
         if out.exists() and (out / "config.json").exists():
             raise TunesmithError(f"{out} already holds a run: use --resume to continue it, or another --out")
         sections = read_config_file(config_file)
-        rep_values = {**family.representation, **sections.get("representation", {})}
+        rep_values = {**family.representation, **sections.get("representation", {}),
+                      **(representation_overrides or {})}
         training_values = {**sections.get("training", {}), **(training_overrides or {})}
     model_config = config_from_dict(family.config_class, {**sections.get("model", {}), **(model_overrides or {})})
     train_config = config_from_dict(TrainConfig, training_values, "training")
