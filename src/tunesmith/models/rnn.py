@@ -9,9 +9,7 @@ import torch
 from torch import nn
 
 from tunesmith.errors import TunesmithError
-from tunesmith.models.base import Family
-from tunesmith.models.token_lm import TOKEN_CONTROLS, TokenLM, make_token_dataset
-from tunesmith.representations.tokens import TokenRepresentation
+from tunesmith.models.token_lm import TokenLM, token_family
 
 
 @dataclass
@@ -57,19 +55,5 @@ class TokenRNN(TokenLM):
         return self.head(h), state  # [B, T, V]
 
 
-def build_rnn(config: RNNConfig, representation: TokenRepresentation) -> TokenRNN:
-    """An RNN sized to the representation's vocabulary."""
-    config.vocab_size, config.pad_id = representation.vocab_size, representation.pad_id
-    return TokenRNN(config)
-
-
-FAMILY = Family(
-    name="rnn",
-    config_class=RNNConfig,
-    representation={"kind": "tokens", "tokenization": "REMI"},
-    build_model=build_rnn,
-    make_dataset=make_token_dataset,
-    generate=None,
-    supported_controls=TOKEN_CONTROLS,
-    description="LSTM/GRU language model over MidiTok event tokens",
-)
+FAMILY = token_family("rnn", RNNConfig, TokenRNN,
+                      "LSTM/GRU language model over MidiTok event tokens")

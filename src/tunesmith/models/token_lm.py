@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tunesmith.models.base import Family
 from tunesmith.representations.tokens import TokenRepresentation
 from tunesmith.representations.windows import TokenWindows, token_windows
 
@@ -45,3 +46,15 @@ def make_token_dataset(pieces, representation: TokenRepresentation, config: Any,
                        augment: bool = False) -> TokenWindows:
     """Windows of `config.window` tokens; transposed to every playable key when `augment`."""
     return token_windows(pieces, representation, config.window, transpose=augment, seed=seed)
+
+
+def token_family(name: str, config_class: type, model_class: type, description: str) -> Family:
+    """The Family of a token language model: REMI tokens, windows, the shared sampler and controls."""
+
+    def build(config: Any, representation: TokenRepresentation) -> TokenLM:
+        config.vocab_size, config.pad_id = representation.vocab_size, representation.pad_id
+        return model_class(config)
+
+    return Family(name=name, config_class=config_class, representation={"kind": "tokens", "tokenization": "REMI"},
+                  build_model=build, make_dataset=make_token_dataset, generate=None,
+                  supported_controls=TOKEN_CONTROLS, description=description)

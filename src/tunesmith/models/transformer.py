@@ -16,9 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tunesmith.errors import TunesmithError
-from tunesmith.models.base import Family
-from tunesmith.models.token_lm import TOKEN_CONTROLS, TokenLM, make_token_dataset
-from tunesmith.representations.tokens import TokenRepresentation
+from tunesmith.models.token_lm import TokenLM, token_family
 
 
 @dataclass
@@ -221,19 +219,5 @@ class TokenTransformer(TokenLM):
         return F.linear(x, self.head.weight)[:, -1], (start + 1, caches)  # [B, V]
 
 
-def build_transformer(config: TransformerConfig, representation: TokenRepresentation) -> TokenTransformer:
-    """A Transformer sized to the representation's vocabulary."""
-    config.vocab_size, config.pad_id = representation.vocab_size, representation.pad_id
-    return TokenTransformer(config)
-
-
-FAMILY = Family(
-    name="transformer",
-    config_class=TransformerConfig,
-    representation={"kind": "tokens", "tokenization": "REMI"},
-    build_model=build_transformer,
-    make_dataset=make_token_dataset,
-    generate=None,
-    supported_controls=TOKEN_CONTROLS,
-    description="decoder-only Transformer (pre-norm, rotary positions, KV cache) over MidiTok event tokens",
-)
+FAMILY = token_family("transformer", TransformerConfig, TokenTransformer,
+                      "decoder-only Transformer (pre-norm, rotary positions, KV cache) over MidiTok event tokens")
