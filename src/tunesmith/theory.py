@@ -112,3 +112,12 @@ def estimate_key(pitch_class_weights: np.ndarray) -> Key:
             if np.isfinite(r) and r > best_r:
                 best, best_r = Key(tonic, mode), r
     return best
+
+
+def gm_instrument_name(program: int, is_drum: bool = False) -> str:
+    """General MIDI name of a program number ('Acoustic Grand Piano'); 'Drum kit' for drum tracks."""
+    if is_drum:
+        return "Drum kit"
+    from miditok.constants import MIDI_INSTRUMENTS  # the General MIDI table miditok already ships
+
+    return MIDI_INSTRUMENTS[int(program)]["name"] if 0 <= int(program) < len(MIDI_INSTRUMENTS) else f"Program {program}"

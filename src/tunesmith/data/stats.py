@@ -6,14 +6,7 @@ from collections import Counter
 from typing import Any
 
 from tunesmith.data.corpora import Corpus
-from tunesmith.theory import pitch_name
-
-
-def gm_instrument_name(program: int, is_drum: bool = False) -> str:
-    """General MIDI instrument name for a program number (0-127)."""
-    from miditok.constants import MIDI_INSTRUMENTS
-
-    return "Drums" if is_drum else MIDI_INSTRUMENTS[program]["name"]
+from tunesmith.theory import gm_instrument_name, pitch_name
 
 
 def corpus_stats(corpus: Corpus) -> dict[str, Any]:

@@ -228,5 +228,5 @@ FAMILY = Family(
     generate=generate,
     supported_controls=frozenset({"tempo"}),
     collate=collate_rolls,
-    description="LSTM over 88-key frames with a NADE output (RNN-NADE): the polyphonic benchmark model",
+    description="LSTM over 88-key frames with an autoregressive (MADE-style) key output: the polyphonic benchmark model",
 )

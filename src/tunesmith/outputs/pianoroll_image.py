@@ -22,21 +22,12 @@ from matplotlib.patches import Patch
 from tunesmith.errors import TunesmithError
 from tunesmith.fileio import write_atomic
 from tunesmith.piece import Piece
-from tunesmith.theory import pitch_name
+from tunesmith.theory import gm_instrument_name, pitch_name
 
 DPI = 110
 BLACK_KEYS = {1, 3, 6, 8, 10}
 TRACK_COLOURS = ["#1f77b4", "#e8710a", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
                  "#bcbd22", "#7f7f7f"]
-
-
-def gm_instrument_name(program: int, is_drum: bool = False) -> str:
-    """General MIDI name of a program number ('Acoustic Grand Piano'); 'Drum kit' for drum tracks."""
-    if is_drum:
-        return "Drum kit"
-    from pretty_midi.constants import INSTRUMENT_MAP  # a plain list; pretty_midi is a dependency anyway
-
-    return INSTRUMENT_MAP[int(program)] if 0 <= int(program) < len(INSTRUMENT_MAP) else f"Program {program}"
 
 
 def bar_lines(piece: Piece) -> tuple[np.ndarray, np.ndarray]:
