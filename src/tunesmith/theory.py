@@ -39,6 +39,13 @@ class Key:
         steps = MAJOR_SCALE if self.mode == "major" else MINOR_SCALE
         return tuple(sorted((self.tonic + s) % 12 for s in steps))
 
+    @property
+    def relative(self) -> "Key":
+        """The key with the same key signature and the other mode (D minor <-> F major)."""
+        if self.mode == "minor":
+            return Key((self.tonic + 3) % 12, "major")
+        return Key((self.tonic + 9) % 12, "minor")
+
     def __str__(self) -> str:
         return f"{PITCH_CLASS_NAMES[self.tonic]} {self.mode}"
 

@@ -58,3 +58,24 @@ def test_check_piece_measures_a_piece_against_controls():
     assert checks["bars"]["ok"] and checks["tempo"]["ok"] and checks["instruments"]["ok"]
     assert checks["pitch_range"]["ok"] and checks["scale_lock"]["ok"]
     assert not check_piece(piece, Controls(bars=3))["bars"]["ok"]
+
+
+def test_key_check_counts_the_relative_key_as_the_same_notes():
+    import symusic
+
+    from tunesmith.generation.checks import check_piece
+    from tunesmith.piece import Piece
+    from tunesmith.theory import parse_key
+
+    score = symusic.Score(480)
+    track = symusic.Track(name="Piano", program=0)
+    for i, pitch in enumerate((60, 64, 67, 72, 67, 64, 65, 62, 59, 60, 64, 67, 60, 48)):  # plainly C major
+        track.notes.append(symusic.Note(i * 480, 480, pitch, 80))
+    score.tracks.append(track)
+    piece = Piece(score)
+    assert parse_key("A minor").relative == parse_key("C major") and parse_key("C").relative == parse_key("Am")
+    as_c = check_piece(piece, Controls(bars=4, key="C major"))["key"]
+    assert as_c["ok"] and as_c["measured"] == "C major"
+    as_a = check_piece(piece, Controls(bars=4, key="A minor"))["key"]
+    assert as_a["ok"] and "relative major of A minor" in as_a["measured"]
+    assert not check_piece(piece, Controls(bars=4, key="D minor"))["key"]["ok"]

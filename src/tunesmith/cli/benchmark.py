@@ -21,7 +21,7 @@ def polyphonic_command(
     test: Path = typer.Option(None, "--test", help="benchmark JSON to score at the end (or with --run)"),
     out: Path = typer.Option(None, "--out", "-o", help="run directory to write"),
     run: Path = typer.Option(None, "--run", help="score this trained run instead of training"),
-    config: Path = typer.Option(None, "--config", help="TOML/JSON with [model], [training], [representation]"),
+    config: Path = typer.Option(None, "--config", help="TOML/JSON with \\[model], \\[training], \\[representation] tables"),
     frames_per_beat: int = typer.Option(None, help="frames per quarter note: 1 for JSB, 2 for the others"),
     augment: bool = typer.Option(None, "--augment/--no-augment",
                                  help="random transpositions of training pieces (--no-augment: strict 2012 protocol)"),

@@ -13,7 +13,7 @@ def train_command(
     model: str = typer.Option("rnn", "--model", "-m", help="model family: rnn, transformer, vae, gan, polyphonic"),
     corpus: str = typer.Option("bach", "--corpus", "-c", help="bundled corpus (bach, folk) or a folder of files"),
     out: Path = typer.Option(..., "--out", "-o", help="run directory to write"),
-    config: Path = typer.Option(None, "--config", help="TOML/JSON with [model], [training], [representation]"),
+    config: Path = typer.Option(None, "--config", help="TOML/JSON with \\[model], \\[training], \\[representation] tables"),
     max_steps: int = typer.Option(None, help="stop after this many optimisation steps"),
     max_minutes: float = typer.Option(None, help="stop after this many minutes (checkpointed)"),
     epochs: int = typer.Option(None, help="passes over the training split"),
