@@ -21,7 +21,10 @@ from tunesmith.models.polyphonic_score import (
     MarkovBaseline,
     bernoulli_nll,
     flat_frame_nll,
+    mixture_scorer,
     score_rolls,
+    transposition_mixture,
+    transposed,
 )
 from tunesmith.representations.frames import FrameRepresentation
 
@@ -70,6 +73,34 @@ def test_model_predicting_a_known_bernoulli_gives_the_closed_form_nll():
     frames = sum(len(r) - 1 for r in rolls)
     closed_form = (notes * -math.log(p) + (frames * KEYS - notes) * -math.log(1 - p)) / frames
     assert score_rolls(model_scorer(bernoulli_model(np.full(KEYS, p))), rolls) == pytest.approx(closed_form, rel=1e-5)
+
+
+def test_mixture_frames_sum_to_the_nll_of_the_mixed_joint():
+    # two models of independent keys; the mixture's per-frame terms are conditionals with posterior weights
+    rng = np.random.default_rng(1)
+    roll = (rng.random((6, KEYS)) < 0.1).astype(np.uint8)
+    a, b = np.full(KEYS, 0.1), np.full(KEYS, 0.3)
+    score = mixture_scorer([lambda r: bernoulli_nll(r, a), lambda r: bernoulli_nll(r, b)])
+    per_frame = score(roll)
+    joint = np.log(0.5 * np.exp(-bernoulli_nll(roll, a).sum()) + 0.5 * np.exp(-bernoulli_nll(roll, b).sum()))
+    assert per_frame.sum() == pytest.approx(-joint, rel=1e-9)
+    # the first frame: the plain average of the two models' probabilities
+    first = -np.log(0.5 * np.exp(-bernoulli_nll(roll[:1], a)[0]) + 0.5 * np.exp(-bernoulli_nll(roll[:1], b)[0]))
+    assert per_frame[0] == pytest.approx(first, rel=1e-9)
+    # a mixture is never worse than its worst member and, here, close to its best
+    assert bernoulli_nll(roll, a).sum() <= per_frame.sum() + np.log(2) + 1e-9
+
+
+def test_transposition_mixture_drops_shifts_that_leave_the_keyboard():
+    piece = roll_of([21, 60], [22, 64])  # A0 is the lowest key: a shift down pushes it off
+    moved, lost = transposed(piece, -1)
+    assert lost.tolist() == [1, 0] and moved[0, 59 - 21] == 1 and moved[1, 21 - 21] == 1
+    probs = np.full(KEYS, 0.1)
+    plain = lambda r: bernoulli_nll(r, probs)  # noqa: E731  (transposing changes nothing for a flat model...)
+    mixed = transposition_mixture(plain, 1)(piece)
+    # ...so the components for 0 and +1 agree and -1 is impossible: the mixture loses log(3/2) on frame 0 only
+    assert mixed[0] == pytest.approx(plain(piece)[0] + np.log(1.5), rel=1e-9)
+    assert mixed[1] == pytest.approx(plain(piece)[1], rel=1e-9)
 
 
 def test_baselines_fit_by_counting():

@@ -47,6 +47,9 @@ def test_trains_scores_and_generates(tmp_path, splits):
     assert saved["nll_per_frame"]["valid"] == pytest.approx(scores["valid"])
     # scoring the saved run gives the figure reported at the end of training
     assert score_run(tmp_path / "run", {"valid": valid})["valid"] == pytest.approx(scores["valid"], rel=1e-6)
+    # a run scored as a mixture with itself is the same model; a transposition mixture is a different one
+    assert score_run([tmp_path / "run"] * 2, {"valid": valid})["valid"] == pytest.approx(scores["valid"], rel=1e-6)
+    assert score_run(tmp_path / "run", {"valid": valid}, mixture=2)["valid"] != pytest.approx(scores["valid"])
 
     run = load_run(tmp_path / "run")
     pieces = run.generate(Controls(num=2, bars=2, seed=1))
@@ -97,3 +100,15 @@ def test_resume_continues_a_run_with_more_epochs(tmp_path, splits):
     assert more["files"]["train"] == str(train)
     with pytest.raises(TunesmithError, match="already holds a run"):
         train_benchmark(train, valid, tmp_path / "run", overrides=overrides, progress=False)
+
+
+def test_transposition_mixture_is_reported_beside_the_network_alone(tmp_path, splits):
+    train, valid = splits
+    overrides = {**TINY, "model": {**TINY.get("model", {}), "mixture_transpositions": 1},
+                 "training": {**TINY["training"], "epochs": 1}}
+    results = train_benchmark(train, valid, tmp_path / "mix", overrides=overrides, progress=False)
+    assert results["mixture_transpositions"] == 1
+    assert results["nll_per_frame"]["train"] == results["single_network"]["train"]
+    assert results["nll_per_frame"]["valid"] != pytest.approx(results["single_network"]["valid"])
+    alone = score_run(tmp_path / "mix", {"valid": valid}, mixture=0)["valid"]
+    assert alone == pytest.approx(results["single_network"]["valid"], rel=1e-6)

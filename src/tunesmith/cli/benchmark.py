@@ -20,7 +20,8 @@ def polyphonic_command(
     valid: Path = typer.Option(None, "--valid", help="benchmark JSON of the validation split (model selection)"),
     test: Path = typer.Option(None, "--test", help="benchmark JSON to score at the end (or with --run)"),
     out: Path = typer.Option(None, "--out", "-o", help="run directory to write"),
-    run: Path = typer.Option(None, "--run", help="score this trained run instead of training"),
+    run: list[Path] = typer.Option(None, "--run", help="score this trained run instead of training (repeat the option "
+                                   "to score the equal-weight mixture of several runs)"),
     config: Path = typer.Option(None, "--config", help="TOML/JSON with \\[model], \\[training], \\[representation] tables"),
     frames_per_beat: int = typer.Option(None, help="frames per quarter note: 1 for JSB, 2 for the others"),
     augment: bool = typer.Option(None, "--augment/--no-augment",
@@ -28,6 +29,9 @@ def polyphonic_command(
     max_minutes: float = typer.Option(None, help="stop training after this many minutes"),
     epochs: int = typer.Option(None, help="passes over the training split"),
     seed: int = typer.Option(None, help="random seed"),
+    mixture: int = typer.Option(None, "--mixture", min=0, max=12,
+                                help="score the mixture of the network read in every transposition from -N to +N "
+                                     "semitones (0: the network alone); saved with a trained run"),
     resume: bool = typer.Option(False, "--resume", help="continue the run in --out from its last checkpoint"),
     device: str = typer.Option("cpu", help="cpu or cuda"),
     json_out: bool = typer.Option(False, "--json", help="print the results as one JSON line"),
@@ -36,13 +40,14 @@ def polyphonic_command(
     """Train the polyphonic model on --train/--valid into --out, or score --run on --test; NLL in nats per frame."""
     from tunesmith.training.polyphonic_benchmark import score_run, train_benchmark
 
-    if run is not None:
+    if run:
         files = {k: existing_path(v, f"--{k} file") for k, v in {"train": train, "valid": valid, "test": test}.items()
                  if v is not None}
         if not files:
             raise TunesmithError("--run needs a file to score: give --test (or --valid, --train)")
-        scores = score_run(existing_path(run, "run directory"), files, device=device)
-        _show({"run": str(run), "nll_per_frame": scores}, json_out)
+        runs = [existing_path(r, "run directory") for r in run]
+        scores = score_run(runs, files, device=device, mixture=mixture)
+        _show({"run": ",".join(map(str, runs)), "nll_per_frame": scores}, json_out)
         return
     if out is None or (not resume and (train is None or valid is None)):
         raise TunesmithError("training needs --train, --valid and --out (or --run RUN --test FILE to score a run)")
@@ -53,7 +58,8 @@ def polyphonic_command(
                               existing_path(valid, "--valid file") if valid is not None else None, out,
                               test=existing_path(test, "--test file") if test is not None else None,
                               config_file=config, device=device, resume=resume, progress=not quiet,
-                              overrides={"training": training, "representation": representation})
+                              overrides={"training": training, "representation": representation,
+                                         "model": {"mixture_transpositions": mixture} if mixture is not None else {}})
     _show({"run": str(out), **results}, json_out)
 
 

@@ -21,6 +21,7 @@ from torch import nn
 
 from tunesmith.data.frames_json import KEYS
 from tunesmith.models.base import Family
+from tunesmith.models.polyphonic_score import transposition_mixture
 
 if TYPE_CHECKING:
     from tunesmith.generation.controls import Controls
@@ -42,6 +43,9 @@ class PolyphonicConfig:
     input_dropout: float = 0.0  # drops whole notes of the frames the LSTM reads
     transpose: int = 6  # random whole-piece shifts of up to this many semitones at training time; 0 = strict
     window: int = 200  # frames per training example (long pieces are cut into windows)
+    # scoring only: the likelihood of the mixture of this network read in every transposition from -n to +n
+    # semitones (a test-time transposition ensemble; see polyphonic_score.transposition_mixture); 0 = alone
+    mixture_transpositions: int = 0
 
 
 class PolyphonicModel(nn.Module):
@@ -128,8 +132,9 @@ class PolyphonicModel(nn.Module):
         return frame[:, 0]
 
 
-def model_scorer(model: PolyphonicModel, device: str | torch.device = "cpu"):
-    """A FrameScorer (roll -> per-frame NLL) from a trained model, whole pieces at once, in eval mode."""
+def model_scorer(model: PolyphonicModel, device: str | torch.device = "cpu", mixture: bool = True):
+    """A FrameScorer (roll -> per-frame NLL) from a trained model, whole pieces at once, in eval mode; the
+    transposition mixture of the model's config unless `mixture` is False (the network alone)."""
 
     @torch.no_grad()
     def score(roll: np.ndarray) -> np.ndarray:
@@ -137,6 +142,8 @@ def model_scorer(model: PolyphonicModel, device: str | torch.device = "cpu"):
         rolls = torch.as_tensor(np.asarray(roll), dtype=torch.float32, device=device).unsqueeze(0)
         return model.frame_nll(rolls)[0].double().cpu().numpy()
 
+    if mixture and model.config.mixture_transpositions > 0:
+        return transposition_mixture(score, model.config.mixture_transpositions)
     return score
 
 

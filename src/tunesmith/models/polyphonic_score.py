@@ -82,3 +82,54 @@ def baseline_scores(train: Sequence[np.ndarray], splits: dict[str, Sequence[np.n
     bernoulli, markov = BernoulliBaseline().fit(train), MarkovBaseline().fit(train)
     return {"bernoulli": {s: score_rolls(bernoulli, r) for s, r in splits.items()},
             "markov": {s: score_rolls(markov, r) for s, r in splits.items()}}
+
+
+def transposed(roll: np.ndarray, shift: int) -> tuple[np.ndarray, np.ndarray]:
+    """`roll` [frames, 88] moved up `shift` keys, and how many of each frame's notes fell off the keyboard."""
+    roll = np.asarray(roll)
+    out = np.zeros_like(roll)
+    if shift >= 0:
+        out[:, shift:] = roll[:, :roll.shape[1] - shift]
+        lost = roll[:, roll.shape[1] - shift:].sum(1)
+    else:
+        out[:, :shift] = roll[:, -shift:]
+        lost = roll[:, :-shift].sum(1)
+    return out, lost
+
+
+def mixture_scorer(components: Sequence[FrameScorer]) -> FrameScorer:
+    """Per-frame NLL of the equal-weight mixture of several sequence models.
+
+    p(x) = (1/K) sum_k p_k(x), scored frame by frame as the benchmark asks:
+    -log p(x_t | x_<t) = -log sum_k w_k(t) p_k(x_t | x_<t), where w_k(t) is component k's posterior weight
+    given the frames before t. The per-frame terms sum exactly to -log p(x), so this is the NLL of a proper
+    model (Bayesian model averaging over the components), not a bound.
+    """
+
+    def score(roll: np.ndarray) -> np.ndarray:
+        log_joint = np.stack([-np.cumsum(np.asarray(c(roll), dtype=np.float64)) for c in components])  # [K, T]
+        mixed = np.logaddexp.reduce(log_joint, axis=0) - np.log(len(components))  # log p(x_<=t)
+        return -(mixed - np.concatenate([[0.0], mixed[:-1]]))
+
+    return score
+
+
+def transposition_mixture(scorer: FrameScorer, largest: int) -> FrameScorer:
+    """The mixture of one network read in every transposition from -largest to +largest semitones.
+
+    Component s scores the piece moved s keys; a component whose transposition pushes a note off the
+    88 keys gives that frame (and so the rest of the piece) probability zero, so the mixture stays a
+    (slightly deficient) distribution over the untransposed frames.
+    """
+
+    def component(shift: int) -> FrameScorer:
+        def score(roll: np.ndarray) -> np.ndarray:
+            moved, lost = transposed(roll, shift)
+            nll = np.asarray(scorer(moved), dtype=np.float64)
+            nll[np.cumsum(lost) > 0] = np.inf
+            return nll
+
+        return score
+
+    return mixture_scorer([component(s) for s in range(-largest, largest + 1)])
+

@@ -19,7 +19,7 @@ from tunesmith.errors import TunesmithError
 from tunesmith.fileio import write_json_atomic
 from tunesmith.models import config_from_dict, config_to_dict, get_family
 from tunesmith.models.polyphonic import PolyphonicModel, RollDataset, model_scorer
-from tunesmith.models.polyphonic_score import baseline_scores, score_rolls
+from tunesmith.models.polyphonic_score import baseline_scores, mixture_scorer, score_rolls
 from tunesmith.representations.frames import FrameRepresentation
 from tunesmith.training.checkpoint import MODEL_FILE, load_weights, read_config, save_weights, write_config
 from tunesmith.training.loop import TrainConfig, fit
@@ -55,7 +55,7 @@ class WeightAverage:
         """Score the averaged weights on valid now; remember them if they are the best so far."""
         if self.average is None:
             return
-        score = score_rolls(model_scorer(self.average, self.device), self.valid)
+        score = score_rolls(model_scorer(self.average, self.device, mixture=False), self.valid)
         log.info("step %d: averaged weights score %.4f on valid", step, score)
         if score < self.best:
             self.best, self.best_state = score, copy.deepcopy(self.average.state_dict())
@@ -132,16 +132,21 @@ def train_benchmark(train: Path | None, valid: Path | None, out: Path, *, test: 
     raw = family.build_model(model_config, representation)
     load_weights(out / MODEL_FILE, raw)
     raw.to(dev).eval()
-    raw_valid = score_rolls(model_scorer(raw, dev), splits["valid"])
+    raw_valid = score_rolls(model_scorer(raw, dev, mixture=False), splits["valid"])
     chosen, which = raw, "best saved weights"
     if average.best_state is not None and average.best < raw_valid:
         chosen, which = average.average, "weight average"
         chosen.load_state_dict(average.best_state)
         save_weights(out / MODEL_FILE, chosen)
-    scorer = model_scorer(chosen, dev)
-    scores = {name: score_rolls(scorer, rolls) for name, rolls in splits.items()}
-    results = {
-        "nll_per_frame": scores,
+    single = model_scorer(chosen, dev, mixture=False)
+    scores = {name: score_rolls(single, rolls) for name, rolls in splits.items()}
+    results: dict[str, Any] = {"nll_per_frame": scores}
+    if model_config.mixture_transpositions > 0:  # the run's transposition mixture (on train: the network alone)
+        mixture = model_scorer(chosen, dev)
+        results = {"nll_per_frame": {name: score_rolls(mixture if name != "train" else single, rolls)
+                                     for name, rolls in splits.items()},
+                   "single_network": scores, "mixture_transpositions": model_config.mixture_transpositions}
+    results |= {
         "selected": which,
         "valid_best_epoch": raw_valid,
         "valid_weight_average": average.best,
@@ -161,12 +166,19 @@ def train_benchmark(train: Path | None, valid: Path | None, out: Path, *, test: 
     return results
 
 
-def score_run(run_dir: Path, files: dict[str, Path], device: str = "cpu") -> dict[str, float]:
-    """NLL per frame of a trained polyphonic run on each benchmark file given ({split name: path})."""
+def score_run(run_dirs: Path | list[Path], files: dict[str, Path], device: str = "cpu",
+              mixture: int | None = None) -> dict[str, float]:
+    """NLL per frame of trained polyphonic runs on each benchmark file given ({split name: path}); several runs
+    are scored as their equal-weight mixture. `mixture` overrides the runs' transposition mixture."""
     from tunesmith.generation.run import load_run
 
-    run = load_run(run_dir, device=device)
-    if run.family.name != "polyphonic":
-        raise TunesmithError(f"{run_dir} holds a {run.family.name} run; the benchmark needs a polyphonic one")
-    scorer = model_scorer(run.model, run.device)
+    scorers = []
+    for run_dir in [run_dirs] if isinstance(run_dirs, Path | str) else run_dirs:
+        run = load_run(run_dir, device=device)
+        if run.family.name != "polyphonic":
+            raise TunesmithError(f"{run_dir} holds a {run.family.name} run; the benchmark needs a polyphonic one")
+        if mixture is not None:
+            run.model.config.mixture_transpositions = mixture
+        scorers.append(model_scorer(run.model, run.device))
+    scorer = scorers[0] if len(scorers) == 1 else mixture_scorer(scorers)
     return {name: score_rolls(scorer, load_frames_json(path)) for name, path in files.items()}
