@@ -40,7 +40,7 @@ class Key:
         return tuple(sorted((self.tonic + s) % 12 for s in steps))
 
     @property
-    def relative(self) -> "Key":
+    def relative(self) -> Key:
         """The key with the same key signature and the other mode (D minor <-> F major)."""
         if self.mode == "minor":
             return Key((self.tonic + 3) % 12, "major")

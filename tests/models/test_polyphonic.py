@@ -23,8 +23,8 @@ from tunesmith.models.polyphonic_score import (
     flat_frame_nll,
     mixture_scorer,
     score_rolls,
-    transposition_mixture,
     transposed,
+    transposition_mixture,
 )
 from tunesmith.representations.frames import FrameRepresentation
 

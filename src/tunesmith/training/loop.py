@@ -59,6 +59,7 @@ class FitResult:
     best_valid: float | None
     stopped_because: str
     history: list[dict[str, Any]] = field(default_factory=list)
+    minutes: float = 0.0  # training wall time, including the sessions before any resume (up to their last checkpoint)
 
 
 def learning_rate(step: int, config: TrainConfig, total_steps: int, time_fraction: float = 0.0) -> float:
@@ -220,7 +221,7 @@ def fit(model: torch.nn.Module, train_data: Dataset, valid_data: Dataset | None,
     if not history or history[-1]["step"] != state["step"]:
         validate()
     checkpoint()
-    return FitResult(state["step"], state["epoch"], state["best_valid"], stopped, history)
+    return FitResult(state["step"], state["epoch"], state["best_valid"], stopped, history, state["elapsed"] / 60)
 
 
 def _default_step(model: torch.nn.Module, batch: Any, optimizer: torch.optim.Optimizer, clip: float) -> dict:
