@@ -7,6 +7,8 @@ def test_help_lists_the_commands(run_cli):
     assert code == 0
     for command in ("train", "generate", "render", "corpus", "demo"):
         assert command in out
+    code, out, _ = run_cli("corpus")  # a group alone shows its help
+    assert code == 0 and "stats" in out
 
 
 @pytest.mark.parametrize("make_args, message", [
@@ -22,6 +24,10 @@ def test_help_lists_the_commands(run_cli):
     (lambda tmp, run: ["render", tmp / "corrupt.mid", "--wav", tmp / "x.wav"], "not readable as music"),
     (lambda tmp, run: ["train", "--model", "rnn", "--out", run], "already holds a run"),
     (lambda tmp, run: ["train", "--model", "rnn", "--out", tmp / "r", "--device", "cuda"], "no CUDA"),
+    (lambda tmp, run: ["generate", run, "--bogus"], "No such option: --bogus"),
+    (lambda tmp, run: ["generate"], "Missing argument"),
+    (lambda tmp, run: ["train", "--model", "rnn", "--epochs", "many", "--out", tmp / "r"], "Invalid value for '--epochs'"),
+    (lambda tmp, run: ["no-such-command"], "No such command"),
 ])
 def test_bad_input_is_one_line_and_exit_2(make_args, message, tmp_path, tiny_rnn_run, run_cli):
     (tmp_path / "corrupt.mid").write_bytes(b"MThd\x00\x00\x00\x06garbage")

@@ -38,7 +38,18 @@ def main() -> None:
     """Entry point: run the app; a user error is one line on stderr and exit code 2."""
     logging.basicConfig(level=os.environ.get("TUNESMITH_LOG", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
     try:
-        app()
+        code = app(standalone_mode=False)  # click's own errors come back here to be printed as one line
+    except typer.Abort:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except typer.TyperException as exc:  # click's errors: unknown option, missing argument, bad value
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `tunesmith corpus` alone: its help
+            print(ctx.get_help() if ctx else exc.format_message())
+            sys.exit(0)
+        command = ctx.command_path if ctx else "tunesmith"
+        print(f"error: {exc.format_message()} (see '{command} -h')", file=sys.stderr)
+        sys.exit(2)
     except TunesmithError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
@@ -51,6 +62,7 @@ def main() -> None:
         print(f"error: internal error ({type(exc).__name__}: {exc}); set TUNESMITH_DEBUG=1 for the traceback",
               file=sys.stderr)
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
