@@ -75,8 +75,10 @@ def _read_for_pool(path: str) -> tuple[str, bytes | None, str]:
 
 
 def parallel_map(fn: Callable, items: list, workers: int | None, progress: bool, description: str,
-                 unit: str = "files") -> Iterable:
-    """`fn` over `items` in worker processes (in order), with a progress bar."""
+                 unit: str = "files", chunk: int | None = None) -> Iterable:
+    """`fn` over `items` in worker processes (in order), with a progress bar. Items go to the workers in
+    chunks of `chunk` (by default up to 64: cheap items such as MIDI files; give 1 for slow ones, so that
+    the bar moves and the workers share the load)."""
     workers = workers or os.cpu_count() or 1
     with progress_bar(len(items), description, enabled=progress, unit=unit) as bar:
         if workers <= 1 or len(items) < 16:
@@ -84,7 +86,7 @@ def parallel_map(fn: Callable, items: list, workers: int | None, progress: bool,
                 yield fn(item)
                 bar.advance()
             return
-        chunk = max(1, min(64, len(items) // (workers * 8)))
+        chunk = chunk or max(1, min(64, len(items) // (workers * 8)))
         with ProcessPoolExecutor(workers) as pool:
             for result in pool.map(fn, items, chunksize=chunk):
                 yield result
@@ -189,7 +191,8 @@ def _build_bundled_cache(name: str, folder: Path, *, limit: int | None, progress
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "midi").mkdir(parents=True)
     entries, rejected, seen = [], [], set()
-    for converted, bad in parallel_map(_convert_bundled, files, workers, progress, f"building {name} corpus"):
+    for converted, bad in parallel_map(_convert_bundled, files, workers, progress, f"building {name} corpus",
+                                     chunk=1):  # a file can be a book of hundreds of tunes
         rejected.extend(bad)
         for piece_name, identity, midi in converted:
             fingerprint = _note_fingerprint(symusic.Score.from_midi(midi))
