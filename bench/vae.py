@@ -36,10 +36,15 @@ ROOT = Path(__file__).resolve().parent.parent
 MULTI_VOICE = {"bach": {"voices": 4, "mode": "tracks"}}
 
 
-def train_config(bars: int, corpus: str, minutes: float | None, out: Path) -> Path:
-    """configs/vae-{bars}bar.toml, with the corpus's voices and the time limit, as a JSON file in `out`."""
+def train_config(bars: int, corpus: str, minutes: float | None, out: Path, settings: list[str] = ()) -> Path:
+    """configs/vae-{bars}bar.toml, with the corpus's voices, the time limit and `settings` ("section.key=value",
+    the value in TOML), as a JSON file in `out`."""
     values = tomllib.loads((ROOT / "configs" / f"vae-{bars}bar.toml").read_text())
     values["representation"].update(MULTI_VOICE.get(corpus, {}))
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        section, _, key = name.partition(".")
+        values.setdefault(section, {})[key] = tomllib.loads(f"v = {value}")["v"]
     if minutes is not None:
         values["training"]["max_minutes"] = minutes
     path = out / f"vae-{bars}bar-{Path(corpus).name}.json"
@@ -123,6 +128,8 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=32, help="interpolations to measure")
     parser.add_argument("--steps", type=int, default=7, help="points per interpolation")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="change a setting of the config, e.g. --set model.free_bits=96 (repeatable)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(1)
@@ -133,7 +140,7 @@ def main() -> None:
         run_dir = args.out / f"{Path(args.corpus).name}-{bars}bar"
         started, cpu_started = time.monotonic(), time.process_time()
         if not args.reuse:
-            config = train_config(bars, args.corpus, args.minutes, args.out)
+            config = train_config(bars, args.corpus, args.minutes, args.out, args.set)
             fit = train("vae", args.corpus, run_dir, config_file=config, limit=args.limit, progress=False)
             print(f"{run_dir}: {fit.steps} steps, stopped by {fit.stopped_because}", file=sys.stderr)
         train_minutes, cpu_minutes = (time.monotonic() - started) / 60, (time.process_time() - cpu_started) / 60
@@ -141,7 +148,7 @@ def main() -> None:
         result["train_minutes"] = None if args.reuse else round(train_minutes, 1)
         result["train_cpu_minutes"] = None if args.reuse else round(cpu_minutes, 1)  # the CPU this process got
         results[f"{bars}bar"] = result
-    print(json.dumps({"bench": "vae", "corpus": args.corpus, "limit": args.limit, "threads": 1,
+    print(json.dumps({"bench": "vae", "corpus": args.corpus, "limit": args.limit, "threads": 1, "set": args.set,
                       "test_pieces": len(test_pieces), "results": results}))
 
 
