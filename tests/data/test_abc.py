@@ -1,0 +1,49 @@
+"""ABC books: split into tunes, read by symusic, pickups put on the bar lines."""
+
+from fractions import Fraction
+
+from tunesmith.data.abc import pickup_length, score_from_abc, split_tunes
+
+BOOK = """% a book of two tunes
+L:1/8
+M:2/4
+T:The Book
+
+X:1
+T:Pickup Tune
+K:G
+P:A
+AG|B2B2|c2A2|B4|G2::
+X:2
+T:Square Tune
+M:4/4
+K:D
+|:d2f2 a2f2|(3efg f2 d4:|
+"""
+
+
+def test_a_book_splits_into_tunes_with_its_defaults():
+    tunes = split_tunes(BOOK)
+    assert [(t.number, t.title) for t in tunes] == [("1", "Pickup Tune"), ("2", "Square Tune")]
+    assert "L:1/8" in tunes[0].text and "M:2/4" in tunes[0].text and "T:The Book" not in tunes[0].text
+    assert tunes[0].text.startswith("X:1\n")
+
+
+def test_pickup_length_reads_the_notes_before_the_first_bar_line():
+    first, second = split_tunes(BOOK)
+    assert pickup_length(first.text) == (Fraction(1, 4), Fraction(1, 2))  # "AG": two eighths; the P: line is no note
+    assert pickup_length(second.text) == (Fraction(1), Fraction(1))  # a leading repeat sign, then a full bar
+    assert pickup_length("X:1\nM:3/4\nL:1/4\nK:C\n[CE]/2 z/2|C3|") == (Fraction(1, 4), Fraction(3, 4))
+    assert pickup_length("X:1\nM:none\nK:C\nCDE|") is None
+
+
+def test_the_pickup_ends_the_first_bar():
+    first, second = split_tunes(BOOK)
+    score = score_from_abc(first.text)
+    notes = score.tracks[0].notes
+    bar = score.ticks_per_quarter * 2  # 2/4
+    assert [int(n.pitch) for n in notes][:3] == [69, 67, 71]  # A G B
+    assert int(notes[0].time) == bar - score.ticks_per_quarter  # the two-eighth pickup ends bar 1
+    assert int(notes[2].time) == bar  # B, the first full bar's first note, on the bar line
+    square = score_from_abc(second.text)
+    assert int(square.tracks[0].notes[0].time) == 0
