@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 CACHE_VERSION = 3  # 2: pickup bars aligned to the bar lines; 3: ABC books read by symusic
 BUNDLED = {
     "bach": "J.S. Bach's four-voice chorales from music21's corpus (about 350, de-duplicated)",
-    "folk": "Folk tunes in ABC from music21's corpus: Essen, Ryan's Mammoth, O'Neill's 1850, Aird's Airs (about 12,900)",
+    "folk": "Folk tunes in ABC from music21's corpus: Essen, Ryan's Mammoth, O'Neill's 1850, Aird's Airs (about 12,600)",
 }
 FOLK_COLLECTIONS = ("essenFolksong", "ryansMammoth", "oneills1850", "airdsAirs")
 
