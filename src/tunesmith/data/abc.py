@@ -16,6 +16,8 @@ from fractions import Fraction
 
 import symusic
 
+from tunesmith.data.files import clean_score, score_from_music21
+
 # file-header fields that are defaults for every tune of a book (the title, T:, belongs to the book)
 _HEADER_FIELDS = re.compile(r"^(?:[LMQ]:|%%MIDI)")
 
@@ -129,3 +131,13 @@ def score_from_abc(tune: str) -> symusic.Score:
                 if event.time > 0:
                     event.time = max(0, event.time + shift)
     return score
+
+
+def read_abc_tune(tune: str) -> symusic.Score:
+    """One ABC tune through symusic (score_from_abc), or through music21 if symusic cannot read it."""
+    try:
+        return clean_score(score_from_abc(tune))
+    except Exception:  # noqa: BLE001 - symusic's reader raises several kinds; music21 gets a second try
+        import music21
+
+        return score_from_music21(music21.converter.parse(tune, format="abc"))

@@ -10,11 +10,13 @@ import shutil
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import symusic
 
-from tunesmith.data.abc import score_from_abc, split_tunes
+from tunesmith.data.abc import read_abc_tune, split_tunes
 from tunesmith.data.files import MUSIC_SUFFIXES, read_piece, score_from_music21
 from tunesmith.errors import MusicFileError, TunesmithError
 from tunesmith.fileio import write_json_atomic
@@ -138,52 +140,36 @@ def _chorale_file(found, name: str) -> str:
 
 def _convert_bundled(path: str) -> tuple[list[tuple[str, str, bytes]], list[tuple[str, str]]]:
     """Parse one corpus file (a chorale, or a book of tunes) into (name, identity, MIDI bytes)."""
+    p = Path(path)
+    if p.suffix == ".abc":  # symusic reads a tune in milliseconds, music21 in about a second
+        tunes = split_tunes(p.read_text(encoding="utf-8", errors="replace"))
+        return _convert_scores(p, [(t.number or i + 1, partial(read_abc_tune, t.text)) for i, t in enumerate(tunes)])
     import music21
 
-    p = Path(path)
-    collection = p.parent.name
-    if p.suffix == ".abc":
-        return _convert_abc_book(p)
     try:
         parsed = music21.converter.parse(path)
     except Exception as exc:
         return [], [(path, f"{path}: not readable ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})")]
     scores = list(parsed.scores) if isinstance(parsed, music21.stream.Opus) else [parsed]
+    return _convert_scores(p, [(s.metadata.number if s.metadata and s.metadata.number else i + 1,
+                                partial(score_from_music21, s)) for i, s in enumerate(scores)])
+
+
+def _convert_scores(path: Path, items: list[tuple[Any, Callable[[], symusic.Score]]]
+                    ) -> tuple[list[tuple[str, str, bytes]], list[tuple[str, str]]]:
+    """(name, identity, MIDI bytes) for each (number, convert) of a file; the ones that fail or have no notes
+    are listed with the reason."""
     out, bad = [], []
-    for i, score in enumerate(scores):
-        number = score.metadata.number if score.metadata and score.metadata.number else i + 1
-        name = p.stem if len(scores) == 1 else f"{p.stem}-{number}"
-        try:
-            sym = score_from_music21(score)
-        except Exception as exc:
-            bad.append((f"{path}#{number}", f"{collection}/{name}: not convertible ({type(exc).__name__})"))
-            continue
-        if not sum(len(t.notes) for t in sym.tracks):
-            bad.append((f"{path}#{number}", f"{collection}/{name}: no notes"))
-            continue
-        out.append((name, f"{collection}/{name}", sym.dumps_midi()))
-    return out, bad
-
-
-def _convert_abc_book(path: Path) -> tuple[list[tuple[str, str, bytes]], list[tuple[str, str]]]:
-    """Every tune of an ABC book through symusic (milliseconds a tune); music21 for the tunes it rejects."""
-    import music21
-
-    tunes = split_tunes(path.read_text(encoding="utf-8", errors="replace"))
-    out, bad = [], []
-    for i, tune in enumerate(tunes):
-        name = path.stem if len(tunes) == 1 else f"{path.stem}-{tune.number or i + 1}"
+    for number, convert in items:
+        name = path.stem if len(items) == 1 else f"{path.stem}-{number}"
         where = f"{path.parent.name}/{name}"
         try:
-            score = score_from_abc(tune.text)
-        except Exception:  # noqa: BLE001 - symusic's reader raises several kinds; music21 gets a second try
-            try:
-                score = score_from_music21(music21.converter.parse(tune.text, format="abc"))
-            except Exception as exc:  # noqa: BLE001
-                bad.append((f"{path}#{tune.number}", f"{where}: not readable ({type(exc).__name__})"))
-                continue
+            score = convert()
+        except Exception as exc:  # noqa: BLE001 - the parsers raise many kinds
+            bad.append((f"{path}#{number}", f"{where}: not convertible ({type(exc).__name__})"))
+            continue
         if not sum(len(t.notes) for t in score.tracks):
-            bad.append((f"{path}#{tune.number}", f"{where}: no notes"))
+            bad.append((f"{path}#{number}", f"{where}: no notes"))
             continue
         out.append((name, where, score.dumps_midi()))
     return out, bad

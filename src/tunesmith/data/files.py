@@ -1,4 +1,4 @@
-"""Reading one file into a Piece: MIDI through symusic, MusicXML/ABC/kern through music21."""
+"""Reading one file into a Piece: MIDI and ABC through symusic (see data/abc.py), MusicXML/kern through music21."""
 
 from __future__ import annotations
 
@@ -65,12 +65,15 @@ def read_score(path: Path) -> symusic.Score:
     suffix = path.suffix.lower()
     if suffix in MIDI_SUFFIXES:
         return clean_score(symusic.Score(str(path)))
+    if suffix == ".abc":  # a tune or a book of tunes: its first tune
+        from tunesmith.data.abc import read_abc_tune, split_tunes
+
+        text = path.read_text(encoding="utf-8", errors="replace")
+        tunes = split_tunes(text)
+        return read_abc_tune(tunes[0].text if tunes else text)
     import music21
 
-    parsed = music21.converter.parse(str(path))
-    if isinstance(parsed, music21.stream.Opus):  # an ABC book: take its first tune
-        parsed = parsed.scores[0] if len(parsed.scores) else parsed
-    return score_from_music21(parsed)
+    return score_from_music21(music21.converter.parse(str(path)))
 
 
 def read_piece(path: str | Path) -> Piece:

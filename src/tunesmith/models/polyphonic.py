@@ -132,9 +132,9 @@ class PolyphonicModel(nn.Module):
         return frame[:, 0]
 
 
-def model_scorer(model: PolyphonicModel, device: str | torch.device = "cpu", mixture: bool = True):
-    """A FrameScorer (roll -> per-frame NLL) from a trained model, whole pieces at once, in eval mode; the
-    transposition mixture of the model's config unless `mixture` is False (the network alone)."""
+def model_scorer(model: PolyphonicModel, device: str | torch.device = "cpu", transpositions: int | None = None):
+    """A FrameScorer (roll -> per-frame NLL) from a trained model, whole pieces at once, in eval mode: the
+    mixture over transpositions -n..+n, n = `transpositions` or else the config's (0: the network alone)."""
 
     @torch.no_grad()
     def score(roll: np.ndarray) -> np.ndarray:
@@ -142,9 +142,8 @@ def model_scorer(model: PolyphonicModel, device: str | torch.device = "cpu", mix
         rolls = torch.as_tensor(np.asarray(roll), dtype=torch.float32, device=device).unsqueeze(0)
         return model.frame_nll(rolls)[0].double().cpu().numpy()
 
-    if mixture and model.config.mixture_transpositions > 0:
-        return transposition_mixture(score, model.config.mixture_transpositions)
-    return score
+    n = model.config.mixture_transpositions if transpositions is None else transpositions
+    return transposition_mixture(score, n) if n > 0 else score
 
 
 class RollDataset(torch.utils.data.Dataset):

@@ -239,5 +239,6 @@ class TokenTransformer(TokenLM):
         x = F.layer_norm(x, (c,), self.norm.weight, self.norm.bias, eps)
         return F.linear(x[:, -1], self.head.weight), (start + 1, caches)  # [B, V]
 
+
 FAMILY = token_family("transformer", TransformerConfig, TokenTransformer,
                       "decoder-only Transformer (pre-norm, rotary positions, KV cache) over MidiTok event tokens")

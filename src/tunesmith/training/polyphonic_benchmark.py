@@ -55,7 +55,7 @@ class WeightAverage:
         """Score the averaged weights on valid now; remember them if they are the best so far."""
         if self.average is None:
             return
-        score = score_rolls(model_scorer(self.average, self.device, mixture=False), self.valid)
+        score = score_rolls(model_scorer(self.average, self.device, transpositions=0), self.valid)
         log.info("step %d: averaged weights score %.4f on valid", step, score)
         if score < self.best:
             self.best, self.best_state = score, copy.deepcopy(self.average.state_dict())
@@ -132,13 +132,13 @@ def train_benchmark(train: Path | None, valid: Path | None, out: Path, *, test: 
     raw = family.build_model(model_config, representation)
     load_weights(out / MODEL_FILE, raw)
     raw.to(dev).eval()
-    raw_valid = score_rolls(model_scorer(raw, dev, mixture=False), splits["valid"])
+    raw_valid = score_rolls(model_scorer(raw, dev, transpositions=0), splits["valid"])
     chosen, which = raw, "best saved weights"
     if average.best_state is not None and average.best < raw_valid:
         chosen, which = average.average, "weight average"
         chosen.load_state_dict(average.best_state)
         save_weights(out / MODEL_FILE, chosen)
-    single = model_scorer(chosen, dev, mixture=False)
+    single = model_scorer(chosen, dev, transpositions=0)
     scores = {name: score_rolls(single, rolls) for name, rolls in splits.items()}
     results: dict[str, Any] = {"nll_per_frame": scores}
     if model_config.mixture_transpositions > 0:  # the run's transposition mixture (on train: the network alone)
@@ -177,8 +177,6 @@ def score_run(run_dirs: Path | list[Path], files: dict[str, Path], device: str =
         run = load_run(run_dir, device=device)
         if run.family.name != "polyphonic":
             raise TunesmithError(f"{run_dir} holds a {run.family.name} run; the benchmark needs a polyphonic one")
-        if mixture is not None:
-            run.model.config.mixture_transpositions = mixture
-        scorers.append(model_scorer(run.model, run.device))
+        scorers.append(model_scorer(run.model, run.device, transpositions=mixture))
     scorer = scorers[0] if len(scorers) == 1 else mixture_scorer(scorers)
     return {name: score_rolls(scorer, load_frames_json(path)) for name, path in files.items()}
