@@ -50,13 +50,14 @@ def main() -> None:
     parser.add_argument("--uncached-bars", type=int, default=4, help="bars per piece without the cache (it is slow)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (the target machine has 2 cores)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     from tunesmith.generation.run import load_run
 
     results = []
     for path in args.runs:
-        run = load_run(path)
+        run = load_run(path, device=args.device)
         token_family = run.family.generate is None
         measure(run, 1, 1, True if token_family else None, args.seed)  # warm-up
         for batch in args.batches:
@@ -67,7 +68,8 @@ def main() -> None:
                 results.append(measure(run, batch, args.bars, None, args.seed))
             print(json.dumps(results[-1]), file=sys.stderr)
     print(json.dumps({"benchmark": "generate_speed", "threads": args.threads, "load_average": os.getloadavg()[0],
-                      "cpus": os.cpu_count(), "results": results}))
+                      "cpus": os.cpu_count(), "device": args.device,
+                      "results": results}))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tunesmith.data.frames_json import KEYS
+from tunesmith.errors import TunesmithError
 from tunesmith.models.base import Family
 from tunesmith.models.polyphonic_score import transposition_mixture
 
@@ -46,9 +47,46 @@ class PolyphonicConfig:
     # scoring only: the likelihood of the mixture of this network read in every transposition from -n to +n
     # semitones (a test-time transposition ensemble; see polyphonic_score.transposition_mixture); 0 = alone
     mixture_transpositions: int = 0
+    # "lstm-nade": one LSTM over whole frames and a MADE output (above); "tied": the same small LSTM and
+    # output at every key, reading the music relative to it (polyphonic_tied.py); there `hidden` is the
+    # per-key LSTM and `made_hidden` the per-key output layer
+    architecture: str = "lstm-nade"
+    window_keys: int = 12  # tied: each key reads the previous frame this many keys either side
+    key_embed: int = 8  # tied: size of the learned embedding of each key's register
 
 
-class PolyphonicModel(nn.Module):
+class FrameModel(nn.Module):
+    """What every polyphonic network shares: the loss and the sampling loop. Subclasses give `frame_nll`,
+    `step` (one frame of the time model) and `sample_frame` (one frame, key by key from the lowest)."""
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        """Mean NLL per scored frame of a padded batch {"rolls": [B, T, 88], "weights": [B, T]}."""
+        rolls, weights = batch["rolls"].float(), batch["weights"].float()
+        nll = self.frame_nll(rolls) * weights  # [B, T]
+        count = weights.sum().clamp(min=1)
+        loss = nll.sum() / count
+        return loss, {"nll_per_frame": float(loss.detach()), "count": float(count)}
+
+    @torch.no_grad()
+    def sample(self, frames: int, generator: torch.Generator, num: int = 1, temperature: float = 1.0,
+               primer: torch.Tensor | None = None) -> torch.Tensor:
+        """Sample `num` rolls of `frames` frames [num, frames, 88], continuing `primer` [P, 88] if given."""
+        device = next(self.parameters()).device
+        out = torch.zeros(num, frames, KEYS, device=device)
+        start = 0
+        if primer is not None and len(primer):
+            start = min(len(primer), frames)
+            out[:, :start] = primer[:start].to(device).float()
+        state, previous = None, torch.zeros(num, KEYS, device=device)
+        for t in range(frames):
+            h, state = self.step(previous, state)
+            if t >= start:
+                out[:, t] = self.sample_frame(h, previous, generator, temperature)
+            previous = out[:, t]
+        return out
+
+
+class PolyphonicModel(FrameModel):
     """LSTM over frames + masked autoregressive output over the 88 keys of each frame; computes its own loss."""
 
     def __init__(self, config: PolyphonicConfig):
@@ -92,36 +130,13 @@ class PolyphonicModel(nn.Module):
         logits = self.key_logits(states, previous, rolls)
         return F.binary_cross_entropy_with_logits(logits, rolls, reduction="none").sum(-1)  # [B, T]
 
-    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
-        """Mean NLL per scored frame of a padded batch {"rolls": [B, T, 88], "weights": [B, T]}."""
-        rolls, weights = batch["rolls"].float(), batch["weights"].float()
-        nll = self.frame_nll(rolls) * weights  # [B, T]
-        count = weights.sum().clamp(min=1)
-        loss = nll.sum() / count
-        return loss, {"nll_per_frame": float(loss.detach()), "count": float(count)}
+    def step(self, previous: torch.Tensor, state):
+        """One frame of the LSTM: previous frames [num, 88] -> (h [num, H], state)."""
+        h, state = self.lstm(previous.unsqueeze(1), state)
+        return h[:, 0], state
 
-    @torch.no_grad()
-    def sample(self, frames: int, generator: torch.Generator, num: int = 1, temperature: float = 1.0,
-               primer: torch.Tensor | None = None) -> torch.Tensor:
-        """Sample `num` rolls of `frames` frames [num, frames, 88], continuing `primer` [P, 88] if given."""
-        device = self.w_in.device
-        out = torch.zeros(num, frames, KEYS, device=device)
-        start = 0
-        if primer is not None and len(primer):
-            start = min(len(primer), frames)
-            out[:, :start] = primer[:start].to(device).float()
-        state, previous = None, torch.zeros(num, 1, KEYS, device=device)
-        for t in range(frames):
-            h, state = self.lstm(previous, state)  # [num, 1, H]
-            if t < start:
-                previous = out[:, t:t + 1]
-                continue
-            out[:, t] = self._sample_frame(h[:, 0], previous[:, 0], generator, temperature)
-            previous = out[:, t:t + 1]
-        return out
-
-    def _sample_frame(self, h: torch.Tensor, previous: torch.Tensor, generator: torch.Generator,
-                      temperature: float) -> torch.Tensor:
+    def sample_frame(self, h: torch.Tensor, previous: torch.Tensor, generator: torch.Generator,
+                     temperature: float) -> torch.Tensor:
         """One frame, key by key from the lowest: h [num, H], previous [num, 88] -> [num, 88]."""
         states, previous = h.unsqueeze(1), previous.unsqueeze(1)  # [num, 1, H], [num, 1, 88]
         frame = torch.zeros_like(previous)  # [num, 1, 88]
@@ -132,7 +147,7 @@ class PolyphonicModel(nn.Module):
         return frame[:, 0]
 
 
-def model_scorer(model: PolyphonicModel, device: str | torch.device = "cpu", transpositions: int | None = None):
+def model_scorer(model: FrameModel, device: str | torch.device = "cpu", transpositions: int | None = None):
     """A FrameScorer (roll -> per-frame NLL) from a trained model, whole pieces at once, in eval mode: the
     mixture over transpositions -n..+n, n = `transpositions` or else the config's (0: the network alone)."""
 
@@ -190,9 +205,14 @@ def collate_rolls(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tenso
     return {"rolls": rolls, "weights": weights}
 
 
-def build_model(config: PolyphonicConfig, representation: Representation | None = None) -> PolyphonicModel:
-    """The LSTM-NADE for `config` (the frames representation has a fixed 88 keys)."""
-    return PolyphonicModel(config)
+def build_model(config: PolyphonicConfig, representation: Representation | None = None) -> FrameModel:
+    """The network `config.architecture` names (the frames representation has a fixed 88 keys)."""
+    if config.architecture == "lstm-nade":
+        return PolyphonicModel(config)
+    if config.architecture == "tied":
+        from tunesmith.models.polyphonic_tied import TiedPolyphonicModel
+        return TiedPolyphonicModel(config)
+    raise TunesmithError(f"unknown polyphonic architecture {config.architecture!r}: use lstm-nade or tied")
 
 
 def make_dataset(pieces: list[Any], representation: Representation, config: PolyphonicConfig,

@@ -153,14 +153,14 @@ def generate(run: Run, controls: Controls) -> list[Piece]:
     filter_fn = _filter(controls)
     pieces = []
     for i in range(controls.num):
-        g = controls.generator(i)
+        g = controls.generator(i)  # latents are drawn on the CPU: the same seed gives the same latents anywhere
         if primer_mu is not None:
             start = primer_mu[0] + (controls.variation or 0.0) * torch.randn(primer_mu.shape[1:], generator=g)
         else:
             start = torch.randn(config.latent_size, generator=g)
         z = _latent_chain(start, count, g) + offset
-        grids = decode_latents(model, z.to(run.device), temperature=controls.temperature, generator=g,
-                               filter_logits=filter_fn)
+        grids = decode_latents(model, z.to(run.device), temperature=controls.temperature,
+                               generator=controls.generator(i, run.device), filter_logits=filter_fn)
         piece = rep.decode(concatenate(grids), name=f"{run.path.name}-{i + 1:02d}", tempo=tempo)
         piece = _cut(piece, bars, cut_seconds)
         piece.tags.update({"family": FAMILY.name, "seed": controls.seed, "index": i, "asked": {

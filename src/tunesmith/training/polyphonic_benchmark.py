@@ -18,7 +18,7 @@ from tunesmith.data.frames_json import load_frames_json
 from tunesmith.errors import TunesmithError
 from tunesmith.fileio import write_json_atomic
 from tunesmith.models import config_from_dict, config_to_dict, get_family
-from tunesmith.models.polyphonic import PolyphonicModel, RollDataset, model_scorer
+from tunesmith.models.polyphonic import FrameModel, RollDataset, model_scorer
 from tunesmith.models.polyphonic_score import baseline_scores, mixture_scorer, score_rolls
 from tunesmith.representations.frames import FrameRepresentation
 from tunesmith.training.checkpoint import MODEL_FILE, load_weights, read_config, save_weights, write_config
@@ -35,10 +35,10 @@ BENCHMARK_TRAINING = {"batch_size": 8, "lr": 3e-3, "weight_decay": 1e-4, "warmup
 class WeightAverage:
     """Exponential moving average of a model's weights, scored on valid every `check_every` steps; keeps the best."""
 
-    def __init__(self, model: PolyphonicModel, valid: list, decay: float, check_every: int, device: torch.device):
+    def __init__(self, model: FrameModel, valid: list, decay: float, check_every: int, device: torch.device):
         self.model, self.valid, self.decay, self.device = model, valid, decay, device
         self.check_every = check_every
-        self.average: PolyphonicModel | None = None  # copied at the first step, after any resume
+        self.average: FrameModel | None = None  # copied at the first step, after any resume
         self.best, self.best_state = float("inf"), None
 
     def __call__(self, step: int, record: dict) -> None:
