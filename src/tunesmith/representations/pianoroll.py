@@ -42,11 +42,13 @@ NOTE_FIELDS = ("track", "start", "end", "pitch", "velocity")
 
 @dataclass
 class TrackSpec:
-    """One track of the roll: its name, General MIDI program and whether it is a drum kit."""
+    """One track of the roll: its name, General MIDI program, whether it is a drum kit, and how many of its
+    notes may sound at once when a roll is turned into notes (fitted to the corpus; 0: no limit)."""
 
     name: str
     program: int = 0
     is_drum: bool = False
+    max_voices: int = 0
 
 
 @dataclass
@@ -106,6 +108,9 @@ class PianoRollRepresentation(Representation):
             self.beats_per_bar = corpus_bar_beats(pieces)
         if not self.tracks:
             self.tracks, self.track_match = corpus_tracks(pieces, self.max_tracks)
+        if not any(t.max_voices for t in self.tracks):
+            for spec, voices in zip(self.tracks, self.corpus_voices(pieces), strict=True):
+                spec.max_voices = voices
         lows, highs = zip(*[p.pitch_range for p in pieces if p.pitch_range is not None], strict=True)
         self.lowest = max(0, min(lows) - self.pitch_margin)
         self.highest = min(127, max(highs) + self.pitch_margin)
@@ -113,6 +118,22 @@ class PianoRollRepresentation(Representation):
         log.info("piano-roll: tracks %s, pitches %d-%d, %d steps per bar", self.track_names,
                  self.lowest, self.highest, self.steps_per_bar)
         return self
+
+    def corpus_voices(self, pieces: list[Piece], sample: int = 200) -> list[int]:
+        """Per track, the number of notes sounding at once that covers 99% of its sounding steps in (up to
+        `sample` of) the pieces: 1 for a melody or a chorale voice, more for a piano part."""
+        counts: list[list[np.ndarray]] = [[] for _ in self.tracks]
+        for piece in pieces[::max(1, len(pieces) // sample)]:
+            table = self.note_table(piece)
+            if not len(table):
+                continue
+            change = np.zeros((len(self.tracks), int(table[:, 2].max()) + 1), dtype=np.int64)
+            np.add.at(change, (table[:, 0], table[:, 1]), 1)
+            np.add.at(change, (table[:, 0], table[:, 2]), -1)
+            for track, sounding in enumerate(change.cumsum(1)):
+                counts[track].append(sounding[sounding > 0])
+        return [int(np.ceil(np.percentile(np.concatenate(c), 99))) if c and sum(map(len, c)) else 0
+                for c in counts]
 
     def fits_meter(self, piece: Piece) -> bool:
         """Whether the piece's bars line up with this roll's bars (1/4, 2/4 and 4/4 all fit 4 beats)."""
@@ -198,9 +219,10 @@ class PianoRollRepresentation(Representation):
                tempo: float | None = None) -> Piece:
         """A roll [tracks, steps, pitches, 3] (probabilities allowed) back into a Piece.
 
-        Sounding and onset channels become on/off by `threshold` or by Bernoulli sampling; a note runs from
-        an onset (or a sounding step after silence) to the next onset or silence; its velocity is the
-        velocity channel at its first step.
+        Sounding and onset channels become on/off by `threshold` or by Bernoulli sampling; where more notes of
+        a track are on at a step than its `max_voices`, the likeliest stay. A note runs from an onset (or a
+        sounding step after silence) to the next onset or silence; its velocity is the velocity channel at
+        its first step.
         """
         roll = torch.as_tensor(np.asarray(encoded, dtype=np.float32))
         if roll.ndim != 4 or roll.shape[0] != len(self.tracks) or roll.shape[2] != self.pitches \
@@ -211,6 +233,7 @@ class PianoRollRepresentation(Representation):
         threshold = self.threshold if threshold is None else threshold
         check_sampling(sampling, threshold)
         sounding = binarize(roll[..., SOUNDING], sampling, threshold, generator).numpy()
+        sounding = limit_voices(sounding, roll[..., SOUNDING].numpy(), [t.max_voices for t in self.tracks])
         onset = binarize(roll[..., ONSET], sampling, threshold, generator).numpy() & sounding
         velocity = roll[..., VELOCITY].numpy()
         return self.piece_from_notes(roll_notes(sounding, onset, velocity, self.lowest), name, tempo)
@@ -263,6 +286,18 @@ def binarize(probs: torch.Tensor, sampling: str, threshold: float,
     if sampling == "bernoulli":
         return torch.bernoulli(probs.clamp(0, 1), generator=generator).bool()
     return probs > threshold
+
+
+def limit_voices(sounding: np.ndarray, probs: np.ndarray, limits: list[int]) -> np.ndarray:
+    """At most `limits[t]` notes on at each step of track t (0: no limit), the likeliest by `probs`;
+    sounding and probs are [tracks, steps, pitches]."""
+    out = sounding.copy()
+    for track, limit in enumerate(limits):
+        if 0 < limit < sounding.shape[-1]:
+            scores = np.where(sounding[track], probs[track], -1.0)  # [steps, pitches]
+            rank = np.argsort(np.argsort(-scores, axis=-1, kind="stable"), axis=-1, kind="stable")
+            out[track] &= rank < limit
+    return out
 
 
 def roll_notes(sounding: np.ndarray, onset: np.ndarray, velocity: np.ndarray, lowest: int) -> np.ndarray:
