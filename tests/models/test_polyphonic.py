@@ -12,6 +12,7 @@ from tunesmith.models.polyphonic import (
     PolyphonicConfig,
     PolyphonicModel,
     RollDataset,
+    build_model,
     collate_rolls,
     make_dataset,
     model_scorer,
@@ -169,11 +170,15 @@ def test_transposition_keeps_pieces_on_the_keyboard():
     assert RollDataset([roll], window=1, transpose=0).items[1][0].shape == (1, KEYS)
 
 
-def test_loss_falls_when_training():
+ARCHITECTURES = ("lstm-nade", "tied")
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_loss_falls_when_training(architecture):
     torch.manual_seed(0)
     pattern = [roll_of([60, 64, 67], [62, 65, 69], [64, 67, 71], [65, 69, 72]) for _ in range(4)]
     batch = collate_rolls([RollDataset(pattern, 8)[i] for i in range(4)])
-    model = PolyphonicModel(PolyphonicConfig(hidden=32, made_hidden=32, dropout=0.0))
+    model = build_model(PolyphonicConfig(architecture=architecture, hidden=32, made_hidden=32, dropout=0.0))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     first = model.loss(batch)[0].item()
     for _ in range(60):
@@ -184,8 +189,9 @@ def test_loss_falls_when_training():
     assert loss.item() < first / 4
 
 
-def test_sampling_is_seeded_and_decodes_to_a_piece():
-    model = PolyphonicModel(PolyphonicConfig(hidden=16, made_hidden=16)).eval()
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_sampling_is_seeded_and_decodes_to_a_piece(architecture):
+    model = build_model(PolyphonicConfig(architecture=architecture, hidden=16, made_hidden=16)).eval()
     rolls = [model.sample(8, torch.Generator().manual_seed(3), num=2) for _ in range(2)]
     assert rolls[0].shape == (2, 8, KEYS)
     assert torch.equal(rolls[0], rolls[1])

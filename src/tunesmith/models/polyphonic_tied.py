@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tunesmith.data.frames_json import KEYS
-from tunesmith.models.polyphonic import FrameModel
+from tunesmith.models.polyphonic import FrameModel, PolyphonicConfig
 
 CLASSES = 12
 # RELATIVE[k, j] = the absolute pitch class at interval j above key k
@@ -43,9 +43,9 @@ def relative_classes(counts: torch.Tensor) -> torch.Tensor:
 
 
 class TiedPolyphonicModel(FrameModel):
-    """Shared per-key LSTM over time and a shared per-key autoregressive output; computes its own loss."""
+    """Shared per-key LSTM over time and a shared per-key autoregressive output."""
 
-    def __init__(self, config):
+    def __init__(self, config: PolyphonicConfig):
         super().__init__()
         self.config = c = config
         self.register_buffer("one_hot", ONE_HOT.clone(), persistent=False)
