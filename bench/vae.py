@@ -128,11 +128,12 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=32, help="interpolations to measure")
     parser.add_argument("--steps", type=int, default=7, help="points per interpolation")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for training and scoring")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="change a setting of the config, e.g. --set model.free_bits=96 (repeatable)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     test_pieces = split_pieces(load_corpus(args.corpus, limit=args.limit, progress=False).pieces)["test"]
     results = {}
@@ -148,7 +149,7 @@ def main() -> None:
         result["train_minutes"] = None if args.reuse else round(train_minutes, 1)
         result["train_cpu_minutes"] = None if args.reuse else round(cpu_minutes, 1)  # the CPU this process got
         results[f"{bars}bar"] = result
-    print(json.dumps({"bench": "vae", "corpus": args.corpus, "limit": args.limit, "threads": 1, "set": args.set,
+    print(json.dumps({"bench": "vae", "corpus": args.corpus, "limit": args.limit, "threads": args.threads, "set": args.set,
                       "test_pieces": len(test_pieces), "results": results}))
 
 

@@ -193,3 +193,16 @@ def test_train_and_sample_through_the_pipeline(tmp_path):
     (piece,) = run.generate(Controls(bars=5, seed=1))
     assert [t.name for t in piece.score.tracks] == ["Soprano", "Alto", "Tenor", "Bass"]
     assert piece.end_tick <= 5 * piece.bar_ticks
+
+
+def test_generator_starts_at_each_tracks_velocity_and_the_critic_weighs_velocity():
+    rep = small_rep()
+    rep.tracks[0].velocity, rep.tracks[1].velocity = 100.0, 40.0
+    run = small_run(rep=rep)
+    probs = run.model.generator(run.model.generator.latents(16)).detach()
+    means = probs[..., VELOCITY].mean((0, 2, 3)) * 127  # per track
+    assert abs(float(means[0]) - 100) < 8 and abs(float(means[1]) - 40) < 8
+    roll = torch.rand(2, 2, 32, 25, 3)
+    seen = run.model.judge(roll)
+    assert torch.equal(seen[..., :2], roll[..., :2])
+    assert torch.allclose(seen[..., VELOCITY], roll[..., VELOCITY] * run.model.config.velocity_weight)

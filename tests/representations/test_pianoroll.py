@@ -103,24 +103,26 @@ def test_a_track_keeps_its_likeliest_notes_up_to_its_voice_limit():
     roll = hand_made_roll()
     roll[0, :, 0, SOUNDING] *= 0.7  # C4 held at 0.7 under E4 at 1.0: the melody keeps E4 alone
     assert notes_of(rep.decode(roll)) == [e for e in EXPECTED if e[3] != 60]
-    roll[0, 1, 0, SOUNDING], roll[0, 1, 4, SOUNDING] = 1.0, 0.9  # one step where C4 is the likelier
-    notes = notes_of(rep.decode(roll))
-    assert (0, 1, 2, 60, 100) in notes and (0, 0, 1, 64, 64) in notes
+    roll[0, 1, 0, SOUNDING], roll[0, 1, 4, SOUNDING] = 1.0, 0.9  # C4 the likelier while E4 is held on
+    assert notes_of(rep.decode(roll)) == [e for e in EXPECTED if e[3] != 60]  # the held note is not cut
+    roll[0, 2, 0, SOUNDING], roll[0, 2, 4, SOUNDING] = 1.0, 0.9  # E4 is struck again: the likelier C4 enters
+    assert notes_of(rep.decode(roll)) == [(0, 0, 2, 64, 64), (0, 2, 4, 60, 100), (0, 6, 8, 64, 30), (1, 5, 6, 62, 1)]
     rep.tracks[0].max_voices = 0
     assert len(notes_of(rep.decode(roll))) == len(EXPECTED)
 
 
-def test_voice_limit_is_fitted_to_the_corpus():
+def test_voice_limit_and_velocity_are_fitted_to_the_corpus():
     score = symusic.Score(480)
     chords, line = symusic.Track("Piano", 0, False), symusic.Track("Bass", 32, False)
     for bar in range(4):
         for pitch in (60, 64, 67):  # three-note chords, a whole bar each
             chords.notes.append(symusic.Note(bar * 1920, 1920, pitch + bar, 80))
-        line.notes.append(symusic.Note(bar * 1920, 960, 40 + bar, 80))
+        line.notes.append(symusic.Note(bar * 1920, 960, 40 + bar, 40 + 10 * bar))
     score.tracks.extend([chords, line])
     rep = PianoRollRepresentation().fit([Piece(score)])
     assert rep.track_names == ["Piano", "Bass"]
     assert [t.max_voices for t in rep.tracks] == [3, 1]
+    assert [t.velocity for t in rep.tracks] == [80.0, 55.0]  # mean velocities
 
 
 def test_out_of_range_notes_fold_by_octaves_and_shape_is_checked():
@@ -150,7 +152,7 @@ def test_fit_takes_the_chorale_layout_and_range(chorales):
     hi = max(p.pitch_range[1] for p in chorales)
     assert (rep.lowest, rep.highest) == (lo - 2, hi + 2)
     again = representation_from_dict(rep.to_dict())
-    assert again == rep and again.tracks[0] == TrackSpec("Soprano", 0, False, max_voices=1)
+    assert again == rep and again.tracks[0] == TrackSpec("Soprano", 0, False, max_voices=1, velocity=rep.tracks[0].velocity)
     assert [t.max_voices for t in rep.tracks] == [1, 1, 1, 1]  # each chorale voice sings one note at a time
     triplets = PianoRollRepresentation(steps_per_beat=6).fit(chorales[:5])
     assert triplets.steps_per_bar == 24

@@ -44,6 +44,7 @@ class GANConfig:
     phrase_hop: int = 1  # bars between the starts of neighbouring training phrases
     transpose: int = 3  # random transposition of training phrases, up to this many semitones each way
     phrase_drift: float = 0.5  # how far the latents move from one phrase to the next in long pieces
+    velocity_weight: float = 3.0  # how much velocity counts, against notes, in the critic's distance
     max_valid_phrases: int = 256
 
 
@@ -63,6 +64,10 @@ class GANModel(nn.Module):
                                    config.generator_channels)
         self.critic = Critic(self.tracks, config.bars, rep.steps_per_beat, rep.bar_beats, rep.pitches,
                              config.critic_channels)
+        velocity = torch.tensor([t.velocity for t in rep.tracks])
+        if (velocity > 0).all():  # start at the corpus's mean velocity per track (the critic then shapes it)
+            with torch.no_grad():
+                self.generator.pitch_bias[:, VELOCITY] = torch.logit(velocity / 127, eps=1e-3)[:, None, None]
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
         self.base_lr = {"generator": config.generator_lr, "critic": config.critic_lr}
         self.loop_lr = 1.0
@@ -86,6 +91,12 @@ class GANModel(nn.Module):
         roll = binary_roll(self.generator(z, condition, track))
         keep = (torch.arange(self.tracks, device=real.device)[None] == track[:, None])[..., None, None, None]
         return torch.where(keep, real, roll)
+
+    def judge(self, roll: torch.Tensor) -> torch.Tensor:
+        """What the critic sees: the roll with its velocity channel scaled by `velocity_weight`."""
+        weight = torch.ones(roll.shape[-1], device=roll.device)
+        weight[VELOCITY] = self.config.velocity_weight
+        return roll * weight
 
     @torch.no_grad()
     def loss(self, batch: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
@@ -138,15 +149,16 @@ def train_step(model: GANModel, batch: torch.Tensor, optimizers: dict[str, torch
     model.critic.requires_grad_(True)
     for _ in range(config.critic_steps):
         with torch.no_grad():
-            fake = model.fake(real)
-        real_score, fake_score = model.critic(real).mean(), model.critic(fake).mean()
-        penalty = gradient_penalty(model.critic, real, fake)
+            fake = model.judge(model.fake(real))
+        seen = model.judge(real)
+        real_score, fake_score = model.critic(seen).mean(), model.critic(fake).mean()
+        penalty = gradient_penalty(model.critic, seen, fake)
         critic_loss = fake_score - real_score + config.gp_weight * penalty
         critic_opt.zero_grad(set_to_none=True)
         critic_loss.backward()
         critic_opt.step()
     model.critic.requires_grad_(False)
-    generator_loss = -model.critic(model.fake(real)).mean()
+    generator_loss = -model.critic(model.judge(model.fake(real))).mean()
     generator_opt.zero_grad(set_to_none=True)
     generator_loss.backward()
     generator_opt.step()

@@ -42,13 +42,15 @@ NOTE_FIELDS = ("track", "start", "end", "pitch", "velocity")
 
 @dataclass
 class TrackSpec:
-    """One track of the roll: its name, General MIDI program, whether it is a drum kit, and how many of its
-    notes may sound at once when a roll is turned into notes (fitted to the corpus; 0: no limit)."""
+    """One track of the roll: its name, General MIDI program, whether it is a drum kit, how many of its
+    notes may sound at once when a roll is turned into notes (fitted to the corpus; 0: no limit) and its
+    mean velocity (where a model starts its dynamics)."""
 
     name: str
     program: int = 0
     is_drum: bool = False
     max_voices: int = 0
+    velocity: float = 0.0  # mean note velocity in the corpus (0: not fitted)
 
 
 @dataclass
@@ -109,8 +111,8 @@ class PianoRollRepresentation(Representation):
         if not self.tracks:
             self.tracks, self.track_match = corpus_tracks(pieces, self.max_tracks)
         if not any(t.max_voices for t in self.tracks):
-            for spec, voices in zip(self.tracks, self.corpus_voices(pieces), strict=True):
-                spec.max_voices = voices
+            for spec, (voices, velocity) in zip(self.tracks, self.track_statistics(pieces), strict=True):
+                spec.max_voices, spec.velocity = voices, velocity
         lows, highs = zip(*[p.pitch_range for p in pieces if p.pitch_range is not None], strict=True)
         self.lowest = max(0, min(lows) - self.pitch_margin)
         self.highest = min(127, max(highs) + self.pitch_margin)
@@ -119,10 +121,11 @@ class PianoRollRepresentation(Representation):
                  self.lowest, self.highest, self.steps_per_bar)
         return self
 
-    def corpus_voices(self, pieces: list[Piece], sample: int = 200) -> list[int]:
-        """Per track, the number of notes sounding at once that covers 99% of its sounding steps in (up to
-        `sample` of) the pieces: 1 for a melody or a chorale voice, more for a piano part."""
+    def track_statistics(self, pieces: list[Piece], sample: int = 200) -> list[tuple[int, float]]:
+        """Per track, from (up to `sample` of) the pieces: the number of notes sounding at once that covers 99%
+        of its sounding steps (1 for a melody or a chorale voice, more for a piano part) and its mean velocity."""
         counts: list[list[np.ndarray]] = [[] for _ in self.tracks]
+        velocities: list[list[np.ndarray]] = [[] for _ in self.tracks]
         for piece in pieces[::max(1, len(pieces) // sample)]:
             table = self.note_table(piece)
             if not len(table):
@@ -132,8 +135,10 @@ class PianoRollRepresentation(Representation):
             np.add.at(change, (table[:, 0], table[:, 2]), -1)
             for track, sounding in enumerate(change.cumsum(1)):
                 counts[track].append(sounding[sounding > 0])
-        return [int(np.ceil(np.percentile(np.concatenate(c), 99))) if c and sum(map(len, c)) else 0
-                for c in counts]
+                velocities[track].append(table[table[:, 0] == track, 4])
+        return [(int(np.ceil(np.percentile(np.concatenate(c), 99))) if sum(map(len, c)) else 0,
+                 round(float(np.concatenate(v).mean()), 2) if sum(map(len, v)) else 0.0)
+                for c, v in zip(counts, velocities, strict=True)]
 
     def fits_meter(self, piece: Piece) -> bool:
         """Whether the piece's bars line up with this roll's bars (1/4, 2/4 and 4/4 all fit 4 beats)."""
@@ -233,8 +238,9 @@ class PianoRollRepresentation(Representation):
         threshold = self.threshold if threshold is None else threshold
         check_sampling(sampling, threshold)
         sounding = binarize(roll[..., SOUNDING], sampling, threshold, generator).numpy()
-        sounding = limit_voices(sounding, roll[..., SOUNDING].numpy(), [t.max_voices for t in self.tracks])
-        onset = binarize(roll[..., ONSET], sampling, threshold, generator).numpy() & sounding
+        onset = binarize(roll[..., ONSET], sampling, threshold, generator).numpy()
+        sounding = limit_voices(sounding, roll[..., SOUNDING].numpy(), onset, [t.max_voices for t in self.tracks])
+        onset &= sounding
         velocity = roll[..., VELOCITY].numpy()
         return self.piece_from_notes(roll_notes(sounding, onset, velocity, self.lowest), name, tempo)
 
@@ -288,15 +294,20 @@ def binarize(probs: torch.Tensor, sampling: str, threshold: float,
     return probs > threshold
 
 
-def limit_voices(sounding: np.ndarray, probs: np.ndarray, limits: list[int]) -> np.ndarray:
-    """At most `limits[t]` notes on at each step of track t (0: no limit), the likeliest by `probs`;
-    sounding and probs are [tracks, steps, pitches]."""
+def limit_voices(sounding: np.ndarray, probs: np.ndarray, onset: np.ndarray, limits: list[int]) -> np.ndarray:
+    """At most `limits[t]` notes on at each step of track t (0: no limit); sounding, probs and onset are
+    [tracks, steps, pitches]. Notes held on from the step before (kept there, no new onset) stay first, so a
+    held note is not cut short by a neighbour's passing likelihood; the likeliest fill the places left."""
     out = sounding.copy()
     for track, limit in enumerate(limits):
-        if 0 < limit < sounding.shape[-1]:
-            scores = np.where(sounding[track], probs[track], -1.0)  # [steps, pitches]
-            rank = np.argsort(np.argsort(-scores, axis=-1, kind="stable"), axis=-1, kind="stable")
-            out[track] &= rank < limit
+        if not 0 < limit < sounding.shape[-1]:
+            continue
+        for step in np.nonzero(sounding[track].sum(-1) > limit)[0]:
+            held = out[track, step - 1] & ~onset[track, step] if step else np.zeros_like(out[track, step])
+            score = np.where(sounding[track, step], probs[track, step] + 2.0 * held, -1.0)
+            keep = np.zeros_like(held)
+            keep[np.argsort(-score, kind="stable")[:limit]] = True
+            out[track, step] &= keep
     return out
 
 
