@@ -92,6 +92,7 @@ def main() -> None:
     parser.add_argument("--bars", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda, for training")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -99,10 +100,10 @@ def main() -> None:
     source = args.data or args.corpus
     name = Path(source).parent.name if args.data else source
     out = Path(args.run or args.out or f"/tmp/tunesmith-bench-gan-{name}")
-    result: dict[str, object] = {"bench": "gan", "threads": args.threads}
+    result: dict[str, object] = {"bench": "gan", "threads": args.threads, "device": args.device}
     if not args.run:
         started, cpu_started = time.monotonic(), time.process_time()
-        fitted = train("gan", source, out, limit=args.limit, progress=False, training_overrides={
+        fitted = train("gan", source, out, limit=args.limit, progress=False, device=args.device, training_overrides={
             "batch_size": args.batch_size, "max_minutes": args.minutes, "max_steps": args.steps, "epochs": 100_000,
             "patience": 100_000, "valid_every": 100, "snapshot_every": 250, "checkpoint_every": 250,
             "seed": args.seed})

@@ -84,9 +84,10 @@ def smoothness(rep, paths: list[list[VoiceGrid]], bars: int) -> dict[str, float]
     return {"density_change": round(float(np.mean(d_density)), 4), "pitch_change": round(float(np.mean(d_pitch)), 4)}
 
 
-def evaluate(run_dir: Path, test_pieces, max_segments: int, pairs: int, steps: int, seed: int) -> dict:
+def evaluate(run_dir: Path, test_pieces, max_segments: int, pairs: int, steps: int, seed: int,
+             device: str = "cpu") -> dict:
     """Held-out reconstruction accuracy, KL and interpolation smoothness of a trained run."""
-    run = load_run(run_dir)
+    run = load_run(run_dir, device)
     model, rep = run.model, run.representation
     data = make_dataset(test_pieces, rep, model.config, seed, augment=False)
     rng = np.random.default_rng(seed)
@@ -129,6 +130,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=7, help="points per interpolation")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for training and scoring")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda, for training and scoring")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="change a setting of the config, e.g. --set model.free_bits=96 (repeatable)")
     args = parser.parse_args()
@@ -142,14 +144,15 @@ def main() -> None:
         started, cpu_started = time.monotonic(), time.process_time()
         if not args.reuse:
             config = train_config(bars, args.corpus, args.minutes, args.out, args.set)
-            fit = train("vae", args.corpus, run_dir, config_file=config, limit=args.limit, progress=False)
+            fit = train("vae", args.corpus, run_dir, config_file=config, limit=args.limit, progress=False,
+                        device=args.device)
             print(f"{run_dir}: {fit.steps} steps, stopped by {fit.stopped_because}", file=sys.stderr)
         train_minutes, cpu_minutes = (time.monotonic() - started) / 60, (time.process_time() - cpu_started) / 60
-        result = evaluate(run_dir, test_pieces, args.eval_segments, args.pairs, args.steps, args.seed)
+        result = evaluate(run_dir, test_pieces, args.eval_segments, args.pairs, args.steps, args.seed, args.device)
         result["train_minutes"] = None if args.reuse else round(train_minutes, 1)
         result["train_cpu_minutes"] = None if args.reuse else round(cpu_minutes, 1)  # the CPU this process got
         results[f"{bars}bar"] = result
-    print(json.dumps({"bench": "vae", "corpus": args.corpus, "limit": args.limit, "threads": args.threads, "set": args.set,
+    print(json.dumps({"bench": "vae", "corpus": args.corpus, "limit": args.limit, "threads": args.threads, "device": args.device, "set": args.set,
                       "test_pieces": len(test_pieces), "results": results}))
 
 

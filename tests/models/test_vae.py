@@ -28,7 +28,7 @@ from tunesmith.representations.voices import VoiceRepresentation
 
 TPQ = 480
 TINY = dict(latent_size=16, embed_size=32, velocity_embed_size=4, encoder_size=48, decoder_size=128,
-            decoder_layers=1, conductor_size=32, free_bits=12.0, beta_warmup_steps=50)
+            decoder_layers=1, conductor_size=32, free_bits=12.0, beta_warmup_steps=50, scheduled_sampling=0.0)
 
 
 def melody(notes: list[tuple[int, int, int]], bars: int = 2, velocity: int = 90, name: str = "m") -> Piece:
@@ -104,8 +104,8 @@ def test_shapes_flat_and_hierarchical():
 
 def test_scheduled_sampling_and_beta_ramp_follow_the_step_count():
     rep = VoiceRepresentation()
-    model = build_model(VAEConfig(**{**TINY, "beta_warmup_steps": 4}, scheduled_sampling=0.5,
-                                  scheduled_sampling_steps=2), rep).train()
+    model = build_model(VAEConfig(**{**TINY, "beta_warmup_steps": 4, "scheduled_sampling": 0.5,
+                                     "scheduled_sampling_steps": 2}), rep).train()
     batch = {"events": torch.randint(0, rep.events, (3, 1, 32)), "velocities": torch.zeros(3, 1, 32, dtype=torch.long)}
     betas = [model.loss(batch)[1]["beta"] for _ in range(6)]
     assert betas == pytest.approx([0.0, 0.05, 0.1, 0.15, 0.2, 0.2])

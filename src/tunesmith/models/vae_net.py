@@ -23,25 +23,26 @@ from tunesmith.representations.voices import FIRST_PITCH, HOLD, REST
 
 @dataclass
 class VAEConfig:
-    """MusicVAE settings. `voices`, `events`, `velocity_bins`, `steps_per_bar` come from the representation."""
+    """MusicVAE settings (defaults: configs/vae-2bar.toml's, the benchmarked 2-bar recipe). `voices`, `events`,
+    `velocity_bins`, `steps_per_bar` come from the representation."""
 
     segment_bars: int = 2              # bars per segment (the unit that is encoded to one z)
     latent_size: int = 256
     embed_size: int = 48               # per voice: event embedding
     velocity_embed_size: int = 8       # per voice: velocity-bin embedding
-    encoder_size: int = 256            # per direction
+    encoder_size: int = 192            # per direction
     encoder_layers: int = 1
-    decoder_size: int = 256
-    decoder_layers: int = 2
+    decoder_size: int = 384
+    decoder_layers: int = 1
     hierarchical: bool = False         # conductor + per-bar decoder (use for long segments)
     conductor_size: int = 256
     conductor_layers: int = 1
     dropout: float = 0.0
-    free_bits: float = 48.0            # KL bits per segment that cost nothing
+    free_bits: float = 256.0           # KL bits per segment that cost nothing
     max_beta: float = 0.2              # weight of the KL beyond the free bits, reached after the ramp
-    beta_warmup_steps: int = 2000
-    scheduled_sampling: float = 0.0    # final probability of feeding the decoder its own sample
-    scheduled_sampling_steps: int = 5000
+    beta_warmup_steps: int = 1500
+    scheduled_sampling: float = 0.5    # final probability of feeding the decoder its own sample
+    scheduled_sampling_steps: int = 1500
     velocity_weight: float = 1.0       # weight of the velocity loss beside the event loss
     segment_hop_bars: int = 1          # training windows start every this many bars
     max_rest_bars: float = 1.0         # windows silent for longer than this are left out
