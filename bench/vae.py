@@ -152,8 +152,8 @@ def main() -> None:
         result["train_minutes"] = None if args.reuse else round(train_minutes, 1)
         result["train_cpu_minutes"] = None if args.reuse else round(cpu_minutes, 1)  # the CPU this process got
         results[f"{bars}bar"] = result
-    print(json.dumps({"bench": "vae", "corpus": args.corpus, "limit": args.limit, "threads": args.threads, "device": args.device, "set": args.set,
-                      "test_pieces": len(test_pieces), "results": results}))
+    print(json.dumps({"bench": "vae", "corpus": args.corpus, "limit": args.limit, "threads": args.threads,
+                      "device": args.device, "set": args.set, "test_pieces": len(test_pieces), "results": results}))
 
 
 if __name__ == "__main__":

@@ -70,6 +70,11 @@ def test_generation_past_the_window_attends_to_the_last_window_events():
 def test_config_is_strict_and_heads_must_divide_the_width():
     with pytest.raises(TunesmithError, match="unknown model setting"):
         config_from_dict(TransformerConfig, {"depth": 3})
+    with pytest.raises(TunesmithError, match="model setting width must be a whole number"):
+        config_from_dict(TransformerConfig, {"width": "wide"})
+    with pytest.raises(TunesmithError, match="tie_embeddings must be true or false"):
+        config_from_dict(TransformerConfig, {"tie_embeddings": 1})
+    assert config_from_dict(TransformerConfig, {"dropout": 0, "layers": 2}).dropout == 0  # a whole number is a number
     with pytest.raises(TunesmithError, match="heads"):
         TokenTransformer(TransformerConfig(width=30, heads=4, vocab_size=10))
     assert get_family("transformer").name == "transformer"

@@ -123,6 +123,9 @@ def test_voice_limit_and_velocity_are_fitted_to_the_corpus():
     assert rep.track_names == ["Piano", "Bass"]
     assert [t.max_voices for t in rep.tracks] == [3, 1]
     assert [t.velocity for t in rep.tracks] == [80.0, 55.0]  # mean velocities
+    given = PianoRollRepresentation(tracks=[TrackSpec("Piano", 0, max_voices=2), TrackSpec("Bass", 32, max_voices=2)])
+    given.fit([Piece(score)])  # voices the user gave stay; the velocities they did not give are fitted
+    assert [(t.max_voices, t.velocity) for t in given.tracks] == [(2, 80.0), (2, 55.0)]
 
 
 def test_out_of_range_notes_fold_by_octaves_and_shape_is_checked():
@@ -152,7 +155,7 @@ def test_fit_takes_the_chorale_layout_and_range(chorales):
     hi = max(p.pitch_range[1] for p in chorales)
     assert (rep.lowest, rep.highest) == (lo - 2, hi + 2)
     again = representation_from_dict(rep.to_dict())
-    assert again == rep and again.tracks[0] == TrackSpec("Soprano", 0, False, max_voices=1, velocity=rep.tracks[0].velocity)
+    assert again == rep and again.tracks[0] == TrackSpec("Soprano", 0, False, max_voices=1, velocity=90.0)
     assert [t.max_voices for t in rep.tracks] == [1, 1, 1, 1]  # each chorale voice sings one note at a time
     triplets = PianoRollRepresentation(steps_per_beat=6).fit(chorales[:5])
     assert triplets.steps_per_bar == 24

@@ -55,7 +55,26 @@ def config_from_dict(config_class: type, values: dict[str, Any] | None, what: st
     unknown = sorted(set(values) - known)
     if unknown:
         raise TunesmithError(f"unknown {what} setting(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    for f in dataclasses.fields(config_class):
+        if f.name in values and not _same_kind(f.default, values[f.name]):
+            raise TunesmithError(f"{what} setting {f.name} must be {_KINDS[type(f.default)]} "
+                                 f"(got {values[f.name]!r})")
     return config_class(**values)
+
+
+_KINDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
+
+
+def _same_kind(default: Any, value: Any) -> bool:
+    """Whether `value` can stand where `default` does (a number for a number, text for text...); settings
+    whose default is None or a collection are not checked here."""
+    if type(default) not in _KINDS:
+        return True
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(default, bool) and isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, int | float)
+    return isinstance(value, type(default))
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:

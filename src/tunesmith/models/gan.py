@@ -64,10 +64,10 @@ class GANModel(nn.Module):
                                    config.generator_channels)
         self.critic = Critic(self.tracks, config.bars, rep.steps_per_beat, rep.bar_beats, rep.pitches,
                              config.critic_channels)
-        velocity = torch.tensor([t.velocity for t in rep.tracks])
-        if (velocity > 0).all():  # start at the corpus's mean velocity per track (the critic then shapes it)
-            with torch.no_grad():
-                self.generator.pitch_bias[:, VELOCITY] = torch.logit(velocity / 127, eps=1e-3)[:, None, None]
+        velocity = torch.tensor([t.velocity for t in rep.tracks])[:, None, None]
+        with torch.no_grad():  # each fitted track starts at the corpus's mean velocity (the critic then shapes it)
+            bias = self.generator.pitch_bias[:, VELOCITY]
+            bias.copy_(torch.where(velocity > 0, torch.logit(velocity / 127, eps=1e-3), bias))
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
         self.base_lr = {"generator": config.generator_lr, "critic": config.critic_lr}
         self.loop_lr = 1.0

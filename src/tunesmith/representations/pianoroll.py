@@ -110,9 +110,11 @@ class PianoRollRepresentation(Representation):
             self.beats_per_bar = corpus_bar_beats(pieces)
         if not self.tracks:
             self.tracks, self.track_match = corpus_tracks(pieces, self.max_tracks)
-        if not any(t.max_voices for t in self.tracks):
+        fit_voices, fit_velocity = not any(t.max_voices for t in self.tracks), not any(t.velocity for t in self.tracks)
+        if fit_voices or fit_velocity:  # what the tracks given do not say already
             for spec, (voices, velocity) in zip(self.tracks, self.track_statistics(pieces), strict=True):
-                spec.max_voices, spec.velocity = voices, velocity
+                spec.max_voices = voices if fit_voices else spec.max_voices
+                spec.velocity = velocity if fit_velocity else spec.velocity
         lows, highs = zip(*[p.pitch_range for p in pieces if p.pitch_range is not None], strict=True)
         self.lowest = max(0, min(lows) - self.pitch_margin)
         self.highest = min(127, max(highs) + self.pitch_margin)
@@ -304,7 +306,7 @@ def limit_voices(sounding: np.ndarray, probs: np.ndarray, onset: np.ndarray, lim
             continue
         for step in np.nonzero(sounding[track].sum(-1) > limit)[0]:
             held = out[track, step - 1] & ~onset[track, step] if step else np.zeros_like(out[track, step])
-            score = np.where(sounding[track, step], probs[track, step] + 2.0 * held, -1.0)
+            score = np.where(sounding[track, step], probs[track, step] + 2.0 * held, -1.0)  # held ranks above any p <= 1
             keep = np.zeros_like(held)
             keep[np.argsort(-score, kind="stable")[:limit]] = True
             out[track, step] &= keep
