@@ -9,6 +9,7 @@ import torch
 
 from tunesmith.errors import TunesmithError
 from tunesmith.models import config_from_dict, get_family
+from tunesmith.models.token_lm import PITCH_FEATURES, pitch_feature_table
 from tunesmith.models.transformer import TokenTransformer, TransformerConfig
 from tunesmith.piece import Piece
 from tunesmith.representations.tokens import TokenRepresentation
@@ -113,3 +114,38 @@ def test_runs_without_conditioning_keep_their_vocabulary():
     rep = TokenRepresentation()
     assert rep.vocab_size == rep.base_vocab_size and "conditioning" not in rep.to_dict()
     assert np.array_equal(rep.transpose_table(0), np.arange(rep.vocab_size))
+
+
+def test_pitch_features_make_every_interval_the_same_rotation():
+    pitches = torch.tensor([-1, 60, 67, 48, 55, 61])
+    table = pitch_feature_table(pitches)
+    assert table.shape == (6, PITCH_FEATURES) and not table[0].any()
+    waves = table[:, :-1]  # sines then cosines: a fifth up anywhere gives the same products
+    assert torch.allclose(waves[1] @ waves[2], waves[3] @ waves[4], atol=1e-5)
+    assert not torch.allclose(waves[1] @ waves[2], waves[1] @ waves[5], atol=1e-2)
+    assert torch.allclose(table[1, :6], table[3, :6], atol=1e-5)  # C4 and C3: one pitch class
+    assert table[1, -1] == 0 and table[3, -1] == -0.5  # the height line
+
+
+@pytest.mark.parametrize("family", ["transformer", "rnn"])
+def test_pitch_features_are_read_and_written_by_the_tied_rows(family):
+    rep = TokenRepresentation().fit([chorale_like(0)])
+    spec = get_family(family)
+    config = config_from_dict(spec.config_class, {"layers": 1, "width": 32, "dropout": 0.0, "pitch_features": True}
+                              | ({"heads": 4, "window": 16} if family == "transformer" else {"embedding": 16}))
+    torch.manual_seed(0)
+    model = spec.build_model(config, rep).eval()
+    pitch = int(np.flatnonzero(rep.pitch_of_token() == 60)[0])
+    weight = model.token_weight()
+    assert not torch.allclose(weight[pitch], model.embed.weight[pitch])  # the pitch rows carry the features
+    assert torch.equal(weight[rep.bar_id], model.embed.weight[rep.bar_id])  # other rows do not
+    assert "pitch_table" not in model.state_dict()  # rebuilt from the tokenizer when a run loads
+    x = torch.tensor([[rep.bos_id, rep.bar_id, pitch, pitch, rep.bar_id]])
+    full, _ = model(x)
+    logits, state = model(x[:, :2])
+    for t in range(2, 5):
+        logits, state = model.step(x[:, t:t + 1], state)
+    assert torch.allclose(logits, full[:, -1], atol=1e-5)  # the cached step reads the same rows
+    with torch.no_grad():
+        model.pitch_proj.weight.mul_(2)  # changed weights: the step gathers them again
+    assert torch.allclose(model.step(x[:, 4:], model(x[:, :4])[1])[0], model(x)[0][:, -1], atol=1e-5)

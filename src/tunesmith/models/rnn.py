@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from tunesmith.errors import TunesmithError
@@ -23,6 +24,7 @@ class RNNConfig:
     dropout: float = 0.1
     tie_embeddings: bool = True
     window: int = 256  # training window in tokens
+    pitch_features: bool = False  # Pitch tokens also embed fixed pitch-class and height features
     vocab_size: int = 0
     pad_id: int = 0
 
@@ -30,7 +32,7 @@ class RNNConfig:
 class TokenRNN(TokenLM):
     """Embedding -> stacked LSTM/GRU -> (tied) output projection."""
 
-    def __init__(self, config: RNNConfig):
+    def __init__(self, config: RNNConfig, pitches: Any = None):
         super().__init__()
         if config.cell not in ("lstm", "gru"):
             raise TunesmithError(f"unknown RNN cell {config.cell!r} (choose lstm or gru)")
@@ -45,14 +47,18 @@ class TokenRNN(TokenLM):
         self.head = nn.Linear(config.embedding if config.tie_embeddings else config.width, config.vocab_size)
         if config.tie_embeddings:
             self.head.weight = self.embed.weight
+        self._add_pitch_features(pitches)
 
     def forward(self, tokens: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
-        x = self.drop(self.embed(tokens))  # [B, T, E]
+        weight = self.token_weight()
+        x = self.drop(F.embedding(tokens, weight, self.pad_id))  # [B, T, E]
         h, state = self.rnn(x, state)  # [B, T, W]
         h = self.drop(h)
         if self.proj is not None:
             h = self.proj(h)  # [B, T, E]
-        return self.head(h), state  # [B, T, V]
+        if self.proj is None:
+            return self.head(h), state  # [B, T, V]
+        return F.linear(h, weight, self.head.bias), state
 
 
 FAMILY = token_family("rnn", RNNConfig, TokenRNN,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -18,10 +19,51 @@ TOKEN_CONTROLS = frozenset({"top_k", "top_p", "key", "scale_lock", "tempo", "tim
                             "infill", "style", "monophonic", "simple_rhythm", "harmonise"})
 
 
+PITCH_FEATURES = 21
+SLOW_PERIODS = (24, 48, 96, 192)  # semitones: waves that tell pitch heights apart
+
+
+def pitch_feature_table(pitches: torch.Tensor) -> torch.Tensor:
+    """[V, 21] fixed features of each id's MIDI pitch (`pitches` [V], -1 for ids that are not pitches: zero
+    rows): the pitch class as six harmonics on the circle of 12 semitones (the fifth's among them), the
+    height as four slower waves and a line. Every interval is then the same rotation of these features
+    wherever it lies, which a learned projection of them can use from the first step."""
+    p = pitches.double()[:, None]
+    angles = torch.cat([2 * math.pi * torch.arange(1, 7, dtype=torch.float64) / 12,
+                        torch.tensor([2 * math.pi / period for period in SLOW_PERIODS], dtype=torch.float64)])
+    table = torch.cat([(p * angles).sin(), (p * angles).cos(), (p - 60) / 24], dim=1).float()
+    return table * (pitches >= 0).float()[:, None]
+
+
 class TokenLM(nn.Module):
-    """Base of token models: `forward(tokens, state) -> (logits, state)` plus a shared loss."""
+    """Base of token models: `forward(tokens, state) -> (logits, state)` plus a shared loss.
+
+    With pitch features (`pitch_features` in the config), each Pitch token's embedding is its learned row
+    plus a learned projection of `pitch_feature_table`; a tied output layer reads the same rows, so the
+    model's pitch predictions share that structure too.
+    """
 
     pad_id: int
+    embed: nn.Embedding
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pitch_proj: nn.Linear | None = None
+
+    def _add_pitch_features(self, pitches: Any) -> None:
+        """Give Pitch tokens the fixed features of their pitch (`pitches` [V], -1 elsewhere), if any."""
+        if pitches is None:
+            return
+        table = pitch_feature_table(torch.as_tensor(pitches)[: self.embed.num_embeddings])
+        self.register_buffer("pitch_table", table, persistent=False)  # rebuilt from the tokenizer on load
+        self.pitch_proj = nn.Linear(PITCH_FEATURES, self.embed.embedding_dim, bias=False)
+        nn.init.normal_(self.pitch_proj.weight, std=0.02)
+
+    def token_weight(self) -> torch.Tensor:
+        """The token embedding matrix [V, E] the model reads (and, tied, writes its logits with)."""
+        if self.pitch_proj is None:
+            return self.embed.weight
+        return self.embed.weight + self.pitch_proj(self.pitch_table)
 
     def forward(self, tokens: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:  # pragma: no cover
         raise NotImplementedError
@@ -53,7 +95,8 @@ def token_family(name: str, config_class: type, model_class: type, description: 
 
     def build(config: Any, representation: TokenRepresentation) -> TokenLM:
         config.vocab_size, config.pad_id = representation.vocab_size, representation.pad_id
-        return model_class(config)
+        pitches = representation.pitch_of_token() if getattr(config, "pitch_features", False) else None
+        return model_class(config, pitches)
 
     return Family(name=name, config_class=config_class, representation={"kind": "tokens", "tokenization": "REMI"},
                   build_model=build, make_dataset=make_token_dataset, generate=None,

@@ -31,6 +31,7 @@ class TransformerConfig:
     tie_embeddings: bool = True
     window: int = 512  # training window in tokens; also the attention span when generating
     rope_base: float = 10000.0
+    pitch_features: bool = False  # Pitch tokens also embed fixed pitch-class and height features
     vocab_size: int = 0
     pad_id: int = 0
 
@@ -140,7 +141,7 @@ class TokenTransformer(TokenLM):
     updated in place by `step`.
     """
 
-    def __init__(self, config: TransformerConfig):
+    def __init__(self, config: TransformerConfig, pitches: Any = None):
         super().__init__()
         if config.window < 2:
             raise TunesmithError(f"window must be at least 2 events (got {config.window})")
@@ -159,6 +160,7 @@ class TokenTransformer(TokenLM):
                 nn.init.normal_(p, std=0.02 / math.sqrt(2 * config.layers))
         if config.tie_embeddings:
             self.head.weight = self.embed.weight
+        self._add_pitch_features(pitches)
 
     def _rotary(self, start: int, t: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         """cos and sin of positions start..start+t-1, from tables grown by doubling (not saved)."""
@@ -189,13 +191,14 @@ class TokenTransformer(TokenLM):
             keys = torch.arange(start - past, start + t, device=tokens.device)
             gap = positions[:, None] - keys[None, :]  # [t, S]
             mask = (gap >= 0) & (gap < self.context)
-        x = self.drop(self.embed(tokens))  # [B, t, C]
+        weight = self.token_weight()
+        x = self.drop(F.embedding(tokens, weight))  # [B, t, C]
         new = []
         for block, cache in zip(self.blocks, caches, strict=True):
             x, (k, v) = block(x, cos, sin, mask, cache)
             if not self.training:
                 new.append(KVCache(k, v, self.context))
-        logits = self.head(self.norm(x))  # [B, t, V]
+        logits = F.linear(self.norm(x), weight if self.config.tie_embeddings else self.head.weight)  # [B, t, V]
         return logits, (start + t, new if not self.training else None)
 
     def _past(self, cache: KVCache | tuple | None) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -208,8 +211,11 @@ class TokenTransformer(TokenLM):
     def _decode_weights(self) -> list:
         """The tensors the one-event step reads, gathered once (attribute lookups on modules cost more than
         the arithmetic of a one-event step); gathered again if the parameters were replaced."""
-        key = (self.embed.weight.data_ptr(), self.embed.weight.device)
+        key = (self.embed.weight.data_ptr(), self.embed.weight.device, self.embed.weight._version,
+               self.pitch_proj.weight._version if self.pitch_proj is not None else 0)
         if getattr(self, "_decode_key", None) != key:
+            token = self.token_weight()
+            self._decode_embed = token, token if self.config.tie_embeddings else self.head.weight
             layers = [(b.norm1.weight, b.norm1.bias, b.attn.qkv.weight, b.attn.qkv.bias, b.attn.out.weight,
                        b.attn.out.bias, b.norm2.weight, b.norm2.bias, b.mlp[0].weight, b.mlp[0].bias,
                        b.mlp[2].weight, b.mlp[2].bias) for b in self.blocks]
@@ -227,9 +233,11 @@ class TokenTransformer(TokenLM):
         b, c, heads = tokens.shape[0], self.config.width, self.config.heads
         rotate = rotation_matrices(*self._rotary(start, 1, tokens.device))[0]  # [d, d]
         eps = self.norm.eps
-        x = F.embedding(tokens, self.embed.weight)  # [B, 1, C]
+        layers = self._decode_weights()
+        embed, head = self._decode_embed
+        x = F.embedding(tokens, embed)  # [B, 1, C]
         for (n1w, n1b, qkv_w, qkv_b, out_w, out_b, n2w, n2b, up_w, up_b, down_w, down_b), cache in zip(
-                self._decode_weights(), caches, strict=True):
+                layers, caches, strict=True):
             qkv = F.linear(F.layer_norm(x, (c,), n1w, n1b, eps), qkv_w, qkv_b).view(b, 3, heads, c // heads)
             qk = qkv[:, :2] @ rotate  # [B, 2, H, d]
             k, v = cache.write(torch.stack([qk[:, 1], qkv[:, 2]]))  # [B, H, S, d] each
@@ -237,7 +245,7 @@ class TokenTransformer(TokenLM):
             x = x + F.linear(y.view(b, 1, c), out_w, out_b)
             x = x + F.linear(F.gelu(F.linear(F.layer_norm(x, (c,), n2w, n2b, eps), up_w, up_b)), down_w, down_b)
         x = F.layer_norm(x, (c,), self.norm.weight, self.norm.bias, eps)
-        return F.linear(x[:, -1], self.head.weight), (start + 1, caches)  # [B, V]
+        return F.linear(x[:, -1], head), (start + 1, caches)  # [B, V]
 
 
 FAMILY = token_family("transformer", TransformerConfig, TokenTransformer,
