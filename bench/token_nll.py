@@ -31,7 +31,7 @@ def score(path: str, batch_size: int) -> dict:
     corpus = run.config["corpus"]
     valid = split_pieces(load_corpus(corpus["source"], limit=corpus.get("limit"), progress=False).pieces)["valid"]
     rep, model = run.representation, run.model.eval()
-    data = run.family.make_dataset(valid, rep, config_from_dict(run.family.config_class, run.config["model"]), 0)
+    data = run.family.make_dataset(valid, rep, config_from_dict(run.family.config_class, run.config["model"], saved=True), 0)
     names = rep.token_names()
     kinds = [n.split("_", 1)[0] if i < rep.base_vocab_size else "Cond" for i, n in enumerate(names)]
     total: dict[str, float] = defaultdict(float)

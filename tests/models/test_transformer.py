@@ -149,3 +149,10 @@ def test_pitch_features_are_read_and_written_by_the_tied_rows(family):
     with torch.no_grad():
         model.pitch_proj.weight.mul_(2)  # changed weights: the step gathers them again
     assert torch.allclose(model.step(x[:, 4:], model(x[:, :4])[1])[0], model(x)[0][:, -1], atol=1e-5)
+
+
+def test_runs_saved_before_pitch_features_load_without_them():
+    assert config_from_dict(TransformerConfig, {"layers": 2}).pitch_features  # new runs have them
+    old = config_from_dict(TransformerConfig, {"layers": 2}, saved=True)  # a saved run that never had the setting
+    assert old.pitch_features is False
+    assert config_from_dict(TransformerConfig, {"pitch_features": True}, saved=True).pitch_features

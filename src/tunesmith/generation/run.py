@@ -40,7 +40,7 @@ def load_run(path: str | Path, device: str = "cpu") -> Run:
     config = read_config(path)
     family = get_family(config["family"])
     representation = representation_from_dict(config["representation"], path)
-    model_config = config_from_dict(family.config_class, config["model"])
+    model_config = config_from_dict(family.config_class, config["model"], saved=True)
     model = family.build_model(model_config, representation)
     load_weights(path / MODEL_FILE, model)
     dev = resolve_device(device)

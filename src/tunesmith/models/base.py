@@ -48,9 +48,16 @@ class Family:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def config_from_dict(config_class: type, values: dict[str, Any] | None, what: str = "model") -> Any:
-    """Build a config dataclass strictly: an unknown key is an error naming it and the known ones."""
+def config_from_dict(config_class: type, values: dict[str, Any] | None, what: str = "model",
+                     saved: bool = False) -> Any:
+    """Build a config dataclass strictly: an unknown key is an error naming it and the known ones.
+
+    `saved` values come from a run written earlier: a setting it lacks is one added since, and takes the
+    value that keeps that run what it was (the class's `SAVED_BEFORE`), not the default of new runs.
+    """
     values = dict(values or {})
+    if saved:
+        values = {**getattr(config_class, "SAVED_BEFORE", {}), **values}
     known = {f.name for f in dataclasses.fields(config_class)}
     unknown = sorted(set(values) - known)
     if unknown:

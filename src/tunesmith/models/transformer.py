@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -31,7 +31,8 @@ class TransformerConfig:
     tie_embeddings: bool = True
     window: int = 512  # training window in tokens; also the attention span when generating
     rope_base: float = 10000.0
-    pitch_features: bool = False  # Pitch tokens also embed fixed pitch-class and height features
+    pitch_features: bool = True  # Pitch tokens also embed fixed pitch-class and height features
+    SAVED_BEFORE: ClassVar[dict[str, Any]] = {"pitch_features": False}  # runs saved before a setting existed
     vocab_size: int = 0
     pad_id: int = 0
 

@@ -79,7 +79,8 @@ def train(model: str, corpus: str, out: Path, *, config_file: Path | None = None
         rep_values = {**family.representation, **sections.get("representation", {}),
                       **(representation_overrides or {})}
         training_values = {**sections.get("training", {}), **(training_overrides or {})}
-    model_config = config_from_dict(family.config_class, {**sections.get("model", {}), **(model_overrides or {})})
+    model_config = config_from_dict(family.config_class, {**sections.get("model", {}), **(model_overrides or {})},
+                                    saved=resume)
     train_config = config_from_dict(TrainConfig, training_values, "training")
     torch.manual_seed(train_config.seed)
 
