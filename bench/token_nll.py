@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import Counter, defaultdict
 
 import torch
@@ -24,16 +25,18 @@ from torch.utils.data import default_collate
 def score(path: str, batch_size: int) -> dict:
     """Per-kind validation NLL of one token run."""
     from tunesmith.data import load_corpus, split_pieces
+    from tunesmith.generation.masks import TokenVocab
     from tunesmith.generation.run import load_run
-    from tunesmith.models import config_from_dict
+    from tunesmith.representations.tokens import TokenRepresentation
 
     run = load_run(path)
+    rep, model = run.representation, run.model.eval()
+    if not isinstance(rep, TokenRepresentation):
+        sys.exit(f"error: {path} is a {run.family.name} run; this measures token runs (rnn, transformer)")
     corpus = run.config["corpus"]
     valid = split_pieces(load_corpus(corpus["source"], limit=corpus.get("limit"), progress=False).pieces)["valid"]
-    rep, model = run.representation, run.model.eval()
-    data = run.family.make_dataset(valid, rep, config_from_dict(run.family.config_class, run.config["model"], saved=True), 0)
-    names = rep.token_names()
-    kinds = [n.split("_", 1)[0] if i < rep.base_vocab_size else "Cond" for i, n in enumerate(names)]
+    data = run.family.make_dataset(valid, rep, model.config, 0)
+    kinds = TokenVocab(rep).kind
     total: dict[str, float] = defaultdict(float)
     count: Counter = Counter()
     with torch.no_grad():
@@ -59,7 +62,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(json.dumps({"benchmark": "token_nll", "runs": [score(path, args.batch_size) for path in args.runs]}))
+    from tunesmith.errors import TunesmithError
+
+    try:
+        runs = [score(path, args.batch_size) for path in args.runs]
+    except TunesmithError as exc:
+        sys.exit(f"error: {exc}")
+    print(json.dumps({"benchmark": "token_nll", "runs": runs}))
 
 
 if __name__ == "__main__":

@@ -54,11 +54,9 @@ class TokenRNN(TokenLM):
         x = self.drop(F.embedding(tokens, weight, self.pad_id))  # [B, T, E]
         h, state = self.rnn(x, state)  # [B, T, W]
         h = self.drop(h)
-        if self.proj is not None:
-            h = self.proj(h)  # [B, T, E]
-        if self.proj is None:
+        if self.proj is None:  # untied
             return self.head(h), state  # [B, T, V]
-        return F.linear(h, weight, self.head.bias), state
+        return F.linear(self.proj(h), weight, self.head.bias), state  # tied: through the embedding size
 
 
 FAMILY = token_family("rnn", RNNConfig, TokenRNN,

@@ -54,7 +54,7 @@ class TokenLM(nn.Module):
         """Give Pitch tokens the fixed features of their pitch (`pitches` [V], -1 elsewhere), if any."""
         if pitches is None:
             return
-        table = pitch_feature_table(torch.as_tensor(pitches)[: self.embed.num_embeddings])
+        table = pitch_feature_table(torch.as_tensor(pitches))
         self.register_buffer("pitch_table", table, persistent=False)  # rebuilt from the tokenizer on load
         self.pitch_proj = nn.Linear(PITCH_FEATURES, self.embed.embedding_dim, bias=False)
         nn.init.normal_(self.pitch_proj.weight, std=0.02)

@@ -192,15 +192,20 @@ class TokenTransformer(TokenLM):
             keys = torch.arange(start - past, start + t, device=tokens.device)
             gap = positions[:, None] - keys[None, :]  # [t, S]
             mask = (gap >= 0) & (gap < self.context)
-        weight = self.token_weight()
-        x = self.drop(F.embedding(tokens, weight))  # [B, t, C]
+        embed, head = self._embeddings()
+        x = self.drop(F.embedding(tokens, embed))  # [B, t, C]
         new = []
         for block, cache in zip(self.blocks, caches, strict=True):
             x, (k, v) = block(x, cos, sin, mask, cache)
             if not self.training:
                 new.append(KVCache(k, v, self.context))
-        logits = F.linear(self.norm(x), weight if self.config.tie_embeddings else self.head.weight)  # [B, t, V]
+        logits = F.linear(self.norm(x), head)  # [B, t, V]
         return logits, (start + t, new if not self.training else None)
+
+    def _embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The input and output embedding matrices [V, C] (the same one when tied)."""
+        token = self.token_weight()
+        return token, token if self.config.tie_embeddings else self.head.weight
 
     def _past(self, cache: KVCache | tuple | None) -> tuple[torch.Tensor, torch.Tensor] | None:
         """The `window - 1` latest keys and values of a cache, oldest first."""
@@ -215,8 +220,7 @@ class TokenTransformer(TokenLM):
         key = (self.embed.weight.data_ptr(), self.embed.weight.device, self.embed.weight._version,
                self.pitch_proj.weight._version if self.pitch_proj is not None else 0)
         if getattr(self, "_decode_key", None) != key:
-            token = self.token_weight()
-            self._decode_embed = token, token if self.config.tie_embeddings else self.head.weight
+            self._decode_embed = self._embeddings()
             layers = [(b.norm1.weight, b.norm1.bias, b.attn.qkv.weight, b.attn.qkv.bias, b.attn.out.weight,
                        b.attn.out.bias, b.norm2.weight, b.norm2.bias, b.mlp[0].weight, b.mlp[0].bias,
                        b.mlp[2].weight, b.mlp[2].bias) for b in self.blocks]
