@@ -10,7 +10,7 @@ import torch
 from tunesmith.errors import TunesmithError
 from tunesmith.models import config_from_dict, get_family
 from tunesmith.models.token_lm import PITCH_FEATURES, pitch_feature_table
-from tunesmith.models.transformer import TokenTransformer, TransformerConfig
+from tunesmith.models.transformer import LOOKAHEAD, TokenTransformer, TransformerConfig
 from tunesmith.piece import Piece
 from tunesmith.representations.tokens import TokenRepresentation
 from tunesmith.representations.windows import token_windows
@@ -63,9 +63,26 @@ def test_generation_past_the_window_attends_to_the_last_window_events():
     _, state = model(x[:, :1])
     for t in range(1, 30):
         out, state = model.step(x[:, t:t + 1], state)
-    assert state[1][0].n == 8  # the ring keeps the window's events
+    assert state[1][0].n == 8 + LOOKAHEAD  # the ring keeps the window's events and room to guess ahead
     banded, _ = model(x)  # one pass with the same sliding window as a mask
     assert torch.allclose(out[0], banded[0, -1], atol=1e-5)
+
+
+def test_events_fed_ahead_and_taken_back_leave_the_state_of_the_kept_ones():
+    model = tiny(window=8)
+    g = torch.Generator().manual_seed(1)
+    x = torch.randint(1, 50, (2, 120), generator=g)
+    banded, _ = model(x)
+    _, state = model(x[:, :3])
+    got, at = [], 3
+    while at < 115:  # several events at once; keep a random number of them, as a speculative sampler does
+        t = int(torch.randint(1, 5, (), generator=g))
+        keep = int(torch.randint(1, t + 1, (), generator=g))
+        logits, pending = model.verify(x[:, at:at + t], state)
+        assert torch.allclose(logits, banded[:, at:at + t], atol=1e-5)
+        got.append(logits[:, :keep])
+        state, at = model.commit(pending, keep), at + keep
+    assert state[0] == at and len(got) > 30
 
 
 def test_config_is_strict_and_heads_must_divide_the_width():

@@ -16,6 +16,7 @@ import torch
 
 from tunesmith.errors import ControlError
 from tunesmith.generation.controls import Controls, filter_logits
+from tunesmith.generation.drafts import Drafter
 from tunesmith.generation.masks import MusicConstraints, RowState, apply_mask
 from tunesmith.generation.run import Run
 from tunesmith.piece import Piece
@@ -56,6 +57,14 @@ def sample_rows(model: torch.nn.Module, plan: Plan, constraints: MusicConstraint
         torch.backends.mkldnn.enabled = previous
 
 
+def draw(probs: torch.Tensor, generator: torch.Generator) -> int:
+    """One id from probabilities [V], by one uniform number from `generator` and the cumulative sum: the
+    same numbers give the same ids whether or not the sampler guessed ahead."""
+    cdf = probs.cumsum(0)
+    u = torch.rand(1, generator=generator, device=probs.device) * cdf[-1]
+    return min(int(torch.searchsorted(cdf, u, right=True)), probs.shape[0] - 1)
+
+
 def _sample_rows(model, plan, constraints, generators, controls, device, max_new, use_cache) -> list[list[int]]:
     num, slots = len(generators), plan.slots
     rows: list[list[int]] = [[] for _ in range(num)]
@@ -64,6 +73,11 @@ def _sample_rows(model, plan, constraints, generators, controls, device, max_new
     context = getattr(model, "context", None)
     logits, state = None, None
     everything = torch.ones(constraints.vocab.size, dtype=torch.bool)
+    # one row with a cache that can take several events at once: feed guesses of the next events along
+    # with each sampled one (drafts.py), and keep those that the row then draws anyway
+    drafter = Drafter(constraints.vocab.kind) if num == 1 and use_cache and hasattr(model, "verify") else None
+    guesses: list[int] = []  # guessed events fed after the latest sampled one, not yet drawn
+    ahead, pending, kept = None, None, 0  # logits after each fed event, the uncommitted state, guesses drawn
 
     def feed(count: int) -> None:
         nonlocal logits, state
@@ -72,9 +86,23 @@ def _sample_rows(model, plan, constraints, generators, controls, device, max_new
         else:
             logits, _ = model.step(torch.tensor([r[-context:] if context else r for r in rows], device=device), None)
 
+    def feed_guessing(token: int) -> None:
+        nonlocal logits, state, ahead, pending, kept, guesses
+        if guesses and token == guesses[0]:  # guessed right: the logits after it are known already
+            guesses, kept = guesses[1:], kept + 1
+            logits = ahead[:, kept]
+            return
+        if pending is not None:
+            state = model.commit(pending, kept + 1)
+        guesses = drafter.guess()
+        ahead, pending = model.verify(torch.tensor([[token, *guesses]], device=device), state)
+        logits, kept = ahead[:, 0], 0
+
     def write(r: int, token: int) -> None:
         index = len(rows[r])
         rows[r].append(token)
+        if drafter is not None:
+            drafter.see(token)
         if ends[r] is not None:
             return
         if index < plan.music_at:
@@ -111,11 +139,17 @@ def _sample_rows(model, plan, constraints, generators, controls, device, max_new
                                "--scale-lock")
         masked = apply_mask(logits.float().to("cpu"), allowed)
         probs = torch.softmax(filter_logits(masked, controls.temperature, controls.top_k, controls.top_p), -1)
-        for r in range(num):
-            write(r, int(torch.multinomial(probs[r], 1, generator=generators[r])))
+        drawn = [draw(probs[r], generators[r]) for r in range(num)]
+        for r, token in enumerate(drawn):
+            write(r, token)
         i += 1
         sampled += 1
-        feed(1)
+        if all(e is not None for e in ends):
+            break
+        if drafter is not None and i >= len(slots):
+            feed_guessing(drawn[0])
+        else:
+            feed(1)
     if any(e is None for e in ends):
         log.warning("%d row(s) did not finish within %d events", sum(e is None for e in ends), max_new)
     return [row[:e] if e is not None else row for row, e in zip(rows, ends, strict=True)]

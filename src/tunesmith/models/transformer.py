@@ -98,10 +98,12 @@ class Block(nn.Module):
 
 
 class KVCache:
-    """One layer's keys and values of the last `capacity` events, in a ring: a new event overwrites the
-    oldest, so a step copies one event instead of the whole cache. Rotary positions are already in the
-    keys, so the order of the ring does not matter to a one-event query. Keys and values share one tensor
-    [2, B, H, capacity, d] so that a step writes both with one copy."""
+    """One layer's keys and values of the latest events, in a ring: a new event overwrites the oldest, so a
+    step copies one event instead of the whole cache. Rotary positions are already in the keys, so the order
+    of the ring does not matter to attention, only each slot's age. Keys and values share one tensor
+    [2, B, H, capacity, d] so that a step writes both with one copy. The ring holds `room` events more than
+    the attention window, so that events written ahead and then taken back (`rewind`) only ever overwrite
+    events that have left the window."""
 
     def __init__(self, k: torch.Tensor, v: torch.Tensor, capacity: int):
         b, h, s, d = k.shape
@@ -117,12 +119,33 @@ class KVCache:
         order = torch.cat([torch.arange(self.next, self.n), torch.arange(0, self.next)]).to(self.kv.device)
         return self.kv[0][:, :, order], self.kv[1][:, :, order]
 
-    def write(self, kv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Add one event's keys and values [2, B, H, d]; all the keys and values it attends to (ring order)."""
-        self.kv[:, :, :, self.next] = kv
-        self.next = (self.next + 1) % self.kv.shape[3]
-        self.n = min(self.n + 1, self.kv.shape[3])
+    def extend(self, kv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Add t events' keys and values [2, B, t, H, d], oldest first (t less than `room`); the keys and
+        values of every held slot [B, H, n, d], in slot order."""
+        size, t = self.kv.shape[3], kv.shape[2]
+        kv = kv.transpose(2, 3)  # [2, B, H, t, d]
+        if t == 1:
+            self.kv[:, :, :, self.next] = kv[:, :, :, 0]
+        else:
+            first = min(t, size - self.next)
+            self.kv[:, :, :, self.next:self.next + first] = kv[:, :, :, :first]
+            self.kv[:, :, :, :t - first] = kv[:, :, :, first:]
+        self.next = (self.next + t) % size
+        self.n = min(self.n + t, size)
         return self.kv[0, :, :, :self.n], self.kv[1, :, :, :self.n]
+
+    def rewind(self, count: int) -> None:
+        """Take back the latest `count` events (their slots then count as the oldest of a full ring)."""
+        self.next = (self.next - count) % self.kv.shape[3]
+        if self.n < self.kv.shape[3]:
+            self.n -= count
+
+    def ages(self, ahead: int = 0) -> torch.Tensor:
+        """How many events back each held slot was written, in slot order: [n] (1 for the latest), once
+        `ahead` more events are written."""
+        size = self.kv.shape[3]
+        held = torch.arange(min(self.n + ahead, size), device=self.kv.device)
+        return (self.next + ahead - held - 1) % size + 1
 
 
 def rotation_matrices(cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
@@ -132,6 +155,9 @@ def rotation_matrices(cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
     eye = torch.eye(half, dtype=cos.dtype, device=cos.device)
     c, s = cos[:, None, :] * eye, sin[:, None, :] * eye  # [T, d/2, d/2] diagonal
     return torch.cat([torch.cat([c, s], dim=2), torch.cat([-s, c], dim=2)], dim=1)  # [T, d, d]
+
+
+LOOKAHEAD = 8  # events a cached step may take at once; the caches hold this many more than the window
 
 
 class TokenTransformer(TokenLM):
@@ -165,13 +191,20 @@ class TokenTransformer(TokenLM):
 
     def _rotary(self, start: int, t: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         """cos and sin of positions start..start+t-1, from tables grown by doubling (not saved)."""
-        tables = getattr(self, "_tables", None)
-        if tables is None or tables[0].shape[0] < start + t or tables[0].device != device:
-            size = max(2 * (start + t), 2 * self.context)
-            positions = torch.arange(size, device=device)
-            self._tables = rotary_tables(positions, self.config.width // self.config.heads, self.config.rope_base)
-        cos, sin = self._tables
+        cos, sin, _ = self._tables_for(start + t, device)
         return cos[start:start + t], sin[start:start + t]
+
+    def _rotations(self, start: int, t: int, device: torch.device) -> torch.Tensor:
+        """The rotation matrices [t, d, d] of positions start..start+t-1 (see `rotation_matrices`)."""
+        return self._tables_for(start + t, device)[2][start:start + t]
+
+    def _tables_for(self, end: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        tables = getattr(self, "_tables", None)
+        if tables is None or tables[0].shape[0] < end or tables[0].device != device:
+            positions = torch.arange(max(2 * end, 2 * self.context), device=device)
+            cos, sin = rotary_tables(positions, self.config.width // self.config.heads, self.config.rope_base)
+            self._tables = cos, sin, rotation_matrices(cos, sin)
+        return self._tables
 
     @staticmethod
     def _init(module: nn.Module) -> None:
@@ -198,7 +231,7 @@ class TokenTransformer(TokenLM):
         for block, cache in zip(self.blocks, caches, strict=True):
             x, (k, v) = block(x, cos, sin, mask, cache)
             if not self.training:
-                new.append(KVCache(k, v, self.context))
+                new.append(KVCache(k, v, self.context + LOOKAHEAD))
         logits = F.linear(self.norm(x), head)  # [B, t, V]
         return logits, (start + t, new if not self.training else None)
 
@@ -229,28 +262,62 @@ class TokenTransformer(TokenLM):
 
     @torch.no_grad()
     def step(self, tokens: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
-        """One new event per row after a cached state: the same arithmetic as `forward` in fewer operations
-        (a one-event step on a CPU is bound by the number of operations, not by the arithmetic): one rotation
-        matrix for every layer's queries and keys, one cache write per layer, no module calls."""
-        if state is None or tokens.shape[1] != 1 or self.training:
+        """New events [B, t] after a state: the logits of the next event [B, V] and the new state."""
+        if state is None or self.training or tokens.shape[1] >= LOOKAHEAD:
             return super().step(tokens, state)
+        logits, pending = self.verify(tokens, state)
+        return logits[:, -1], self.commit(pending, tokens.shape[1])
+
+    @torch.no_grad()
+    def verify(self, tokens: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        """The logits after each of a few new events [B, t] that follow a cached state [B, t, V], and a
+        pending state: `commit(pending, n)` keeps the first n of the events (a speculative sampler keeps the
+        guesses that came true). The same arithmetic as `forward` in fewer operations (a step on a CPU is
+        bound by the number of operations, not by the arithmetic): one rotation matrix per event for every
+        layer's queries and keys, one cache write per layer, one attention mask for every layer, no module
+        calls."""
         start, caches = state
-        b, c, heads = tokens.shape[0], self.config.width, self.config.heads
-        rotate = rotation_matrices(*self._rotary(start, 1, tokens.device))[0]  # [d, d]
+        (b, t), c, heads = tokens.shape, self.config.width, self.config.heads
+        rotate = self._rotations(start, t, tokens.device)[:, None]  # [t, 1, d, d]
         eps = self.norm.eps
         layers = self._decode_weights()
         embed, head = self._decode_embed
-        x = F.embedding(tokens, embed)  # [B, 1, C]
+        mask = self._window_mask(caches[0], t)
+        x = F.embedding(tokens, embed)  # [B, t, C]
         for (n1w, n1b, qkv_w, qkv_b, out_w, out_b, n2w, n2b, up_w, up_b, down_w, down_b), cache in zip(
                 layers, caches, strict=True):
-            qkv = F.linear(F.layer_norm(x, (c,), n1w, n1b, eps), qkv_w, qkv_b).view(b, 3, heads, c // heads)
-            qk = qkv[:, :2] @ rotate  # [B, 2, H, d]
-            k, v = cache.write(torch.stack([qk[:, 1], qkv[:, 2]]))  # [B, H, S, d] each
-            y = F.scaled_dot_product_attention(qk[:, 0, :, None], k, v)  # [B, H, 1, d]
-            x = x + F.linear(y.view(b, 1, c), out_w, out_b)
+            qkv = F.linear(F.layer_norm(x, (c,), n1w, n1b, eps), qkv_w, qkv_b).view(b, t, 3, heads, c // heads)
+            qk = qkv[:, :, :2] @ rotate  # [B, t, 2, H, d]
+            k, v = cache.extend(torch.stack([qk[:, :, 1], qkv[:, :, 2]]))  # [B, H, S, d] each
+            y = F.scaled_dot_product_attention(qk[:, :, 0].transpose(1, 2), k, v, attn_mask=mask)  # [B, H, t, d]
+            x = x + F.linear(y.transpose(1, 2).reshape(b, t, c), out_w, out_b)
             x = x + F.linear(F.gelu(F.linear(F.layer_norm(x, (c,), n2w, n2b, eps), up_w, up_b)), down_w, down_b)
         x = F.layer_norm(x, (c,), self.norm.weight, self.norm.bias, eps)
-        return F.linear(x[:, -1], head), (start + 1, caches)  # [B, V]
+        return F.linear(x, head), (start, caches, t)  # [B, t, V]
+
+    def _window_mask(self, cache: KVCache, t: int) -> torch.Tensor | None:
+        """Which held slots [t, S] each of t new events attends to once written (the events of its window up
+        to itself); None when that is every slot. Kept by the ring's state: it recurs as the ring turns."""
+        if t == 1 and cache.n < self.context:
+            return None
+        key = (cache.n, cache.next, t, cache.kv.shape[3], cache.kv.device)
+        masks = self.__dict__.setdefault("_masks", {})
+        if key not in masks:
+            if len(masks) > 4 * cache.kv.shape[3]:
+                masks.clear()
+            ages = cache.ages(t)[None, :]  # [1, S]
+            back = t - torch.arange(t, device=cache.kv.device)[:, None]  # [t, 1]
+            masks[key] = (ages >= back) & (ages < back + self.context)
+        return masks[key]
+
+    @staticmethod
+    def commit(pending: Any, n: int) -> Any:
+        """The state after the first `n` of the events given to `verify`."""
+        start, caches, t = pending
+        if n < t:
+            for cache in caches:
+                cache.rewind(t - n)
+        return start + n, caches
 
 
 FAMILY = token_family("transformer", TransformerConfig, TokenTransformer,

@@ -1,0 +1,49 @@
+"""Guessing ahead: the guesses read off a row, and the draw that makes them change nothing."""
+
+from __future__ import annotations
+
+import torch
+
+from tunesmith.generation.drafts import Drafter
+from tunesmith.generation.sample import draw
+
+# ids: 0 Bar, 1-2 Position, 3-5 Pitch, 6 Velocity, 7-8 Duration
+KINDS = ["Bar", "Position", "Position", "Pitch", "Pitch", "Pitch", "Velocity", "Duration", "Duration"]
+
+
+def seen(tokens: list[int]) -> Drafter:
+    drafter = Drafter(KINDS)
+    for token in tokens:
+        drafter.see(token)
+    return drafter
+
+
+def test_a_row_that_repeats_itself_is_guessed_until_the_pitch():
+    bar = [0, 1, 3, 6, 7, 2, 4, 6, 8]
+    drafter = seen(bar * 6 + [0, 1, 5])
+    assert drafter.guess()[:3] == [6, 7, 2]  # the velocity, the duration that followed, the next position
+    assert seen([]).guess() == [] and seen([0]).guess() == []
+
+
+def test_a_kind_mostly_guessed_wrong_ends_the_guesses():
+    kinds = ["Position"] * 2 + ["Pitch"] * 12 + ["Velocity"] + ["Duration"] * 2  # ids 2-13 are pitches
+    g = torch.Generator().manual_seed(0)
+    drafter = Drafter(kinds)
+    for _ in range(30):  # positions, pitches and durations at random, one velocity
+        for token in (int(torch.randint(0, 2, (), generator=g)), 2 + int(torch.randint(0, 12, (), generator=g)), 14,
+                      15 + int(torch.randint(0, 2, (), generator=g))):
+            drafter.see(token)
+    drafter.see(0)
+    assert drafter.guess() == []  # no pitch is guessed after a position
+    drafter.see(5)
+    assert drafter.guess()[:1] == [14]  # the velocity is
+
+
+def test_draw_is_reproducible_and_never_takes_an_impossible_id():
+    probs = torch.tensor([0.0, 0.5, 0.0, 0.3, 0.2, 0.0])
+    a = [draw(probs, torch.Generator().manual_seed(s)) for s in range(2000)]
+    b = [draw(probs, torch.Generator().manual_seed(s)) for s in range(2000)]
+    assert a == b and set(a) == {1, 3, 4}
+    counts = torch.bincount(torch.tensor(a), minlength=6).float() / len(a)
+    assert torch.allclose(counts, probs, atol=0.04)
+    assert draw(torch.tensor([0.0, 0.0, 1.0]), torch.Generator().manual_seed(0)) == 2
