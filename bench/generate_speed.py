@@ -2,8 +2,9 @@
 
 For each run: batch 1 and batch 32 (`--batches`); token families (rnn, transformer) with and without the
 model state carried between steps (the Transformer's key/value cache, the RNN's hidden state; without it,
-each step recomputes from the tokens of the last window). Other families are timed through their own
-`generate` (they have no cache). Prints one JSON line.
+each step recomputes from the tokens of the last window); one Transformer row with the cache both with and
+without guessing ahead (speculative sampling, generation/sample.py). Other families are timed through their
+own `generate` (they have no cache). Prints one JSON line.
 
     python bench/generate_speed.py --runs runs/tf-bach runs/rnn-bach --threads 2 --bars 16
 """
@@ -19,7 +20,7 @@ import time
 import torch
 
 
-def measure(run, batch: int, bars: int, cache: bool | None, seed: int) -> dict:
+def measure(run, batch: int, bars: int, cache: bool | None, seed: int, guess: bool = True) -> dict:
     """Generate `batch` pieces of `bars` bars; timings and music length."""
     from tunesmith.generation.controls import Controls
     from tunesmith.generation.sample import generate, generate_tokens
@@ -29,12 +30,13 @@ def measure(run, batch: int, bars: int, cache: bool | None, seed: int) -> dict:
     if cache is None:
         pieces = generate(run, controls)
     else:
-        pieces = generate_tokens(run, controls, use_cache=cache)
+        pieces = generate_tokens(run, controls, use_cache=cache, guess=guess)
     wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
     music = sum(p.bars * p.bar_ticks / p.tpq * 60.0 / p.tempo for p in pieces)
     events = sum(int(p.tags.get("events", 0)) for p in pieces)
     out = {"family": run.family.name, "run": str(run.path), "batch": batch, "bars": bars,
-           "cache": cache, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "music_s": round(music, 2),
+           "cache": cache, "guess": bool(guess and cache and batch == 1 and hasattr(run.model, "verify")),
+           "wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "music_s": round(music, 2),
            "x_realtime": round(music / wall, 1), "x_realtime_per_cpu_s": round(music / max(cpu, 1e-9), 1)}
     if events:  # per CPU second too: on a shared machine the wall clock includes waiting for a core
         out.update({"events": events, "events_per_s": round(events / wall, 1),
@@ -63,6 +65,9 @@ def main() -> None:
         for batch in args.batches:
             if token_family:
                 results.append(measure(run, batch, args.bars, True, args.seed))
+                if results[-1]["guess"]:  # the same without guessing ahead
+                    print(json.dumps(results[-1]), file=sys.stderr)
+                    results.append(measure(run, batch, args.bars, True, args.seed, guess=False))
                 results.append(measure(run, batch, args.uncached_bars, False, args.seed))
             else:
                 results.append(measure(run, batch, args.bars, None, args.seed))

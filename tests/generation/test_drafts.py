@@ -9,10 +9,11 @@ from tunesmith.generation.sample import draw
 
 # ids: 0 Bar, 1-2 Position, 3-5 Pitch, 6 Velocity, 7-8 Duration
 KINDS = ["Bar", "Position", "Position", "Pitch", "Pitch", "Pitch", "Velocity", "Duration", "Duration"]
+VALUES = [-1.0, 0.0, 4.0, 60.0, 62.0, 64.0, 80.0, 4.0, 8.0]
 
 
 def seen(tokens: list[int]) -> Drafter:
-    drafter = Drafter(KINDS)
+    drafter = Drafter(KINDS, VALUES)
     for token in tokens:
         drafter.see(token)
     return drafter
@@ -28,7 +29,7 @@ def test_a_row_that_repeats_itself_is_guessed_until_the_pitch():
 def test_a_kind_mostly_guessed_wrong_ends_the_guesses():
     kinds = ["Position"] * 2 + ["Pitch"] * 12 + ["Velocity"] + ["Duration"] * 2  # ids 2-13 are pitches
     g = torch.Generator().manual_seed(0)
-    drafter = Drafter(kinds)
+    drafter = Drafter(kinds, [float(i) for i in range(len(kinds))])
     for _ in range(30):  # positions, pitches and durations at random, one velocity
         for token in (int(torch.randint(0, 2, (), generator=g)), 2 + int(torch.randint(0, 12, (), generator=g)), 14,
                       15 + int(torch.randint(0, 2, (), generator=g))):

@@ -5,6 +5,14 @@ either a forced id or a set of ids to sample among) followed by free sampling un
 Every row has its own seeded generator, so piece i is the same whatever --num is. The model's state
 (the Transformer's key/value cache, the RNN's hidden state) is carried between steps; `use_cache=False`
 recomputes it from the tokens each step instead (same tokens, slower: used to check the cache).
+
+Each id is drawn from one uniform number by the cumulative sum (`draw`), so the ids depend only on the
+probabilities and the seed. That lets one row of the Transformer be sampled speculatively: the sampler
+feeds the model the id it drew together with guesses of the next ids (drafts.py), draws the next id from
+the logits after the fed one, and while the draw equals the next guess goes on with the logits after that
+guess, which the same model call gave. The first wrong guess and the ones after it are taken back from
+the cache (`commit`). Each call of the model then yields two to three events instead of one, and the
+events are exactly those drawn without guessing.
 """
 
 from __future__ import annotations
@@ -42,8 +50,10 @@ class Plan:
 
 
 def sample_rows(model: torch.nn.Module, plan: Plan, constraints: MusicConstraints, generators: list[torch.Generator],
-                controls: Controls, device: torch.device, max_new: int, use_cache: bool = True) -> list[list[int]]:
-    """One row per generator: the plan, then events under `constraints` until each row is done.
+                controls: Controls, device: torch.device, max_new: int, use_cache: bool = True,
+                guess: bool = True) -> list[list[int]]:
+    """One row per generator: the plan, then events under `constraints` until each row is done. One row with
+    a model that can take several events at once (`verify`) is fed guesses of the next events (`guess`).
 
     Returns each row's ids up to and including the event that ended it.
     """
@@ -52,7 +62,7 @@ def sample_rows(model: torch.nn.Module, plan: Plan, constraints: MusicConstraint
     torch.backends.mkldnn.enabled = False
     try:
         with torch.no_grad():
-            return _sample_rows(model, plan, constraints, generators, controls, device, max_new, use_cache)
+            return _sample_rows(model, plan, constraints, generators, controls, device, max_new, use_cache, guess)
     finally:
         torch.backends.mkldnn.enabled = previous
 
@@ -65,7 +75,7 @@ def draw(probs: torch.Tensor, generator: torch.Generator) -> int:
     return min(int(torch.searchsorted(cdf, u, right=True)), probs.shape[0] - 1)
 
 
-def _sample_rows(model, plan, constraints, generators, controls, device, max_new, use_cache) -> list[list[int]]:
+def _sample_rows(model, plan, constraints, generators, controls, device, max_new, use_cache, guess) -> list[list[int]]:
     num, slots = len(generators), plan.slots
     rows: list[list[int]] = [[] for _ in range(num)]
     states = [RowState() for _ in range(num)]
@@ -75,7 +85,9 @@ def _sample_rows(model, plan, constraints, generators, controls, device, max_new
     everything = torch.ones(constraints.vocab.size, dtype=torch.bool)
     # one row with a cache that can take several events at once: feed guesses of the next events along
     # with each sampled one (drafts.py), and keep those that the row then draws anyway
-    drafter = Drafter(constraints.vocab.kind) if num == 1 and use_cache and hasattr(model, "verify") else None
+    drafter = None
+    if guess and num == 1 and use_cache and hasattr(model, "verify"):
+        drafter = Drafter(constraints.vocab.kind, constraints.vocab.value.tolist())
     guesses: list[int] = []  # guessed events fed after the latest sampled one, not yet drawn
     ahead, pending, kept = None, None, 0  # logits after each fed event, the uncommitted state, guesses drawn
 
@@ -130,7 +142,7 @@ def _sample_rows(model, plan, constraints, generators, controls, device, max_new
             allowed = slots[i].expand(num, -1)
         else:
             allowed = torch.stack([everything if ends[r] is not None else constraints.allowed(states[r])
-                                   for r in range(num)])
+                                   for r in range(num)]) if num > 1 else constraints.allowed(states[0])[None]
         stuck = [r for r in range(num) if not allowed[r].any()]
         if stuck:
             s = states[stuck[0]]
@@ -155,8 +167,8 @@ def _sample_rows(model, plan, constraints, generators, controls, device, max_new
     return [row[:e] if e is not None else row for row, e in zip(rows, ends, strict=True)]
 
 
-def generate_tokens(run: Run, controls: Controls, use_cache: bool = True) -> list[Piece]:
+def generate_tokens(run: Run, controls: Controls, use_cache: bool = True, guess: bool = True) -> list[Piece]:
     """Sample token pieces under `controls` (continuing or infilling the primer, if any) and check them."""
     from tunesmith.generation.token_pieces import TokenGeneration
 
-    return TokenGeneration(run, controls, use_cache=use_cache).pieces()
+    return TokenGeneration(run, controls, use_cache=use_cache, guess=guess).pieces()

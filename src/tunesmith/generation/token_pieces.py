@@ -44,8 +44,8 @@ def split_bars(ids: list[int], bar_id: int) -> list[list[int]]:
 class TokenGeneration:
     """Everything one `generate` call on a token model needs, worked out once."""
 
-    def __init__(self, run: Run, controls: Controls, use_cache: bool = True):
-        self.run, self.controls, self.use_cache = run, controls, use_cache
+    def __init__(self, run: Run, controls: Controls, use_cache: bool = True, guess: bool = True):
+        self.run, self.controls, self.use_cache, self.guess = run, controls, use_cache, guess
         self.rep: TokenRepresentation = run.representation
         self.cv = self.rep.conditions
         self.primer = controls.primer_piece()
@@ -160,7 +160,7 @@ class TokenGeneration:
     def sample(self, plan: Plan, constraints: MusicConstraints, generators: list[torch.Generator]) -> list[list[int]]:
         max_new = constraints.total_bars * TOKENS_PER_BAR_LIMIT + 64
         return sample_rows(self.run.model, plan, constraints, generators, self.controls, self.run.device, max_new,
-                           self.use_cache)
+                           self.use_cache, self.guess)
 
     def decode_bars(self, ids: list[int], first_bar: int, bars: int) -> Piece:
         """Music ids (beginning with a bar line) as a Piece whose first bar is bar `first_bar`."""
