@@ -35,7 +35,7 @@ def measure(run, batch: int, bars: int, cache: bool | None, seed: int, guess: bo
     music = sum(p.bars * p.bar_ticks / p.tpq * 60.0 / p.tempo for p in pieces)
     events = sum(int(p.tags.get("events", 0)) for p in pieces)
     out = {"family": run.family.name, "run": str(run.path), "batch": batch, "bars": bars,
-           "cache": cache, "guess": bool(guess and cache and batch == 1 and hasattr(run.model, "verify")),
+           "cache": cache, "guess": bool(guess and cache and batch == 1 and getattr(run.model, "guessing", False)),
            "wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "music_s": round(music, 2),
            "x_realtime": round(music / wall, 1), "x_realtime_per_cpu_s": round(music / max(cpu, 1e-9), 1)}
     if events:  # per CPU second too: on a shared machine the wall clock includes waiting for a core

@@ -10,7 +10,8 @@ import torch
 from tunesmith.errors import TunesmithError
 from tunesmith.models import config_from_dict, get_family
 from tunesmith.models.token_lm import PITCH_FEATURES, pitch_feature_table
-from tunesmith.models.transformer import LOOKAHEAD, TokenTransformer, TransformerConfig
+from tunesmith.models.transformer import TokenTransformer, TransformerConfig
+from tunesmith.models.transformer_decode import LOOKAHEAD
 from tunesmith.piece import Piece
 from tunesmith.representations.tokens import TokenRepresentation
 from tunesmith.representations.windows import token_windows

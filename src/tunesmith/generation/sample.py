@@ -86,7 +86,7 @@ def _sample_rows(model, plan, constraints, generators, controls, device, max_new
     # one row with a cache that can take several events at once: feed guesses of the next events along
     # with each sampled one (drafts.py), and keep those that the row then draws anyway
     drafter = None
-    if guess and num == 1 and use_cache and hasattr(model, "verify"):
+    if guess and num == 1 and use_cache and getattr(model, "guessing", False):
         drafter = Drafter(constraints.vocab.kind, constraints.vocab.value.tolist())
     guesses: list[int] = []  # guessed events fed after the latest sampled one, not yet drawn
     ahead, pending, kept = None, None, 0  # logits after each fed event, the uncommitted state, guesses drawn

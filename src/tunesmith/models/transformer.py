@@ -17,6 +17,7 @@ from torch import nn
 
 from tunesmith.errors import TunesmithError
 from tunesmith.models.token_lm import TokenLM, token_family
+from tunesmith.models.transformer_decode import LOOKAHEAD, Decoder, KVCache
 
 
 @dataclass
@@ -97,57 +98,6 @@ class Block(nn.Module):
         return x, cache
 
 
-class KVCache:
-    """One layer's keys and values of the latest events, in a ring: a new event overwrites the oldest, so a
-    step copies one event instead of the whole cache. Rotary positions are already in the keys, so the order
-    of the ring does not matter to attention, only each slot's age. Keys and values share one tensor
-    [2, B, H, capacity, d] so that a step writes both with one copy. The ring holds `room` events more than
-    the attention window, so that events written ahead and then taken back (`rewind`) only ever overwrite
-    events that have left the window."""
-
-    def __init__(self, k: torch.Tensor, v: torch.Tensor, capacity: int):
-        b, h, s, d = k.shape
-        self.kv = k.new_empty(2, b, h, capacity, d)
-        n = min(s, capacity)
-        self.kv[0, :, :, :n], self.kv[1, :, :, :n] = k[:, :, s - n:], v[:, :, s - n:]
-        self.n, self.next = n, n % capacity
-
-    def ordered(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Keys and values oldest first: [B, H, n, d] each."""
-        if self.n < self.kv.shape[3]:
-            return self.kv[0, :, :, :self.n], self.kv[1, :, :, :self.n]
-        order = torch.cat([torch.arange(self.next, self.n), torch.arange(0, self.next)]).to(self.kv.device)
-        return self.kv[0][:, :, order], self.kv[1][:, :, order]
-
-    def extend(self, kv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Add t events' keys and values [2, B, t, H, d], oldest first (t less than `room`); the keys and
-        values of every held slot [B, H, n, d], in slot order."""
-        size, t = self.kv.shape[3], kv.shape[2]
-        kv = kv.transpose(2, 3)  # [2, B, H, t, d]
-        if t == 1:
-            self.kv[:, :, :, self.next] = kv[:, :, :, 0]
-        else:
-            first = min(t, size - self.next)
-            self.kv[:, :, :, self.next:self.next + first] = kv[:, :, :, :first]
-            self.kv[:, :, :, :t - first] = kv[:, :, :, first:]
-        self.next = (self.next + t) % size
-        self.n = min(self.n + t, size)
-        return self.kv[0, :, :, :self.n], self.kv[1, :, :, :self.n]
-
-    def rewind(self, count: int) -> None:
-        """Take back the latest `count` events (their slots then count as the oldest of a full ring)."""
-        self.next = (self.next - count) % self.kv.shape[3]
-        if self.n < self.kv.shape[3]:
-            self.n -= count
-
-    def ages(self, ahead: int = 0) -> torch.Tensor:
-        """How many events back each held slot was written, in slot order: [n] (1 for the latest), once
-        `ahead` more events are written."""
-        size = self.kv.shape[3]
-        held = torch.arange(min(self.n + ahead, size), device=self.kv.device)
-        return (self.next + ahead - held - 1) % size + 1
-
-
 def rotation_matrices(cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
     """[T, d, d] matrices R with x @ R == apply_rotary(x, cos, sin) for rows x of size d (cos, sin [T, d/2]):
     one matrix product rotates the queries and keys of every head at once."""
@@ -155,9 +105,6 @@ def rotation_matrices(cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
     eye = torch.eye(half, dtype=cos.dtype, device=cos.device)
     c, s = cos[:, None, :] * eye, sin[:, None, :] * eye  # [T, d/2, d/2] diagonal
     return torch.cat([torch.cat([c, s], dim=2), torch.cat([-s, c], dim=2)], dim=1)  # [T, d, d]
-
-
-LOOKAHEAD = 8  # events a cached step may take at once; the caches hold this many more than the window
 
 
 class TokenTransformer(TokenLM):
@@ -247,23 +194,26 @@ class TokenTransformer(TokenLM):
         k, v = cache.ordered() if isinstance(cache, KVCache) else cache
         return k[:, :, -(self.context - 1):], v[:, :, -(self.context - 1):]
 
-    def _decode_weights(self) -> list:
-        """The tensors the one-event step reads, gathered once (attribute lookups on modules cost more than
-        the arithmetic of a one-event step); gathered again if the parameters were replaced."""
-        key = (self.embed.weight.data_ptr(), self.embed.weight.device, self.embed.weight._version,
-               self.pitch_proj.weight._version if self.pitch_proj is not None else 0)
-        if getattr(self, "_decode_key", None) != key:
-            self._decode_embed = self._embeddings()
-            layers = [(b.norm1.weight, b.norm1.bias, b.attn.qkv.weight, b.attn.qkv.bias, b.attn.out.weight,
-                       b.attn.out.bias, b.norm2.weight, b.norm2.bias, b.mlp[0].weight, b.mlp[0].bias,
-                       b.mlp[2].weight, b.mlp[2].bias) for b in self.blocks]
-            self._decode, self._decode_key = layers, key
-        return self._decode
+    def decode_key(self) -> tuple:
+        """Changes when the matrices the decoder copies (the embeddings) change or move."""
+        weights = [self.embed.weight, self.head.weight] + ([self.pitch_proj.weight] if self.pitch_proj is not None else [])
+        return tuple((w.data_ptr(), w.device, w._version) for w in weights)
+
+    def _decoder(self) -> Decoder:
+        decoder = getattr(self, "_decoder_cache", None)
+        if decoder is None or decoder.key != self.decode_key():
+            decoder = self._decoder_cache = Decoder(self)
+        return decoder
+
+    @property
+    def guessing(self) -> bool:
+        """Whether `verify` takes several events at once (the numpy decoder: on a CPU)."""
+        return self.embed.weight.device.type == "cpu"
 
     @torch.no_grad()
     def step(self, tokens: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
         """New events [B, t] after a state: the logits of the next event [B, V] and the new state."""
-        if state is None or self.training or tokens.shape[1] >= LOOKAHEAD:
+        if state is None or self.training or tokens.shape[1] >= LOOKAHEAD or not self.guessing:
             return super().step(tokens, state)
         logits, pending = self.verify(tokens, state)
         return logits[:, -1], self.commit(pending, tokens.shape[1])
@@ -272,43 +222,12 @@ class TokenTransformer(TokenLM):
     def verify(self, tokens: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
         """The logits after each of a few new events [B, t] that follow a cached state [B, t, V], and a
         pending state: `commit(pending, n)` keeps the first n of the events (a speculative sampler keeps the
-        guesses that came true). The same arithmetic as `forward` in fewer operations (a step on a CPU is
-        bound by the number of operations, not by the arithmetic): one rotation matrix per event for every
-        layer's queries and keys, one cache write per layer, one attention mask for every layer, no module
-        calls."""
+        guesses that came true). On a CPU, in numpy (transformer_decode.py)."""
         start, caches = state
-        (b, t), c, heads = tokens.shape, self.config.width, self.config.heads
-        rotate = self._rotations(start, t, tokens.device)[:, None]  # [t, 1, d, d]
-        eps = self.norm.eps
-        layers = self._decode_weights()
-        embed, head = self._decode_embed
-        mask = self._window_mask(caches[0], t)
-        x = F.embedding(tokens, embed)  # [B, t, C]
-        for (n1w, n1b, qkv_w, qkv_b, out_w, out_b, n2w, n2b, up_w, up_b, down_w, down_b), cache in zip(
-                layers, caches, strict=True):
-            qkv = F.linear(F.layer_norm(x, (c,), n1w, n1b, eps), qkv_w, qkv_b).view(b, t, 3, heads, c // heads)
-            qk = qkv[:, :, :2] @ rotate  # [B, t, 2, H, d]
-            k, v = cache.extend(torch.stack([qk[:, :, 1], qkv[:, :, 2]]))  # [B, H, S, d] each
-            y = F.scaled_dot_product_attention(qk[:, :, 0].transpose(1, 2), k, v, attn_mask=mask)  # [B, H, t, d]
-            x = x + F.linear(y.transpose(1, 2).reshape(b, t, c), out_w, out_b)
-            x = x + F.linear(F.gelu(F.linear(F.layer_norm(x, (c,), n2w, n2b, eps), up_w, up_b)), down_w, down_b)
-        x = F.layer_norm(x, (c,), self.norm.weight, self.norm.bias, eps)
-        return F.linear(x, head), (start, caches, t)  # [B, t, V]
-
-    def _window_mask(self, cache: KVCache, t: int) -> torch.Tensor | None:
-        """Which held slots [t, S] each of t new events attends to once written (the events of its window up
-        to itself); None when that is every slot. Kept by the ring's state: it recurs as the ring turns."""
-        if t == 1 and cache.n < self.context:
-            return None
-        key = (cache.n, cache.next, t, cache.kv.shape[3], cache.kv.device)
-        masks = self.__dict__.setdefault("_masks", {})
-        if key not in masks:
-            if len(masks) > 4 * cache.kv.shape[3]:
-                masks.clear()
-            ages = cache.ages(t)[None, :]  # [1, S]
-            back = t - torch.arange(t, device=cache.kv.device)[:, None]  # [t, 1]
-            masks[key] = (ages >= back) & (ages < back + self.context)
-        return masks[key]
+        t = tokens.shape[1]
+        rotations = self._rotations(start, t, tokens.device).numpy()
+        logits = self._decoder().decode(tokens.numpy(), rotations, caches)
+        return torch.from_numpy(logits), (start, caches, t)
 
     @staticmethod
     def commit(pending: Any, n: int) -> Any:
