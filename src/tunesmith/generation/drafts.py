@@ -13,7 +13,8 @@ predictors: the latest value of that kind; the value that followed the latest on
 value of a steady step; the value the previous onset began with (a chord's notes share a duration more
 often than consecutive onsets do); where the next sounding note ends (the next onset, in a chorale); the
 value at the same position in the bar before (a folk tune's accents). The predictor right most often in
-this row, for that kind, is used. A kind whose guesses are mostly wrong (pitch, say) ends the guesses.
+this row, for that kind, is used. The guesses stop where the chance that all of them come true (each predictor's record so far) gets
+small: a pitch is seldom guessed.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 GUESSES = 4  # at most this many events guessed ahead
-MIN_HIT_RATE = 0.25  # a kind guessed right less often than this ends the guesses (after a few tries)
+MIN_CHANCE = 0.25  # guesses stop where the chance that all of them come true falls below this
 ONSET = ("Position", "Bar")  # kinds that begin a new onset
 
 
@@ -118,22 +119,25 @@ class Drafter:
         recent.add(kind, token, self.values[token])
         self.previous = kind
 
-    def _value(self, kind: str, recent: Recent) -> int | None:
+    def _value(self, kind: str, recent: Recent) -> tuple[int | None, float]:
+        """The best predictor's value for `kind`, and how often that predictor has been right."""
         hits = self.hits.get(kind)
-        if hits is None or hits[0] >= 8 and max(hits[1:]) < MIN_HIT_RATE * hits[0]:
-            return None
+        if hits is None:
+            return None, 0.0
         best = max(range(PREDICTORS), key=lambda i: hits[i + 1])
-        return self._predict(kind, recent)[best]
+        return self._predict(kind, recent)[best], (hits[best + 1] + 1) / (hits[0] + 2)
 
     def guess(self) -> list[int]:
-        """Up to `limit` ids expected after the events seen so far (fewer, or none, when unsure)."""
+        """Up to `limit` ids expected after the events seen so far, while the chance that all of them come
+        true stays above MIN_CHANCE (fewer, or none, when unsure)."""
         guesses: list[int] = []
-        kind, recent = self.previous, self.recent
+        kind, recent, chance = self.previous, self.recent, 1.0
         while kind is not None and len(guesses) < self.limit:
             place = recent.place(kind)
             kind = self.next_kind.get(place) or self.next_kind.get(place[:2]) or self.next_kind.get(place[:1])
-            value = None if kind is None else self._value(kind, recent)
-            if value is None:
+            value, rate = (None, 0.0) if kind is None else self._value(kind, recent)
+            chance *= rate
+            if value is None or chance < MIN_CHANCE:
                 break
             guesses.append(value)
             if len(guesses) == 1:

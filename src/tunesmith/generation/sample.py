@@ -20,12 +20,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from tunesmith.errors import ControlError
 from tunesmith.generation.controls import Controls, filter_logits
 from tunesmith.generation.drafts import Drafter
-from tunesmith.generation.masks import MusicConstraints, RowState, apply_mask
+from tunesmith.generation.masks import MusicConstraints, RowState
 from tunesmith.generation.run import Run
 from tunesmith.piece import Piece
 
@@ -57,22 +58,26 @@ def sample_rows(model: torch.nn.Module, plan: Plan, constraints: MusicConstraint
 
     Returns each row's ids up to and including the event that ended it.
     """
-    # oneDNN's LSTM builds its kernels on every call: for one step at a time the plain kernels are faster
+    # oneDNN's LSTM builds its kernels on every call: for one step at a time the plain kernels are faster;
+    # attention weights that underflow to subnormal numbers slow a CPU down many times: flush them to zero
     previous = torch.backends.mkldnn.enabled
     torch.backends.mkldnn.enabled = False
+    flushed = torch.set_flush_denormal(True)
     try:
         with torch.no_grad():
             return _sample_rows(model, plan, constraints, generators, controls, device, max_new, use_cache, guess)
     finally:
         torch.backends.mkldnn.enabled = previous
+        if flushed:
+            torch.set_flush_denormal(False)
 
 
-def draw(probs: torch.Tensor, generator: torch.Generator) -> int:
-    """One id from probabilities [V], by one uniform number from `generator` and the cumulative sum: the
-    same numbers give the same ids whether or not the sampler guessed ahead."""
-    cdf = probs.cumsum(0)
-    u = torch.rand(1, generator=generator, device=probs.device) * cdf[-1]
-    return min(int(torch.searchsorted(cdf, u, right=True)), probs.shape[0] - 1)
+def draw(scores: np.ndarray, generator: torch.Generator) -> int:
+    """One id from logits [V] (-inf for the ids not allowed), by one uniform number from `generator` and the
+    cumulative sum: the same numbers give the same ids whether or not the sampler guessed ahead."""
+    cdf = np.cumsum(np.exp(scores - scores.max()))
+    u = float(torch.rand(1, generator=generator)) * cdf[-1]
+    return min(int(np.searchsorted(cdf, u, side="right")), scores.shape[0] - 1)
 
 
 def _sample_rows(model, plan, constraints, generators, controls, device, max_new, use_cache, guess) -> list[list[int]]:
@@ -143,15 +148,17 @@ def _sample_rows(model, plan, constraints, generators, controls, device, max_new
         else:
             allowed = torch.stack([everything if ends[r] is not None else constraints.allowed(states[r])
                                    for r in range(num)]) if num > 1 else constraints.allowed(states[0])[None]
-        stuck = [r for r in range(num) if not allowed[r].any()]
-        if stuck:
+        stuck = np.flatnonzero(~allowed.numpy().any(-1))
+        if len(stuck):
             s = states[stuck[0]]
             raise ControlError(f"impossible request: the controls leave no possible next event in bar {s.bars} "
                                f"(after {s.notes_in_bar} notes in that bar); loosen --density, --pitch-range or "
                                "--scale-lock")
-        masked = apply_mask(logits.float().to("cpu"), allowed)
-        probs = torch.softmax(filter_logits(masked, controls.temperature, controls.top_k, controls.top_p), -1)
-        drawn = [draw(probs[r], generators[r]) for r in range(num)]
+        scores = np.where(allowed.numpy(), logits.float().cpu().numpy(), np.float32(-np.inf))
+        if controls.temperature != 1.0 or controls.top_k is not None or controls.top_p is not None:
+            scores = filter_logits(torch.from_numpy(scores), controls.temperature, controls.top_k,
+                                   controls.top_p).numpy()
+        drawn = [draw(scores[r], generators[r]) for r in range(num)]
         for r, token in enumerate(drawn):
             write(r, token)
         i += 1

@@ -195,9 +195,9 @@ class TokenTransformer(TokenLM):
         return k[:, :, -(self.context - 1):], v[:, :, -(self.context - 1):]
 
     def decode_key(self) -> tuple:
-        """Changes when the matrices the decoder copies (the embeddings) change or move."""
-        weights = [self.embed.weight, self.head.weight] + ([self.pitch_proj.weight] if self.pitch_proj is not None else [])
-        return tuple((w.data_ptr(), w.device, w._version) for w in weights)
+        """Changes when a parameter changes (an optimizer step, a load) or moves."""
+        params = self.__dict__.get("_params") or self.__dict__.setdefault("_params", list(self.parameters()))
+        return params[0].data_ptr(), params[0].device, sum(p._version for p in params)
 
     def _decoder(self) -> Decoder:
         decoder = getattr(self, "_decoder_cache", None)
