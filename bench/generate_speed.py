@@ -20,21 +20,23 @@ import time
 import torch
 
 
-def measure(run, batch: int, bars: int, cache: bool | None, seed: int, guess: bool = True) -> dict:
-    """Generate `batch` pieces of `bars` bars; timings and music length."""
+def measure(run, batch: int, bars: int, cache: bool | None, seed: int, guess: bool = True, calls: int = 1) -> dict:
+    """Generate `batch` pieces of `bars` bars, `calls` times (seeds seed, seed+1...); timings and music length."""
     from tunesmith.generation.controls import Controls
     from tunesmith.generation.sample import generate, generate_tokens
 
-    controls = Controls(num=batch, bars=bars, seed=seed)
+    pieces = []
     start_cpu, start = time.process_time(), time.perf_counter()
-    if cache is None:
-        pieces = generate(run, controls)
-    else:
-        pieces = generate_tokens(run, controls, use_cache=cache, guess=guess)
+    for call in range(calls):
+        controls = Controls(num=batch, bars=bars, seed=seed + call)
+        if cache is None:
+            pieces += generate(run, controls)
+        else:
+            pieces += generate_tokens(run, controls, use_cache=cache, guess=guess)
     wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
     music = sum(p.bars * p.bar_ticks / p.tpq * 60.0 / p.tempo for p in pieces)
     events = sum(int(p.tags.get("events", 0)) for p in pieces)
-    out = {"family": run.family.name, "run": str(run.path), "batch": batch, "bars": bars,
+    out = {"family": run.family.name, "run": str(run.path), "batch": batch, "pieces": len(pieces), "bars": bars,
            "cache": cache, "guess": bool(guess and cache and batch == 1 and getattr(run.model, "guessing", False)),
            "wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "music_s": round(music, 2),
            "x_realtime": round(music / wall, 1), "x_realtime_per_cpu_s": round(music / max(cpu, 1e-9), 1)}
@@ -52,6 +54,8 @@ def main() -> None:
     parser.add_argument("--uncached-bars", type=int, default=4, help="bars per piece without the cache (it is slow)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (the target machine has 2 cores)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pieces", type=int, default=4,
+                        help="batch 1 with the cache: pieces generated one after another (their density varies)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -64,10 +68,11 @@ def main() -> None:
         measure(run, 1, 1, True if token_family else None, args.seed)  # warm-up
         for batch in args.batches:
             if token_family:
-                results.append(measure(run, batch, args.bars, True, args.seed))
+                calls = args.pieces if batch == 1 else 1
+                results.append(measure(run, batch, args.bars, True, args.seed, calls=calls))
                 if results[-1]["guess"]:  # the same without guessing ahead
                     print(json.dumps(results[-1]), file=sys.stderr)
-                    results.append(measure(run, batch, args.bars, True, args.seed, guess=False))
+                    results.append(measure(run, batch, args.bars, True, args.seed, guess=False, calls=calls))
                 results.append(measure(run, batch, args.uncached_bars, False, args.seed))
             else:
                 results.append(measure(run, batch, args.bars, None, args.seed))
