@@ -86,6 +86,22 @@ def test_events_fed_ahead_and_taken_back_leave_the_state_of_the_kept_ones():
     assert state[0] == at and len(got) > 30
 
 
+def test_the_decoder_follows_a_training_step():
+    model = tiny(window=16)
+    x = torch.randint(1, 50, (1, 12))
+    with torch.no_grad():
+        before = model.verify(x[:, 10:], model(x[:, :10])[1])[0]
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    model.train()
+    model.loss({"tokens": x})[0].backward()
+    opt.step()
+    model.eval()
+    with torch.no_grad():
+        after = model.verify(x[:, 10:], model(x[:, :10])[1])[0]
+        assert not torch.allclose(before, after, atol=1e-4)
+        assert torch.allclose(after, model(x)[0][:, 10:], atol=1e-5)
+
+
 def test_config_is_strict_and_heads_must_divide_the_width():
     with pytest.raises(TunesmithError, match="unknown model setting"):
         config_from_dict(TransformerConfig, {"depth": 3})

@@ -118,6 +118,7 @@ class MusicConstraints:
         self._velocity_cache: dict[int, torch.Tensor] = {}
         self._position_cache: dict[tuple[int, int, int], torch.Tensor] = {}
         self._duration_cache: dict[int, torch.Tensor] = {}
+        self._note_cache: dict[tuple, torch.Tensor] = {}
         self.melody = Melody(self, melody) if melody is not None else None
 
     # --- static masks ---
@@ -222,10 +223,9 @@ class MusicConstraints:
         return True
 
     def allowed(self, s: RowState) -> torch.Tensor:
-        """Bool [V]: the ids this row may write next."""
-        ok = self.music.clone()
+        """Bool [V]: the ids this row may write next (not to be changed in place: it may be kept)."""
         if s.bars == 0:
-            ok = torch.zeros_like(ok)
+            ok = torch.zeros_like(self.music)
             ok[self.bar_id] = True
             return ok
         in_last_bar = self.tonic_ok is not None and self.bar_offset + s.bars == self.piece_bars
@@ -236,12 +236,18 @@ class MusicConstraints:
                 tonic_missing = self.targets.key.tonic not in {p % 12 for p in s.onset_pitches}
                 last_note = (hi is not None and s.notes_in_bar >= hi - 1) or self.targets.monophonic
                 pitches = self.tonic_only if tonic_missing and last_note else self.tonic_ok
-            ok &= self.kinds[s.last] & pitches & self.velocity_ok(self.bar_offset + s.bars - 1) & self.duration_ok
+            velocities = self.velocity_ok(self.bar_offset + s.bars - 1)
+            key = (s.last, id(pitches), id(velocities))  # both are kept tensors: their ids stay theirs
+            if key not in self._note_cache:
+                self._note_cache[key] = self.music & self.kinds[s.last] & pitches & velocities & self.duration_ok
+            ok = self._note_cache[key]
             if s.last == "Program" and s.onset_pitches:  # no pitch twice at one onset (MIDI would merge them)
+                ok = ok.clone()
                 ok[[self.pitch_id[p] for p in s.onset_pitches if p in self.pitch_id]] = False
             if self.targets.monophonic and s.last == "Velocity":
-                ok &= self._durations_within(s.bar_len - max(s.pos, 0))
+                ok = ok & self._durations_within(s.bar_len - max(s.pos, 0))
             return self.melody.restrict(ok, s) if self.melody else ok
+        ok = self.music.clone()
         if s.last == "Bar" and self.timesig.any():
             ok &= self.timesig
         if self.meter_id is not None or s.meter_id is not None:

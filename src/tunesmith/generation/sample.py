@@ -148,9 +148,9 @@ def _sample_rows(model, plan, constraints, generators, controls, device, max_new
         else:
             allowed = torch.stack([everything if ends[r] is not None else constraints.allowed(states[r])
                                    for r in range(num)]) if num > 1 else constraints.allowed(states[0])[None]
-        stuck = np.flatnonzero(~allowed.numpy().any(-1))
-        if len(stuck):
-            s = states[stuck[0]]
+        possible = allowed.numpy().any(-1)
+        if not possible.all():
+            s = states[int(np.argmin(possible))]
             raise ControlError(f"impossible request: the controls leave no possible next event in bar {s.bars} "
                                f"(after {s.notes_in_bar} notes in that bar); loosen --density, --pitch-range or "
                                "--scale-lock")

@@ -8,6 +8,7 @@ embeddings (Press & Wolf 2017); dropout on the embeddings and the residual strea
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -107,6 +108,9 @@ def rotation_matrices(cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
     return torch.cat([torch.cat([c, s], dim=2), torch.cat([-s, c], dim=2)], dim=1)  # [T, d, d]
 
 
+VERSION = operator.attrgetter("_version")  # a tensor's count of in-place changes
+
+
 class TokenTransformer(TokenLM):
     """Embedding -> pre-norm blocks -> final norm -> (tied) output projection.
 
@@ -195,9 +199,9 @@ class TokenTransformer(TokenLM):
         return k[:, :, -(self.context - 1):], v[:, :, -(self.context - 1):]
 
     def decode_key(self) -> tuple:
-        """Changes when a parameter changes (an optimizer step, a load) or moves."""
+        """Changes when a parameter changes (an optimizer step, a load, an edit in place) or moves."""
         params = self.__dict__.get("_params") or self.__dict__.setdefault("_params", list(self.parameters()))
-        return params[0].data_ptr(), params[0].device, sum(p._version for p in params)
+        return params[0].data_ptr(), params[0].device, sum(map(VERSION, params))
 
     def _decoder(self) -> Decoder:
         decoder = getattr(self, "_decoder_cache", None)

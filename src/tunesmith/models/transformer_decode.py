@@ -101,10 +101,9 @@ class Decoder:
         self.masks: dict[tuple, np.ndarray] = {}
 
     def normed(self, x: np.ndarray) -> np.ndarray:
-        """The rows of `x` [N, C] at mean 0 and variance 1 (sums, not `mean`: numpy's mean costs more calls)."""
-        inv = np.float32(1.0 / x.shape[-1])
-        centred = x - x.sum(-1, keepdims=True) * inv
-        return centred / np.sqrt((centred * centred).sum(-1, keepdims=True) * inv + self.eps)
+        """The rows of `x` [N, C] at mean 0 and variance 1 (one PyTorch call on the same memory costs less
+        than the nine numpy ones)."""
+        return F.layer_norm(torch.from_numpy(x), (x.shape[-1],), eps=self.eps).numpy()
 
     def window_mask(self, cache: KVCache, t: int) -> np.ndarray | float:
         """What each of t new events adds to its attention scores over the held slots [t, S] once written:
@@ -140,8 +139,7 @@ class Decoder:
             scores = (k @ np.ascontiguousarray(qk[:, :, 0].transpose(0, 2, 3, 1))).transpose(0, 1, 3, 2)
             if t > 1 or cache.n > self.window:
                 scores = scores + mask
-            scores = np.exp(scores - scores.max(-1, keepdims=True))
-            y = (scores / scores.sum(-1, keepdims=True)) @ v  # [B, H, t, d]
+            y = torch.softmax(torch.from_numpy(scores), -1).numpy() @ v  # [B, H, t, d]
             x = x + y.transpose(0, 2, 1, 3).reshape(b * t, c) @ out_w + out_b
             hidden = F.gelu(torch.from_numpy(self.normed(x) @ up_w + up_b)).numpy()
             x = x + hidden @ down_w + down_b

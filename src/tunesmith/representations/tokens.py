@@ -4,6 +4,7 @@ and infilling tokens after MidiTok's vocabulary (representations/conditioning.py
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,7 @@ class TokenRepresentation(Representation):
     def bos_id(self) -> int:
         return self.tokenizer["BOS_None"]
 
-    @property
+    @functools.cached_property
     def eos_id(self) -> int:
         return self.tokenizer["EOS_None"]
 
