@@ -46,6 +46,19 @@ def measure(run, batch: int, bars: int, cache: bool | None, seed: int, guess: bo
     return out
 
 
+def reference_us() -> float:
+    """Microseconds of one small matrix-vector product (the kind a one-event step is made of), the best of
+    five timings: how fast the machine is at the moment of the run (a shared machine varies by 2x)."""
+    x, w = torch.randn(1, 128), torch.randn(384, 128)
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(2000):
+            torch.nn.functional.linear(x, w)
+        best = min(best, (time.perf_counter() - start) / 2000 * 1e6)
+    return round(best, 2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", nargs="+", required=True, help="run directories (any family)")
@@ -61,7 +74,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from tunesmith.generation.run import load_run
 
-    results = []
+    results, reference = [], [reference_us()]
     for path in args.runs:
         run = load_run(path, device=args.device)
         token_family = run.family.generate is None
@@ -78,6 +91,7 @@ def main() -> None:
                 results.append(measure(run, batch, args.bars, None, args.seed))
             print(json.dumps(results[-1]), file=sys.stderr)
     print(json.dumps({"benchmark": "generate_speed", "threads": args.threads, "load_average": os.getloadavg()[0],
+                      "reference_us": reference + [reference_us()],  # before and after
                       "cpus": os.cpu_count(), "device": args.device,
                       "results": results}))
 
