@@ -11,8 +11,10 @@ probabilities and the seed. That lets one row of the Transformer be sampled spec
 feeds the model the id it drew together with guesses of the next ids (drafts.py), draws the next id from
 the logits after the fed one, and while the draw equals the next guess goes on with the logits after that
 guess, which the same model call gave. The first wrong guess and the ones after it are taken back from
-the cache (`commit`). Each call of the model then yields two to three events instead of one, and the
-events are exactly those drawn without guessing.
+the cache (`commit`). Each call of the model then yields two to three events instead of one. The events
+are those drawn without guessing, up to rounding: the logits of a call on several events differ from
+those of one event at a time by about 1e-7, which changes a draw only when its uniform number falls that
+close to a boundary between two ids.
 """
 
 from __future__ import annotations
@@ -58,18 +60,18 @@ def sample_rows(model: torch.nn.Module, plan: Plan, constraints: MusicConstraint
 
     Returns each row's ids up to and including the event that ended it.
     """
-    # oneDNN's LSTM builds its kernels on every call: for one step at a time the plain kernels are faster;
-    # attention weights that underflow to subnormal numbers slow a CPU down many times: flush them to zero
+    # oneDNN's LSTM builds its kernels on every call: for one step at a time the plain kernels are faster.
+    # Attention weights that underflow to subnormal numbers slow a CPU down several times: from the first
+    # generation on, the process flushes them to zero (torch has no way to read the setting back, and
+    # worker threads copy it when they start, so it is not undone; nothing here needs numbers below 1e-38)
+    torch.set_flush_denormal(True)
     previous = torch.backends.mkldnn.enabled
     torch.backends.mkldnn.enabled = False
-    flushed = torch.set_flush_denormal(True)
     try:
         with torch.no_grad():
             return _sample_rows(model, plan, constraints, generators, controls, device, max_new, use_cache, guess)
     finally:
         torch.backends.mkldnn.enabled = previous
-        if flushed:
-            torch.set_flush_denormal(False)
 
 
 def draw(scores: np.ndarray, generator: torch.Generator) -> int:

@@ -12,6 +12,7 @@ import operator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -99,13 +100,15 @@ class Block(nn.Module):
         return x, cache
 
 
-def rotation_matrices(cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+def rotation_matrices(cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
     """[T, d, d] matrices R with x @ R == apply_rotary(x, cos, sin) for rows x of size d (cos, sin [T, d/2]):
     one matrix product rotates the queries and keys of every head at once."""
     t, half = cos.shape
-    eye = torch.eye(half, dtype=cos.dtype, device=cos.device)
-    c, s = cos[:, None, :] * eye, sin[:, None, :] * eye  # [T, d/2, d/2] diagonal
-    return torch.cat([torch.cat([c, s], dim=2), torch.cat([-s, c], dim=2)], dim=1)  # [T, d, d]
+    rotations = np.zeros((t, 2 * half, 2 * half), dtype=cos.dtype)
+    i = np.arange(half)
+    rotations[:, i, i] = rotations[:, i + half, i + half] = cos
+    rotations[:, i, i + half], rotations[:, i + half, i] = sin, -sin
+    return rotations
 
 
 VERSION = operator.attrgetter("_version")  # a tensor's count of in-place changes
@@ -142,20 +145,12 @@ class TokenTransformer(TokenLM):
 
     def _rotary(self, start: int, t: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         """cos and sin of positions start..start+t-1, from tables grown by doubling (not saved)."""
-        cos, sin, _ = self._tables_for(start + t, device)
-        return cos[start:start + t], sin[start:start + t]
-
-    def _rotations(self, start: int, t: int, device: torch.device) -> torch.Tensor:
-        """The rotation matrices [t, d, d] of positions start..start+t-1 (see `rotation_matrices`)."""
-        return self._tables_for(start + t, device)[2][start:start + t]
-
-    def _tables_for(self, end: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         tables = getattr(self, "_tables", None)
-        if tables is None or tables[0].shape[0] < end or tables[0].device != device:
-            positions = torch.arange(max(2 * end, 2 * self.context), device=device)
-            cos, sin = rotary_tables(positions, self.config.width // self.config.heads, self.config.rope_base)
-            self._tables = cos, sin, rotation_matrices(cos, sin)
-        return self._tables
+        if tables is None or tables[0].shape[0] < start + t or tables[0].device != device:
+            positions = torch.arange(max(2 * (start + t), 2 * self.context), device=device)
+            self._tables = rotary_tables(positions, self.config.width // self.config.heads, self.config.rope_base)
+        cos, sin = self._tables
+        return cos[start:start + t], sin[start:start + t]
 
     @staticmethod
     def _init(module: nn.Module) -> None:
@@ -199,20 +194,40 @@ class TokenTransformer(TokenLM):
         return k[:, :, -(self.context - 1):], v[:, :, -(self.context - 1):]
 
     def decode_key(self) -> tuple:
-        """Changes when a parameter changes (an optimizer step, a load, an edit in place) or moves."""
-        params = self.__dict__.get("_params") or self.__dict__.setdefault("_params", list(self.parameters()))
-        return params[0].data_ptr(), params[0].device, sum(map(VERSION, params))
+        """Changes when a parameter or buffer changes in place (an optimizer step, a load) or moves. Changes
+        that bypass the version counts (`.data`, fused optimizers) happen in training: leaving training mode,
+        loading a state dict or moving the model drops the decoder too."""
+        tensors = self.__dict__.get("_tensors") or self.__dict__.setdefault(
+            "_tensors", [*self.parameters(), *self.buffers()])
+        return tensors[0].data_ptr(), tensors[0].device, sum(map(VERSION, tensors))
+
+    def forget_decoder(self) -> None:
+        self.__dict__.pop("_decoder_cache", None)
+        self.__dict__.pop("_tensors", None)
+
+    def train(self, mode: bool = True) -> TokenTransformer:
+        self.forget_decoder()
+        return super().train(mode)
+
+    def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> TokenTransformer:  # .to(), .float(), ...
+        self.forget_decoder()
+        return super()._apply(fn, *args, **kwargs)
+
+    def load_state_dict(self, *args: Any, **kwargs: Any) -> Any:
+        self.forget_decoder()
+        return super().load_state_dict(*args, **kwargs)
 
     def _decoder(self) -> Decoder:
-        decoder = getattr(self, "_decoder_cache", None)
+        decoder = self.__dict__.get("_decoder_cache")
         if decoder is None or decoder.key != self.decode_key():
             decoder = self._decoder_cache = Decoder(self)
         return decoder
 
     @property
     def guessing(self) -> bool:
-        """Whether `verify` takes several events at once (the numpy decoder: on a CPU)."""
-        return self.embed.weight.device.type == "cpu"
+        """Whether `verify` takes several events at once (the numpy decoder: float32 on a CPU)."""
+        weight = self.embed.weight
+        return weight.device.type == "cpu" and weight.dtype == torch.float32
 
     @torch.no_grad()
     def step(self, tokens: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
@@ -229,7 +244,9 @@ class TokenTransformer(TokenLM):
         guesses that came true). On a CPU, in numpy (transformer_decode.py)."""
         start, caches = state
         t = tokens.shape[1]
-        rotations = self._rotations(start, t, tokens.device).numpy()
+        if t >= LOOKAHEAD or not self.guessing:
+            raise TunesmithError(f"verify takes fewer than {LOOKAHEAD} events at once, float32 on a CPU")
+        rotations = rotation_matrices(*(table.numpy() for table in self._rotary(start, t, tokens.device)))
         logits = self._decoder().decode(tokens.numpy(), rotations, caches)
         return torch.from_numpy(logits), (start, caches, t)
 

@@ -44,6 +44,7 @@ class KVCache:
 
     def extend(self, k: np.ndarray, v: np.ndarray) -> None:
         """Add t events' keys and values [B, H, t, d] each, oldest first (t less than LOOKAHEAD)."""
+        assert k.shape[2] < LOOKAHEAD, "at most LOOKAHEAD - 1 events at once"
         size, t = self.array.shape[3], k.shape[2]
         first = min(t, size - self.next)
         for i, new in enumerate((k, v)):
@@ -98,7 +99,8 @@ class Decoder:
         self.layers = [(*folded(b.norm1, b.attn.qkv.weight, b.attn.qkv.bias, query), *plain(b.attn.out),
                         *folded(b.norm2, b.mlp[0].weight, b.mlp[0].bias), *plain(b.mlp[2])) for b in model.blocks]
         self.eps, self.heads, self.window = model.norm.eps, heads, model.context
-        self.masks: dict[tuple, np.ndarray] = {}
+        self.masks: dict[int, np.ndarray] = {}  # t -> the mask of a full ring whose next slot is 0
+        self.filling: dict[tuple, np.ndarray] = {}  # (held, next, t) -> the mask while the ring fills
 
     def normed(self, x: np.ndarray) -> np.ndarray:
         """The rows of `x` [N, C] at mean 0 and variance 1 (one PyTorch call on the same memory costs less
@@ -108,18 +110,25 @@ class Decoder:
     def window_mask(self, cache: KVCache, t: int) -> np.ndarray | float:
         """What each of t new events adds to its attention scores over the held slots [t, S] once written:
         0 for the events of its window up to itself, -inf for the others (0.0 when that is every slot).
-        Kept by the ring's state: it recurs as the ring turns."""
+        A full ring's mask only turns with the ring: one is kept per t and rolled."""
+        size = cache.kv.shape[3]
         if t == 1 and cache.n < self.window:
             return 0.0
+        if cache.n + t >= size:
+            if t not in self.masks:
+                self.masks[t] = self._mask(size - np.arange(size), t)  # the ages when the next slot is 0
+            return np.roll(self.masks[t], (cache.next + t) % size, axis=1)
         key = (cache.n, cache.next, t)
-        if key not in self.masks:
-            if len(self.masks) > LOOKAHEAD * cache.kv.shape[3]:
-                self.masks.clear()
-            ages = cache.ages(t)[None, :]  # [1, S]
-            back = t - np.arange(t)[:, None]  # [t, 1]
-            seen = (ages >= back) & (ages < back + self.window)
-            self.masks[key] = np.where(seen, np.float32(0), np.float32(-np.inf)).astype(np.float32)
-        return self.masks[key]
+        if key not in self.filling:
+            if len(self.filling) > 2 * size:
+                self.filling.clear()
+            self.filling[key] = self._mask(cache.ages(t), t)
+        return self.filling[key]
+
+    def _mask(self, ages: np.ndarray, t: int) -> np.ndarray:
+        back = t - np.arange(t)[:, None]  # [t, 1]: how far each new event is from the last one, plus one
+        seen = (ages[None, :] >= back) & (ages[None, :] < back + self.window)
+        return np.where(seen, np.float32(0), np.float32(-np.inf)).astype(np.float32)
 
     def decode(self, tokens: np.ndarray, rotations: np.ndarray, caches: list[KVCache]) -> np.ndarray:
         """Logits [B, t, V] after each of the new events `tokens` [B, t], writing their keys and values into
