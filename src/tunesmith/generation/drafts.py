@@ -13,8 +13,8 @@ predictors: the latest value of that kind; the value that followed the latest on
 value of a steady step; the value the previous onset began with (a chord's notes share a duration more
 often than consecutive onsets do); where the next sounding note ends (the next onset, in a chorale); the
 value at the same position in the bar before (a folk tune's accents). The predictor right most often in
-this row, for that kind, is used. The guesses stop where the chance that all of them come true (each predictor's record so far) gets
-small: a pitch is seldom guessed.
+this row, for that kind, is used. The guesses stop where the chance that all of them come true (each
+predictor's record so far) gets small: a pitch is seldom guessed.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ class Recent:
     first: dict[str, int] = field(default_factory=dict)  # kind -> first value at the current onset
     first_before: dict[str, int] = field(default_factory=dict)  # ... at the onset before
     notes: int = 0  # notes at the current onset
-    notes_before: int = 0  # notes at the onset before
     ends: list[float] = field(default_factory=list)  # where the notes begun in this bar end
     position: float = 0.0
     held: int = 0  # notes of earlier onsets of this bar still sounding at the current one
@@ -46,11 +45,11 @@ class Recent:
 
     def copy(self) -> Recent:
         return Recent(dict(self.latest), dict(self.before), dict(self.first), dict(self.first_before), self.notes,
-                      self.notes_before, list(self.ends), self.position, self.held, dict(self.bar), self.bar_before)
+                      list(self.ends), self.position, self.held, dict(self.bar), self.bar_before)
 
     def place(self, kind: str) -> tuple:
-        """Where in the music the next event comes after an event of `kind`: the kind, whether the onset has as
-        many notes as the one before, and the latest position."""
+        """Where in the music the next event comes after an event of `kind`: the kind, how many notes sound at
+        the current onset (its own and the held ones), and the latest position."""
         return kind, self.notes + self.held, self.latest.get("Position")
 
     def add(self, kind: str, token: int, value: float) -> None:
@@ -58,13 +57,12 @@ class Recent:
             self.before[kind] = self.latest[kind]
         self.latest[kind] = token
         self.first.setdefault(kind, token)
-        if kind == "Bar":
-            self.latest.pop("Position", None)
         if kind in ONSET and self.notes:
-            self.notes, self.notes_before, self.first_before, self.first = 0, self.notes, self.first, {kind: token}
+            self.notes, self.first_before, self.first = 0, self.first, {kind: token}
         elif kind == "Pitch":
             self.notes += 1
         if kind == "Bar":
+            self.latest.pop("Position", None)
             self.ends, self.position, self.held, self.bar_before, self.bar = [], 0.0, 0, self.bar, {}
         elif kind == "Position":
             self.position = value
