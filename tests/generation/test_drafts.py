@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from tunesmith.generation.drafts import Drafter
-from tunesmith.generation.sample import draw
+from tunesmith.generation.sample import Uniforms, draw
 
 # ids: 0 Bar, 1-2 Position, 3-5 Pitch, 6 Velocity, 7-8 Duration
 KINDS = ["Bar", "Position", "Position", "Pitch", "Pitch", "Pitch", "Velocity", "Duration", "Duration"]
@@ -45,8 +45,19 @@ def test_draw_is_reproducible_and_never_takes_an_impossible_id():
     probs = np.array([0.0, 0.5, 0.0, 0.3, 0.2, 0.0], dtype=np.float32)
     with np.errstate(divide="ignore"):
         scores = np.log(probs) + 3.0  # logits: -inf where not allowed
-    a = [draw(scores, torch.Generator().manual_seed(s)) for s in range(2000)]
-    b = [draw(scores, torch.Generator().manual_seed(s)) for s in range(2000)]
+    a = [draw(scores, float(torch.rand(1, generator=torch.Generator().manual_seed(s)))) for s in range(2000)]
+    b = [draw(scores, float(torch.rand(1, generator=torch.Generator().manual_seed(s)))) for s in range(2000)]
     assert a == b and set(a) == {1, 3, 4}
     assert np.allclose(np.bincount(a, minlength=6) / len(a), probs, atol=0.04)
-    assert draw(np.array([-np.inf, -np.inf, 0.5], dtype=np.float32), torch.Generator().manual_seed(0)) == 2
+    assert draw(np.array([-np.inf, -np.inf, 0.5], dtype=np.float32), 0.99) == 2
+
+
+def test_uniforms_drawn_in_blocks_are_those_drawn_one_at_a_time():
+    one, block = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    uniforms = Uniforms(block)
+    for count in (5, Uniforms.BLOCK + 7):  # within a block, then across two
+        expected = [float(torch.rand(1, generator=one)) for _ in range(count)]
+        assert [uniforms() for _ in range(count)] == expected
+        uniforms.close()  # the generator goes on from where the numbers used so far leave it
+        assert float(torch.rand(1, generator=block)) == float(torch.rand(1, generator=one))
+        uniforms = Uniforms(block)

@@ -119,6 +119,7 @@ class MusicConstraints:
         self._position_cache: dict[tuple[int, int, int], torch.Tensor] = {}
         self._duration_cache: dict[int, torch.Tensor] = {}
         self._note_cache: dict[tuple, torch.Tensor] = {}
+        self._free_cache: dict[tuple, torch.Tensor] = {}  # allowed() outside a note, by what decides it
         self.melody = Melody(self, melody) if melody is not None else None
 
     # --- static masks ---
@@ -242,11 +243,30 @@ class MusicConstraints:
                 self._note_cache[key] = self.music & self.kinds[s.last] & pitches & velocities & self.duration_ok
             ok = self._note_cache[key]
             if s.last == "Program" and s.onset_pitches:  # no pitch twice at one onset (MIDI would merge them)
-                ok = ok.clone()
-                ok[[self.pitch_id[p] for p in s.onset_pitches if p in self.pitch_id]] = False
+                taken = (key, *s.onset_pitches)
+                if taken not in self._note_cache:
+                    self._note_cache[taken] = ok.clone()
+                    self._note_cache[taken][[self.pitch_id[p] for p in s.onset_pitches if p in self.pitch_id]] = False
+                ok = self._note_cache[taken]
             if self.targets.monophonic and s.last == "Velocity":
                 ok = ok & self._durations_within(s.bar_len - max(s.pos, 0))
             return self.melody.restrict(ok, s) if self.melody else ok
+        capped = hi is not None and s.notes_in_bar >= hi
+        chord_full = len(s.onset_pitches) >= (1 if self.targets.monophonic else MAX_CHORD)
+        closing, last_bar = self.bar_complete(s), s.bars >= self.total_bars
+        # the rest depends on these alone: the same state's mask is kept (a melody to place reads more)
+        key = (s.last, s.meter_id, s.pos, s.bar_len, self._earliest(s), capped, chord_full, closing, last_bar)
+        ok = self._free_cache.get(key) if self.melody is None else None
+        if ok is None:
+            ok = self._between_notes(s, capped, chord_full or s.pos < 0, closing, last_bar)
+            if self.melody is None:
+                self._free_cache[key] = ok
+            else:
+                ok = self.melody.restrict(ok, s)
+        return ok
+
+    def _between_notes(self, s: RowState, capped: bool, no_note: bool, closing: bool, last_bar: bool) -> torch.Tensor:
+        """`allowed` outside a note: where the next onset may be, a new note at this one, the bar's end..."""
         ok = self.music.clone()
         if s.last == "Bar" and self.timesig.any():
             ok &= self.timesig
@@ -255,9 +275,7 @@ class MusicConstraints:
             ok[self.meter_id if self.meter_id is not None else s.meter_id] = s.last == "Bar" or not self.timesig.any()
         ok &= self.tempo_ok & self.program_ok & self.between
         ok &= self._positions_after(s.pos, s.bar_len, self._earliest(s))
-        capped = hi is not None and s.notes_in_bar >= hi
-        chord_full = len(s.onset_pitches) >= (1 if self.targets.monophonic else MAX_CHORD)
-        if capped or chord_full or s.pos < 0:
+        if capped or no_note:
             ok &= ~self.note_start
         if capped:  # no new onset can get a note
             ok &= ~self.position
@@ -265,14 +283,12 @@ class MusicConstraints:
             ok &= ~self.tempo
         if s.last in ("Position", "Tempo"):  # an onset gets at least one note
             ok &= self.note_start | (self.tempo if s.last == "Position" else False)
-            return self.melody.restrict(ok, s) if self.melody else ok
-        closing = self.bar_complete(s)
-        last_bar = s.bars >= self.total_bars
+            return ok
         ok[self.bar_id] = bool(closing and (self.end_id is None or not last_bar))
         ok[self.rep.eos_id] = bool(closing and last_bar and self.end_id is None)
         if self.end_id is not None:
             ok[self.end_id] = bool(closing and last_bar)
-        return self.melody.restrict(ok, s) if self.melody else ok
+        return ok
 
     def _durations_within(self, positions: int) -> torch.Tensor:
         if positions not in self._duration_cache:

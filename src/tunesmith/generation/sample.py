@@ -67,23 +67,51 @@ def sample_rows(model: torch.nn.Module, plan: Plan, constraints: MusicConstraint
     torch.set_flush_denormal(True)
     previous = torch.backends.mkldnn.enabled
     torch.backends.mkldnn.enabled = False
+    uniforms = [Uniforms(g) for g in generators]
     try:
         with torch.no_grad():
-            return _sample_rows(model, plan, constraints, generators, controls, device, max_new, use_cache, guess)
+            return _sample_rows(model, plan, constraints, uniforms, controls, device, max_new, use_cache, guess)
     finally:
         torch.backends.mkldnn.enabled = previous
+        for u in uniforms:
+            u.close()
 
 
-def draw(scores: np.ndarray, generator: torch.Generator) -> int:
-    """One id from logits [V] (-inf for the ids not allowed), by one uniform number from `generator` and the
+def draw(scores: np.ndarray, u: float) -> int:
+    """One id from logits [V] (-inf for the ids not allowed) by a uniform number `u` in [0, 1) and the
     cumulative sum: the same numbers give the same ids whether or not the sampler guessed ahead."""
     cdf = np.cumsum(np.exp(scores - scores.max()))
-    u = float(torch.rand(1, generator=generator)) * cdf[-1]
-    return min(int(np.searchsorted(cdf, u, side="right")), scores.shape[0] - 1)
+    return min(int(np.searchsorted(cdf, u * cdf[-1], side="right")), scores.shape[0] - 1)
 
 
-def _sample_rows(model, plan, constraints, generators, controls, device, max_new, use_cache, guess) -> list[list[int]]:
-    num, slots = len(generators), plan.slots
+class Uniforms:
+    """A generator's uniform numbers, drawn a block at a time (one call of torch.rand costs as much as a
+    step's sampling arithmetic). `close` leaves the generator where drawing them one at a time would have:
+    a later use of it (another attempt, the loop's closing bars) sees the same numbers either way."""
+
+    BLOCK = 256
+
+    def __init__(self, generator: torch.Generator):
+        self.generator, self.saved = generator, generator.get_state()
+        self.block: list[float] = []
+        self.used = 0
+
+    def __call__(self) -> float:
+        if self.used == len(self.block):
+            self.saved, self.used = self.generator.get_state(), 0
+            self.block = torch.rand(self.BLOCK, generator=self.generator).tolist()
+        self.used += 1
+        return self.block[self.used - 1]
+
+    def close(self) -> None:
+        self.generator.set_state(self.saved)
+        if self.used:
+            torch.rand(self.used, generator=self.generator)
+        self.block, self.used = [], 0
+
+
+def _sample_rows(model, plan, constraints, uniforms, controls, device, max_new, use_cache, guess) -> list[list[int]]:
+    num, slots = len(uniforms), plan.slots
     rows: list[list[int]] = [[] for _ in range(num)]
     states = [RowState() for _ in range(num)]
     ends: list[int | None] = [None] * num
@@ -114,7 +142,8 @@ def _sample_rows(model, plan, constraints, generators, controls, device, max_new
         if pending is not None:
             state = model.commit(pending, kept + 1)
         guesses = drafter.guess()
-        ahead, pending = model.verify(torch.tensor([[token, *guesses]], device=device), state)
+        ahead, pending = model.verify(np.array([[token, *guesses]]), state)
+        ahead = ahead.numpy()
         logits, kept = ahead[:, 0], 0
 
     def write(r: int, token: int) -> None:
@@ -150,17 +179,20 @@ def _sample_rows(model, plan, constraints, generators, controls, device, max_new
         else:
             allowed = torch.stack([everything if ends[r] is not None else constraints.allowed(states[r])
                                    for r in range(num)]) if num > 1 else constraints.allowed(states[0])[None]
-        possible = allowed.numpy().any(-1)
+        allowed = allowed.numpy()
+        possible = allowed.any(-1)
         if not possible.all():
             s = states[int(np.argmin(possible))]
             raise ControlError(f"impossible request: the controls leave no possible next event in bar {s.bars} "
                                f"(after {s.notes_in_bar} notes in that bar); loosen --density, --pitch-range or "
                                "--scale-lock")
-        scores = np.where(allowed.numpy(), logits.float().cpu().numpy(), np.float32(-np.inf))
+        if isinstance(logits, torch.Tensor):
+            logits = logits.float().cpu().numpy()
+        scores = np.where(allowed, logits, np.float32(-np.inf))
         if controls.temperature != 1.0 or controls.top_k is not None or controls.top_p is not None:
             scores = filter_logits(torch.from_numpy(scores), controls.temperature, controls.top_k,
                                    controls.top_p).numpy()
-        drawn = [draw(scores[r], generators[r]) for r in range(num)]
+        drawn = [draw(scores[r], uniforms[r]()) for r in range(num)]
         for r, token in enumerate(drawn):
             write(r, token)
         i += 1

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tunesmith.errors import TunesmithError
+from tunesmith.models.rotary import apply_rotary, rotary_tables
 from tunesmith.models.token_lm import TokenLM, token_family
 from tunesmith.models.transformer_decode import LOOKAHEAD, Decoder, KVCache
 
@@ -38,20 +39,6 @@ class TransformerConfig:
     SAVED_BEFORE: ClassVar[dict[str, Any]] = {"pitch_features": False}  # runs saved before a setting existed
     vocab_size: int = 0
     pad_id: int = 0
-
-
-def rotary_tables(positions: torch.Tensor, dim: int, base: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """cos and sin [T, dim/2] of the rotary angles for integer `positions` [T]."""
-    inv = 1.0 / base ** (torch.arange(0, dim, 2, dtype=torch.float32, device=positions.device) / dim)
-    angles = positions.float()[:, None] * inv[None, :]  # [T, dim/2]
-    return angles.cos(), angles.sin()
-
-
-def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate pairs (x[..., :d/2], x[..., d/2:]) of `x` [B, H, T, d] by the angles."""
-    half = x.shape[-1] // 2
-    a, b = x[..., :half], x[..., half:]
-    return torch.cat([a * cos - b * sin, a * sin + b * cos], dim=-1)
 
 
 class SelfAttention(nn.Module):
@@ -98,17 +85,6 @@ class Block(nn.Module):
         x = x + self.drop(h)  # [B, t, C]
         x = x + self.drop(self.mlp(self.norm2(x)))
         return x, cache
-
-
-def rotation_matrices(cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
-    """[T, d, d] matrices R with x @ R == apply_rotary(x, cos, sin) for rows x of size d (cos, sin [T, d/2]):
-    one matrix product rotates the queries and keys of every head at once."""
-    t, half = cos.shape
-    rotations = np.zeros((t, 2 * half, 2 * half), dtype=cos.dtype)
-    i = np.arange(half)
-    rotations[:, i, i] = rotations[:, i + half, i + half] = cos
-    rotations[:, i, i + half], rotations[:, i + half, i] = sin, -sin
-    return rotations
 
 
 VERSION = operator.attrgetter("_version")  # a tensor's count of in-place changes
@@ -246,8 +222,7 @@ class TokenTransformer(TokenLM):
         t = tokens.shape[1]
         if t >= LOOKAHEAD or not self.guessing:
             raise TunesmithError(f"verify takes fewer than {LOOKAHEAD} events at once, float32 on a CPU")
-        rotations = rotation_matrices(*(table.numpy() for table in self._rotary(start, t, tokens.device)))
-        logits = self._decoder().decode(tokens.numpy(), rotations, caches)
+        logits = self._decoder().decode(np.asarray(tokens), start, caches)
         return torch.from_numpy(logits), (start, caches, t)
 
     @staticmethod

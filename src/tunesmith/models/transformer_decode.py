@@ -16,6 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from tunesmith.models.rotary import RotationTable
+
 LOOKAHEAD = 8  # events a cached step may take at once; the caches hold this many more than the window
 
 
@@ -99,6 +101,7 @@ class Decoder:
         self.layers = [(*folded(b.norm1, b.attn.qkv.weight, b.attn.qkv.bias, query), *plain(b.attn.out),
                         *folded(b.norm2, b.mlp[0].weight, b.mlp[0].bias), *plain(b.mlp[2])) for b in model.blocks]
         self.eps, self.heads, self.window = model.norm.eps, heads, model.context
+        self.rotations = RotationTable(width // heads, model.config.rope_base, back=LOOKAHEAD)
         self.masks: dict[int, np.ndarray] = {}  # t -> the mask of a full ring whose next slot is 0
         self.filling: dict[tuple, np.ndarray] = {}  # (held, next, t) -> the mask while the ring fills
 
@@ -130,10 +133,11 @@ class Decoder:
         seen = (ages[None, :] >= back) & (ages[None, :] < back + self.window)
         return np.where(seen, np.float32(0), np.float32(-np.inf)).astype(np.float32)
 
-    def decode(self, tokens: np.ndarray, rotations: np.ndarray, caches: list[KVCache]) -> np.ndarray:
-        """Logits [B, t, V] after each of the new events `tokens` [B, t], writing their keys and values into
-        the caches; `rotations` [t, d, d] are the rotary matrices of their positions."""
+    def decode(self, tokens: np.ndarray, start: int, caches: list[KVCache]) -> np.ndarray:
+        """Logits [B, t, V] after each of the new events `tokens` [B, t] (at positions start, start + 1 ...),
+        writing their keys and values into the caches."""
         (b, t), heads = tokens.shape, self.heads
+        rotations = self.rotations(start, t)
         mask = self.window_mask(caches[0], t)
         x = self.embed[tokens.reshape(-1)]  # [B t, C]
         c = x.shape[-1]
