@@ -86,6 +86,20 @@ def test_events_fed_ahead_and_taken_back_leave_the_state_of_the_kept_ones():
     assert state[0] == at and len(got) > 30
 
 
+def test_verify_refuses_too_many_events_or_a_model_it_cannot_decode():
+    model = tiny(window=8)
+    x = torch.randint(1, 50, (1, 20))
+    with torch.no_grad():
+        state = model(x[:, :4])[1]
+        with pytest.raises(TunesmithError, match="fewer than"):
+            model.verify(x[:, 4:4 + LOOKAHEAD], state)
+        model.verify(x[:, 4:6], state)  # builds the numpy decoder
+        model.double()  # drops it: the next call must not decode float64 weights with float32 copies
+        assert not model.guessing
+        with pytest.raises(TunesmithError, match="float32 model on a CPU"):
+            model.verify(x[:, 4:6], model(x[:, :4])[1])
+
+
 def test_the_decoder_follows_a_training_step():
     model = tiny(window=16)
     x = torch.randint(1, 50, (1, 12))

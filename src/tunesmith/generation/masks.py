@@ -50,6 +50,7 @@ class TokenVocab:
                 num, den = (int(v) for v in raw.split("/"))
                 self.meter[i] = (num, den)
         self.ids = {name: i for i, name in enumerate(names)}
+        self.values = self.value.tolist()  # the same as floats (reading one from the tensor costs more)
 
     def of(self, *kinds: str) -> torch.Tensor:
         """Bool mask of the ids of these kinds ('Pitch', 'Bar', 'Cond'...)."""
@@ -309,7 +310,7 @@ class MusicConstraints:
     def advance(self, s: RowState, token: int) -> None:
         """Update `s` after the row wrote `token`."""
         kind = self.vocab.kind[token]
-        value = float(self.vocab.value[token])
+        value = self.vocab.values[token]
         if token == self.bar_id:
             if s.bars > 0:
                 s.bar_start += s.bar_len

@@ -80,8 +80,8 @@ def sample_rows(model: torch.nn.Module, plan: Plan, constraints: MusicConstraint
 def draw(scores: np.ndarray, u: float) -> int:
     """One id from logits [V] (-inf for the ids not allowed) by a uniform number `u` in [0, 1) and the
     cumulative sum: the same numbers give the same ids whether or not the sampler guessed ahead."""
-    cdf = np.cumsum(np.exp(scores - scores.max()))
-    return min(int(np.searchsorted(cdf, u * cdf[-1], side="right")), scores.shape[0] - 1)
+    cdf = np.add.accumulate(np.exp(scores - np.maximum.reduce(scores)))
+    return min(int(cdf.searchsorted(u * cdf[-1], "right")), scores.shape[0] - 1)
 
 
 class Uniforms:
@@ -122,7 +122,7 @@ def _sample_rows(model, plan, constraints, uniforms, controls, device, max_new, 
     # with each sampled one (drafts.py), and keep those that the row then draws anyway
     drafter = None
     if guess and num == 1 and use_cache and getattr(model, "guessing", False):
-        drafter = Drafter(constraints.vocab.kind, constraints.vocab.value.tolist())
+        drafter = Drafter(constraints.vocab.kind, constraints.vocab.values)
     guesses: list[int] = []  # guessed events fed after the latest sampled one, not yet drawn
     ahead, pending, kept = None, None, 0  # logits after each fed event, the uncommitted state, guesses drawn
 
@@ -146,7 +146,10 @@ def _sample_rows(model, plan, constraints, uniforms, controls, device, max_new, 
         ahead = ahead.numpy()
         logits, kept = ahead[:, 0], 0
 
+    unfinished = num  # rows not yet ended
+
     def write(r: int, token: int) -> None:
+        nonlocal unfinished
         index = len(rows[r])
         rows[r].append(token)
         if drafter is not None:
@@ -158,8 +161,9 @@ def _sample_rows(model, plan, constraints, uniforms, controls, device, max_new, 
         else:
             constraints.advance(states[r], token)
             if constraints.done(states[r], token):
-                ends[r] = index + 1
+                ends[r], unfinished = index + 1, unfinished - 1
 
+    filtering = controls.temperature != 1.0 or controls.top_k is not None or controls.top_p is not None
     i, sampled = 0, 0
     while True:
         if i < len(slots) and isinstance(slots[i], int):
@@ -172,14 +176,15 @@ def _sample_rows(model, plan, constraints, uniforms, controls, device, max_new, 
             feed(j - i)
             i = j
             continue
-        if all(e is not None for e in ends) or sampled >= max_new:
+        if not unfinished or sampled >= max_new:
             break
         if i < len(slots):
-            allowed = slots[i].expand(num, -1)
+            allowed = slots[i].expand(num, -1).numpy()
+        elif num == 1:
+            allowed = constraints.allowed(states[0]).numpy()[None]
         else:
             allowed = torch.stack([everything if ends[r] is not None else constraints.allowed(states[r])
-                                   for r in range(num)]) if num > 1 else constraints.allowed(states[0])[None]
-        allowed = allowed.numpy()
+                                   for r in range(num)]).numpy()
         possible = allowed.any(-1)
         if not possible.all():
             s = states[int(np.argmin(possible))]
@@ -189,7 +194,7 @@ def _sample_rows(model, plan, constraints, uniforms, controls, device, max_new, 
         if isinstance(logits, torch.Tensor):
             logits = logits.float().cpu().numpy()
         scores = np.where(allowed, logits, np.float32(-np.inf))
-        if controls.temperature != 1.0 or controls.top_k is not None or controls.top_p is not None:
+        if filtering:
             scores = filter_logits(torch.from_numpy(scores), controls.temperature, controls.top_k,
                                    controls.top_p).numpy()
         drawn = [draw(scores[r], uniforms[r]()) for r in range(num)]
@@ -197,7 +202,7 @@ def _sample_rows(model, plan, constraints, uniforms, controls, device, max_new, 
             write(r, token)
         i += 1
         sampled += 1
-        if all(e is not None for e in ends):
+        if not unfinished:
             break
         if drafter is not None and i >= len(slots):
             feed_guessing(drawn[0])

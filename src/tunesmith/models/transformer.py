@@ -196,6 +196,8 @@ class TokenTransformer(TokenLM):
     def _decoder(self) -> Decoder:
         decoder = self.__dict__.get("_decoder_cache")
         if decoder is None or decoder.key != self.decode_key():
+            if not self.guessing:  # a move or a change of dtype drops the decoder (_apply): checked here once
+                raise TunesmithError("the numpy decoder takes a float32 model on a CPU")
             decoder = self._decoder_cache = Decoder(self)
         return decoder
 
@@ -213,15 +215,14 @@ class TokenTransformer(TokenLM):
         logits, pending = self.verify(tokens, state)
         return logits[:, -1], self.commit(pending, tokens.shape[1])
 
-    @torch.no_grad()
     def verify(self, tokens: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
         """The logits after each of a few new events [B, t] that follow a cached state [B, t, V], and a
         pending state: `commit(pending, n)` keeps the first n of the events (a speculative sampler keeps the
-        guesses that came true). On a CPU, in numpy (transformer_decode.py)."""
+        guesses that came true). On a CPU, in numpy (transformer_decode.py), so no gradients are kept."""
         start, caches = state
         t = tokens.shape[1]
-        if t >= LOOKAHEAD or not self.guessing:
-            raise TunesmithError(f"verify takes fewer than {LOOKAHEAD} events at once, float32 on a CPU")
+        if t >= LOOKAHEAD:
+            raise TunesmithError(f"verify takes fewer than {LOOKAHEAD} events at once (got {t})")
         logits = self._decoder().decode(np.asarray(tokens), start, caches)
         return torch.from_numpy(logits), (start, caches, t)
 

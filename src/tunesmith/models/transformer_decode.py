@@ -44,15 +44,14 @@ class KVCache:
         order = torch.cat([torch.arange(self.next, self.n), torch.arange(0, self.next)]).to(self.kv.device)
         return self.kv[0][:, :, order], self.kv[1][:, :, order]
 
-    def extend(self, k: np.ndarray, v: np.ndarray) -> None:
-        """Add t events' keys and values [B, H, t, d] each, oldest first (t less than LOOKAHEAD)."""
-        assert k.shape[2] < LOOKAHEAD, "at most LOOKAHEAD - 1 events at once"
-        size, t = self.array.shape[3], k.shape[2]
+    def extend(self, kv: np.ndarray) -> None:
+        """Add t events' keys and values [2, B, H, t, d], oldest first (t less than LOOKAHEAD)."""
+        assert kv.shape[3] < LOOKAHEAD, "at most LOOKAHEAD - 1 events at once"
+        size, t = self.array.shape[3], kv.shape[3]
         first = min(t, size - self.next)
-        for i, new in enumerate((k, v)):
-            self.array[i, :, :, self.next:self.next + first] = new[:, :, :first]
-            if first < t:
-                self.array[i, :, :, :t - first] = new[:, :, first:]
+        self.array[:, :, :, self.next:self.next + first] = kv[:, :, :, :first]
+        if first < t:
+            self.array[:, :, :, :t - first] = kv[:, :, :, first:]
         self.next = (self.next + t) % size
         self.n = min(self.n + t, size)
 
@@ -102,59 +101,61 @@ class Decoder:
                         *folded(b.norm2, b.mlp[0].weight, b.mlp[0].bias), *plain(b.mlp[2])) for b in model.blocks]
         self.eps, self.heads, self.window = model.norm.eps, heads, model.context
         self.rotations = RotationTable(width // heads, model.config.rope_base, back=LOOKAHEAD)
-        self.masks: dict[int, np.ndarray] = {}  # t -> the mask of a full ring whose next slot is 0
-        self.filling: dict[tuple, np.ndarray] = {}  # (held, next, t) -> the mask while the ring fills
+        self.masks: dict[int, tuple] = {}  # t -> what a full ring whose next slot is 0 hides (see `hidden`)
+        self.filling: dict[tuple, tuple] = {}  # (held, next, t) -> what is hidden while the ring fills
 
     def normed(self, x: np.ndarray) -> np.ndarray:
         """The rows of `x` [N, C] at mean 0 and variance 1 (one PyTorch call on the same memory costs less
         than the nine numpy ones)."""
-        return F.layer_norm(torch.from_numpy(x), (x.shape[-1],), eps=self.eps).numpy()
+        return torch.layer_norm(torch.from_numpy(x), (x.shape[-1],), None, None, self.eps).numpy()
 
-    def window_mask(self, cache: KVCache, t: int) -> np.ndarray | float:
-        """What each of t new events adds to its attention scores over the held slots [t, S] once written:
-        0 for the events of its window up to itself, -inf for the others (0.0 when that is every slot).
-        A full ring's mask only turns with the ring: one is kept per t and rolled."""
+    def hidden(self, cache: KVCache, t: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Which held slots each of t new events may not see once written, as (events, slots) index arrays
+        (None when it sees them all): the events after it, and those that have left its window. A full ring's
+        pattern only turns with the ring: one is kept per t and shifted."""
         size = cache.kv.shape[3]
         if t == 1 and cache.n < self.window:
-            return 0.0
+            return None
         if cache.n + t >= size:
             if t not in self.masks:
-                self.masks[t] = self._mask(size - np.arange(size), t)  # the ages when the next slot is 0
-            return np.roll(self.masks[t], (cache.next + t) % size, axis=1)
+                self.masks[t] = self._hidden(size - np.arange(size), t)  # the ages when the next slot is 0
+            events, slots = self.masks[t]
+            return events, (slots + (cache.next + t)) % size
         key = (cache.n, cache.next, t)
         if key not in self.filling:
             if len(self.filling) > 2 * size:
                 self.filling.clear()
-            self.filling[key] = self._mask(cache.ages(t), t)
+            self.filling[key] = self._hidden(cache.ages(t), t)
         return self.filling[key]
 
-    def _mask(self, ages: np.ndarray, t: int) -> np.ndarray:
+    def _hidden(self, ages: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
         back = t - np.arange(t)[:, None]  # [t, 1]: how far each new event is from the last one, plus one
-        seen = (ages[None, :] >= back) & (ages[None, :] < back + self.window)
-        return np.where(seen, np.float32(0), np.float32(-np.inf)).astype(np.float32)
+        seen = (ages[None, :] >= back) & (ages[None, :] < back + self.window)  # [t, S]
+        return np.nonzero(~seen)
 
     def decode(self, tokens: np.ndarray, start: int, caches: list[KVCache]) -> np.ndarray:
         """Logits [B, t, V] after each of the new events `tokens` [B, t] (at positions start, start + 1 ...),
         writing their keys and values into the caches."""
         (b, t), heads = tokens.shape, self.heads
         rotations = self.rotations(start, t)
-        mask = self.window_mask(caches[0], t)
+        hidden = self.hidden(caches[0], t)
         x = self.embed[tokens.reshape(-1)]  # [B t, C]
         c = x.shape[-1]
         d = c // heads
         for (qkv_w, qkv_b, out_w, out_b, up_w, up_b, down_w, down_b), cache in zip(self.layers, caches, strict=True):
             qkv = (self.normed(x) @ qkv_w + qkv_b).reshape(b, t, 3, heads, d)
-            qk = qkv[:, :, :2] @ rotations[:, None]  # [B, t, 2, H, d]
-            cache.extend(qk[:, :, 1].transpose(0, 2, 1, 3), qkv[:, :, 2].transpose(0, 2, 1, 3))
+            qkv[:, :, :2] = qkv[:, :, :2] @ rotations[:, None]  # queries and keys turned to their positions
+            cache.extend(qkv[:, :, 1:].transpose(2, 0, 3, 1, 4))  # keys and values [2, B, H, t, d]
             k, v = cache.array[0, :, :, :cache.n], cache.array[1, :, :, :cache.n]  # [B, H, S, d]
             # keys times a copy of the transposed queries (OpenBLAS is slow with a transposed view as the
-            # second factor), seen as [B, H, t, S]
-            scores = (k @ np.ascontiguousarray(qk[:, :, 0].transpose(0, 2, 3, 1))).transpose(0, 1, 3, 2)
-            if t > 1 or cache.n > self.window:
-                scores = scores + mask
+            # second factor), copied as scores [B, H, t, S] (a softmax over a strided axis is slow)
+            scores = np.ascontiguousarray((k @ np.ascontiguousarray(qkv[:, :, 0].transpose(0, 2, 3, 1)))
+                                          .transpose(0, 1, 3, 2))
+            if hidden is not None:
+                scores[:, :, hidden[0], hidden[1]] = -np.inf
             y = torch.softmax(torch.from_numpy(scores), -1).numpy() @ v  # [B, H, t, d]
             x = x + y.transpose(0, 2, 1, 3).reshape(b * t, c) @ out_w + out_b
-            hidden = F.gelu(torch.from_numpy(self.normed(x) @ up_w + up_b)).numpy()
-            x = x + hidden @ down_w + down_b
+            inner = F.gelu(torch.from_numpy(self.normed(x) @ up_w + up_b)).numpy()
+            x = x + inner @ down_w + down_b
         head, shift = self.head
         return (self.normed(x) @ head + shift).reshape(b, t, -1)
