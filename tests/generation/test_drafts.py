@@ -59,5 +59,6 @@ def test_uniforms_drawn_in_blocks_are_those_drawn_one_at_a_time():
         expected = [float(torch.rand(1, generator=one)) for _ in range(count)]
         assert [uniforms() for _ in range(count)] == expected
         uniforms.close()  # the generator goes on from where the numbers used so far leave it
+        uniforms.close()  # (closing twice changes nothing)
         assert float(torch.rand(1, generator=block)) == float(torch.rand(1, generator=one))
         uniforms = Uniforms(block)

@@ -244,7 +244,7 @@ class MusicConstraints:
                 self._note_cache[key] = self.music & self.kinds[s.last] & pitches & velocities & self.duration_ok
             ok = self._note_cache[key]
             if s.last == "Program" and s.onset_pitches:  # no pitch twice at one onset (MIDI would merge them)
-                taken = (key, *s.onset_pitches)
+                taken = (key, *sorted(s.onset_pitches))
                 if taken not in self._note_cache:
                     self._note_cache[taken] = ok.clone()
                     self._note_cache[taken][[self.pitch_id[p] for p in s.onset_pitches if p in self.pitch_id]] = False
@@ -262,7 +262,7 @@ class MusicConstraints:
             ok = self._between_notes(s, capped, chord_full or s.pos < 0, closing, last_bar)
             if self.melody is None:
                 self._free_cache[key] = ok
-            else:
+            else:  # restrict() changes the mask in place: this one is fresh, never kept
                 ok = self.melody.restrict(ok, s)
         return ok
 
@@ -386,6 +386,8 @@ class Melody:
         return before[-1] if before else 128
 
     def restrict(self, ok: torch.Tensor, s: RowState) -> torch.Tensor:
+        """`ok` narrowed to what the melody allows. Inside a note it returns a new mask; outside one it changes
+        `ok` in place (the caller gives it a fresh one)."""
         c, here = self.c, self.here(s)
         if s.melody_open:  # the melody's own note: its pitch, velocity and duration
             part = {"Program": 0, "Pitch": 1, "Velocity": 2}[s.last]

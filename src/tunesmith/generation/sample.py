@@ -107,7 +107,7 @@ class Uniforms:
         self.generator.set_state(self.saved)
         if self.used:
             torch.rand(self.used, generator=self.generator)
-        self.block, self.used = [], 0
+        self.saved, self.block, self.used = self.generator.get_state(), [], 0  # closing again changes nothing
 
 
 def _sample_rows(model, plan, constraints, uniforms, controls, device, max_new, use_cache, guess) -> list[list[int]]:

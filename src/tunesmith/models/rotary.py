@@ -33,9 +33,9 @@ def rotation_matrices(cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
 
 
 class RotationTable:
-    """The rotation matrices of a run of consecutive positions, made again (for the next `span` positions, a
-    few back) only when a step reaches past them: a step of a few events takes a slice instead of building
-    its matrices, and the memory stays bounded however long the piece."""
+    """The rotation matrices of `span` consecutive positions, made again (from `back` positions before the
+    step's first) only when a step reaches outside them: a step of a few events takes a slice instead of
+    building its matrices, and the memory stays bounded however long the piece."""
 
     def __init__(self, dim: int, base: float, back: int, span: int = 128):
         self.dim, self.base, self.back, self.span = dim, base, back, span

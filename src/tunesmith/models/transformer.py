@@ -215,8 +215,8 @@ class TokenTransformer(TokenLM):
         logits, pending = self.verify(tokens, state)
         return logits[:, -1], self.commit(pending, tokens.shape[1])
 
-    def verify(self, tokens: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
-        """The logits after each of a few new events [B, t] that follow a cached state [B, t, V], and a
+    def verify(self, tokens: torch.Tensor | np.ndarray, state: Any) -> tuple[torch.Tensor, Any]:
+        """The logits [B, t, V] after each of a few new events [B, t] that follow a cached state, and a
         pending state: `commit(pending, n)` keeps the first n of the events (a speculative sampler keeps the
         guesses that came true). On a CPU, in numpy (transformer_decode.py), so no gradients are kept."""
         start, caches = state
