@@ -106,8 +106,7 @@ class Drafter:
         kind, recent = self.kinds[token], self.recent
         if self.previous is not None:
             place = recent.place(self.previous)
-            for size in (1, 2, 3):
-                self.next_kind[place[:size]] = kind
+            self.next_kind[place] = self.next_kind[place[:2]] = self.next_kind[place[:1]] = kind
         if kind in recent.latest:
             hits = self.hits[kind]
             hits[0] += 1
@@ -122,8 +121,9 @@ class Drafter:
         hits = self.hits.get(kind)
         if hits is None:
             return None, 0.0
-        best = max(range(PREDICTORS), key=lambda i: hits[i + 1])
-        return self._predict(kind, recent)[best], (hits[best + 1] + 1) / (hits[0] + 2)
+        most = max(hits[1:])
+        best = hits.index(most, 1) - 1  # the first predictor with the most hits
+        return self._predict(kind, recent)[best], (most + 1) / (hits[0] + 2)
 
     def guess(self) -> list[int]:
         """Up to `limit` ids expected after the events seen so far, while the chance that all of them come
