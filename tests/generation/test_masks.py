@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -27,17 +28,17 @@ def state_after(constraints: MusicConstraints, tokens: list[str]) -> RowState:
 
 def allowed_names(constraints: MusicConstraints, s: RowState) -> set[str]:
     names = constraints.rep.token_names()
-    logits = torch.zeros(1, constraints.vocab.size)
-    masked = apply_mask(logits, constraints.allowed(s)[None])
-    return {names[i] for i in torch.isfinite(masked[0]).nonzero().flatten().tolist()}
+    logits = np.zeros((1, constraints.vocab.size), dtype=np.float32)
+    masked = apply_mask(logits, constraints.allowed(s).numpy()[None])
+    return {names[i] for i in np.flatnonzero(np.isfinite(masked[0]))}
 
 
 NOTE_START = ["Bar_None", "TimeSig_4/4", "Position_0", "Program_0"]
 
 
 def test_apply_mask_sets_forbidden_to_minus_infinity():
-    logits = torch.tensor([[1.0, 2.0, 3.0]])
-    out = apply_mask(logits, torch.tensor([[True, False, True]]))
+    logits = np.array([[1.0, 2.0, 3.0]], dtype=np.float32)
+    out = apply_mask(logits, np.array([[True, False, True]]))
     assert out[0, 0] == 1.0 and out[0, 2] == 3.0 and out[0, 1] == float("-inf")
 
 

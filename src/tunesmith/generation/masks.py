@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from tunesmith.errors import ControlError
@@ -22,9 +23,9 @@ SIMPLE_DURATIONS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)  # beats
 MAX_CHORD = 12  # notes starting together, at most
 
 
-def apply_mask(logits: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
-    """`logits` [..., V] with every id not `allowed` [..., V] set to -inf."""
-    return logits.masked_fill(~allowed, float("-inf"))
+def apply_mask(logits: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """`logits` [..., V] with every id not `allowed` [..., V] set to -inf (what the sampler draws from)."""
+    return np.where(allowed, logits, np.float32(-np.inf))
 
 
 class TokenVocab:

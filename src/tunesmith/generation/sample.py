@@ -28,7 +28,7 @@ import torch
 from tunesmith.errors import ControlError
 from tunesmith.generation.controls import Controls, filter_logits
 from tunesmith.generation.drafts import Drafter
-from tunesmith.generation.masks import MusicConstraints, RowState
+from tunesmith.generation.masks import MusicConstraints, RowState, apply_mask
 from tunesmith.generation.run import Run
 from tunesmith.piece import Piece
 
@@ -193,7 +193,7 @@ def _sample_rows(model, plan, constraints, uniforms, controls, device, max_new, 
                                "--scale-lock")
         if isinstance(logits, torch.Tensor):
             logits = logits.float().cpu().numpy()
-        scores = np.where(allowed, logits, np.float32(-np.inf))
+        scores = apply_mask(logits, allowed)
         if filtering:
             scores = filter_logits(torch.from_numpy(scores), controls.temperature, controls.top_k,
                                    controls.top_p).numpy()
