@@ -24,49 +24,52 @@ LOOKAHEAD = 8  # events a cached step may take at once; the caches hold this man
 class KVCache:
     """One layer's keys and values of the latest events, in a ring: a new event overwrites the oldest, so a
     step copies one event instead of the whole cache. Rotary positions are already in the keys, so the order
-    of the ring does not matter to attention, only each slot's age. Keys and values share one tensor
-    [2, B, H, capacity, d]. The ring holds `LOOKAHEAD` events more than the attention window, so that events
-    written ahead and then taken back (`rewind`) only ever overwrite events that have left the window."""
+    of the ring does not matter to attention, only each slot's age. Keys are held transposed, [B, H, d,
+    capacity], so that a step's queries multiply them as they lie; values as [B, H, capacity, d]. The ring
+    holds `LOOKAHEAD` events more than the attention window, so that events written ahead and then taken back
+    (`rewind`) only ever overwrite events that have left the window."""
 
     def __init__(self, k: torch.Tensor, v: torch.Tensor, capacity: int):
         b, h, s, d = k.shape
         k, v = k.detach(), v.detach()
-        self.kv = k.new_empty(2, b, h, capacity, d)
+        self.keys, self.values = k.new_empty(b, h, d, capacity), v.new_empty(b, h, capacity, d)
         n = min(s, capacity)
-        self.kv[0, :, :, :n], self.kv[1, :, :, :n] = k[:, :, s - n:], v[:, :, s - n:]
-        self.n, self.next = n, n % capacity
-        self.array = self.kv.numpy() if self.kv.device.type == "cpu" else None  # the same memory
+        self.keys[..., :n], self.values[:, :, :n] = k[:, :, s - n:].transpose(2, 3), v[:, :, s - n:]
+        self.n, self.next, self.size = n, n % capacity, capacity
+        cpu = k.device.type == "cpu"  # the numpy views share the tensors' memory
+        self.key_array, self.value_array = (self.keys.numpy(), self.values.numpy()) if cpu else (None, None)
 
     def ordered(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Keys and values oldest first: [B, H, n, d] each."""
-        if self.n < self.kv.shape[3]:
-            return self.kv[0, :, :, :self.n], self.kv[1, :, :, :self.n]
-        order = torch.cat([torch.arange(self.next, self.n), torch.arange(0, self.next)]).to(self.kv.device)
-        return self.kv[0][:, :, order], self.kv[1][:, :, order]
+        if self.n < self.size:
+            return self.keys[..., :self.n].transpose(2, 3), self.values[:, :, :self.n]
+        order = torch.cat([torch.arange(self.next, self.n), torch.arange(0, self.next)]).to(self.keys.device)
+        return self.keys[..., order].transpose(2, 3), self.values[:, :, order]
 
-    def extend(self, kv: np.ndarray) -> None:
-        """Add t events' keys and values [2, B, H, t, d], oldest first (t less than LOOKAHEAD)."""
-        assert kv.shape[3] < LOOKAHEAD, "at most LOOKAHEAD - 1 events at once"
-        size, t = self.array.shape[3], kv.shape[3]
-        first = min(t, size - self.next)
-        self.array[:, :, :, self.next:self.next + first] = kv[:, :, :, :first]
+    def extend(self, k: np.ndarray, v: np.ndarray) -> None:
+        """Add t events' keys [B, H, d, t] and values [B, H, t, d], oldest first (t less than LOOKAHEAD)."""
+        t = v.shape[2]
+        assert t < LOOKAHEAD, "at most LOOKAHEAD - 1 events at once"
+        first = min(t, self.size - self.next)
+        self.key_array[..., self.next:self.next + first] = k[..., :first]
+        self.value_array[:, :, self.next:self.next + first] = v[:, :, :first]
         if first < t:
-            self.array[:, :, :, :t - first] = kv[:, :, :, first:]
-        self.next = (self.next + t) % size
-        self.n = min(self.n + t, size)
+            self.key_array[..., :t - first] = k[..., first:]
+            self.value_array[:, :, :t - first] = v[:, :, first:]
+        self.next = (self.next + t) % self.size
+        self.n = min(self.n + t, self.size)
 
     def rewind(self, count: int) -> None:
         """Take back the latest `count` events (their slots then count as the oldest of a full ring)."""
-        self.next = (self.next - count) % self.kv.shape[3]
-        if self.n < self.kv.shape[3]:
+        self.next = (self.next - count) % self.size
+        if self.n < self.size:
             self.n -= count
 
     def ages(self, ahead: int = 0) -> np.ndarray:
         """How many events back each held slot was written, in slot order: [n] (1 for the latest), once
         `ahead` more events are written."""
-        size = self.kv.shape[3]
-        held = np.arange(min(self.n + ahead, size))
-        return (self.next + ahead - held - 1) % size + 1
+        held = np.arange(min(self.n + ahead, self.size))
+        return (self.next + ahead - held - 1) % self.size + 1
 
 
 class Decoder:
@@ -101,26 +104,27 @@ class Decoder:
                         *folded(b.norm2, b.mlp[0].weight, b.mlp[0].bias), *plain(b.mlp[2])) for b in model.blocks]
         self.eps, self.heads, self.window = model.norm.eps, heads, model.context
         self.rotations = RotationTable(width // heads, model.config.rope_base, back=LOOKAHEAD)
-        self.masks: dict[int, tuple] = {}  # t -> what a full ring whose next slot is 0 hides (see `hidden`)
-        self.filling: dict[tuple, tuple] = {}  # (held, next, t) -> what is hidden while the ring fills
+        self.masks: dict[int, np.ndarray] = {}  # t -> what a full ring whose next slot is 0 hides (`hidden`)
+        self.filling: dict[tuple, np.ndarray] = {}  # (held, next, t) -> what is hidden while the ring fills
 
     def normed(self, x: np.ndarray) -> np.ndarray:
         """The rows of `x` [N, C] at mean 0 and variance 1 (one PyTorch call on the same memory costs less
         than the nine numpy ones)."""
         return torch.layer_norm(torch.from_numpy(x), (x.shape[-1],), None, None, self.eps).numpy()
 
-    def hidden(self, cache: KVCache, t: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """Which held slots each of t new events may not see once written, as (events, slots) index arrays
-        (None when it sees them all): the events after it, and those that have left its window. A full ring's
-        pattern only turns with the ring: one is kept per t and shifted."""
-        size = cache.kv.shape[3]
+    def hidden(self, cache: KVCache, t: int) -> np.ndarray | None:
+        """What to add to the scores [.., t, S] of t new events once written: -inf where an event may not
+        look (the events after it, and those that have left its window), else 0; None when each sees all.
+        A full ring's pattern only turns with the ring: one is kept per t, twice over, and sliced."""
+        size = cache.size
         if t == 1 and cache.n < self.window:
             return None
         if cache.n + t >= size:
             if t not in self.masks:
-                self.masks[t] = self._hidden(size - np.arange(size), t)  # the ages when the next slot is 0
-            events, slots = self.masks[t]
-            return events, (slots + (cache.next + t)) % size
+                once = self._hidden(size - np.arange(size), t)  # the ages when the next slot is 0
+                self.masks[t] = np.concatenate([once, once], axis=1)
+            turn = (cache.next + t) % size
+            return self.masks[t][:, size - turn:2 * size - turn]
         key = (cache.n, cache.next, t)
         if key not in self.filling:
             if len(self.filling) > 2 * size:
@@ -128,10 +132,10 @@ class Decoder:
             self.filling[key] = self._hidden(cache.ages(t), t)
         return self.filling[key]
 
-    def _hidden(self, ages: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
+    def _hidden(self, ages: np.ndarray, t: int) -> np.ndarray:
         back = t - np.arange(t)[:, None]  # [t, 1]: how far each new event is from the last one, plus one
         seen = (ages[None, :] >= back) & (ages[None, :] < back + self.window)  # [t, S]
-        return np.nonzero(~seen)
+        return np.where(seen, np.float32(0), np.float32(-np.inf))
 
     def decode(self, tokens: np.ndarray, start: int, caches: list[KVCache]) -> np.ndarray:
         """Logits [B, t, V] after each of the new events `tokens` [B, t] (at positions start, start + 1 ...),
@@ -145,15 +149,12 @@ class Decoder:
         for (qkv_w, qkv_b, out_w, out_b, up_w, up_b, down_w, down_b), cache in zip(self.layers, caches, strict=True):
             qkv = (self.normed(x) @ qkv_w + qkv_b).reshape(b, t, 3, heads, d)
             qkv[:, :, :2] = qkv[:, :, :2] @ rotations[:, None]  # queries and keys turned to their positions
-            cache.extend(qkv[:, :, 1:].transpose(2, 0, 3, 1, 4))  # keys and values [2, B, H, t, d]
-            k, v = cache.array[0, :, :, :cache.n], cache.array[1, :, :, :cache.n]  # [B, H, S, d]
-            # keys times a copy of the transposed queries (OpenBLAS is slow with a transposed view as the
-            # second factor), copied as scores [B, H, t, S] (a softmax over a strided axis is slow)
-            scores = np.ascontiguousarray((k @ np.ascontiguousarray(qkv[:, :, 0].transpose(0, 2, 3, 1)))
-                                          .transpose(0, 1, 3, 2))
+            cache.extend(qkv[:, :, 1].transpose(0, 2, 3, 1), qkv[:, :, 2].transpose(0, 2, 1, 3))
+            n = cache.n
+            scores = qkv[:, :, 0].transpose(0, 2, 1, 3) @ cache.key_array[..., :n]  # [B, H, t, S]
             if hidden is not None:
-                scores[:, :, hidden[0], hidden[1]] = -np.inf
-            y = torch.softmax(torch.from_numpy(scores), -1).numpy() @ v  # [B, H, t, d]
+                scores += hidden
+            y = torch.softmax(torch.from_numpy(scores), -1).numpy() @ cache.value_array[:, :, :n]  # [B, H, t, d]
             x = x + y.transpose(0, 2, 1, 3).reshape(b * t, c) @ out_w + out_b
             inner = F.gelu(torch.from_numpy(self.normed(x) @ up_w + up_b)).numpy()
             x = x + inner @ down_w + down_b
