@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from tunesmith.models.rotary import RotationTable
 
 LOOKAHEAD = 8  # events a cached step may take at once; the caches hold this many more than the window
+STREAMED = 2 << 20  # bytes of a layer's keys past which they no longer stay in a core's caches between steps
 
 
 class KVCache:
@@ -150,8 +151,11 @@ class Decoder:
             qkv = (self.normed(x) @ qkv_w + qkv_b).reshape(b, t, 3, heads, d)
             qkv[:, :, :2] = qkv[:, :, :2] @ rotations[:, None]  # queries and keys turned to their positions
             cache.extend(qkv[:, :, 1].transpose(0, 2, 3, 1), qkv[:, :, 2].transpose(0, 2, 1, 3))
-            n = cache.n
-            scores = qkv[:, :, 0].transpose(0, 2, 1, 3) @ cache.key_array[..., :n]  # [B, H, t, S]
+            n, q = cache.n, qkv[:, :, 0].transpose(0, 2, 1, 3)  # queries [B, H, t, d]
+            if cache.key_array.nbytes < STREAMED:  # a few rows: BLAS
+                scores = q @ cache.key_array[..., :n]  # [B, H, t, S]
+            else:  # many rows: the product is bound by memory, and einsum's loop reads it faster than BLAS
+                scores = np.einsum("bhtd,bhds->bhts", q, cache.key_array[..., :n])
             if hidden is not None:
                 scores += hidden
             y = torch.softmax(torch.from_numpy(scores), -1).numpy() @ cache.value_array[:, :, :n]  # [B, H, t, d]
