@@ -93,9 +93,9 @@ VERSION = operator.attrgetter("_version")  # a tensor's count of in-place change
 class TokenTransformer(TokenLM):
     """Embedding -> pre-norm blocks -> final norm -> (tied) output projection.
 
-    The generation state is (position of the next token, per-layer KVCache of the last `window` events);
-    each new event attends to itself and the `window - 1` events before it, as in training. The state is
-    updated in place by `step`.
+    The generation state is (position of the next token, per-layer KVCache of the last `window` events and
+    `LOOKAHEAD` more); each new event attends to itself and the `window - 1` events before it, as in
+    training. The state is updated in place by `step`.
     """
 
     def __init__(self, config: TransformerConfig, pitches: Any = None):

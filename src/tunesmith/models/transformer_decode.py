@@ -105,7 +105,7 @@ class Decoder:
                         *folded(b.norm2, b.mlp[0].weight, b.mlp[0].bias), *plain(b.mlp[2])) for b in model.blocks]
         self.eps, self.heads, self.window = model.norm.eps, heads, model.context
         self.rotations = RotationTable(width // heads, model.config.rope_base, back=LOOKAHEAD)
-        self.masks: dict[int, np.ndarray] = {}  # t -> what a full ring whose next slot is 0 hides (`hidden`)
+        self.masks: dict[int, np.ndarray] = {}  # t -> [t, 2 slots]: a full ring's pattern, laid out twice (`hidden`)
         self.filling: dict[tuple, np.ndarray] = {}  # (held, next, t) -> what is hidden while the ring fills
 
     def normed(self, x: np.ndarray) -> np.ndarray:
