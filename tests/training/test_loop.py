@@ -3,10 +3,11 @@ import json
 import pytest
 import torch
 
+from tunesmith.errors import TunesmithError
 from tunesmith.models import config_from_dict, get_family
 from tunesmith.representations.tokens import TokenRepresentation
 from tunesmith.training.checkpoint import load_weights
-from tunesmith.training.loop import TrainConfig, fit, learning_rate
+from tunesmith.training.loop import TrainConfig, default_optimizers, fit, learning_rate
 
 TINY = {"layers": 1, "width": 48, "embedding": 32, "dropout": 0.0, "window": 64}
 
@@ -36,9 +37,10 @@ class Kill(Exception):
     pass
 
 
-def test_resume_after_a_kill_matches_an_uninterrupted_run(chorales, tmp_path):
+@pytest.mark.parametrize("optimizer", ["adamw", "muon"])
+def test_resume_after_a_kill_matches_an_uninterrupted_run(chorales, tmp_path, optimizer):
     config = TrainConfig(batch_size=4, lr=5e-3, warmup_steps=3, max_steps=14, checkpoint_every=4, log_every=1,
-                         augment=True, seed=3)
+                         augment=True, seed=3, optimizer=optimizer)
 
     def run(out, kill_at=None, resume=False):
         torch.manual_seed(123)  # different from the run's seed: the loop must seed itself
@@ -72,3 +74,20 @@ def test_learning_rate_warms_up_then_anneals():
     assert learning_rate(9, config, 100) == pytest.approx(1.0)
     assert learning_rate(100, config, 100) == pytest.approx(0.1)
     assert learning_rate(20, config, 100, time_fraction=1.0) == pytest.approx(0.1)
+
+
+def test_muon_takes_the_linear_matrices_and_adamw_the_rest():
+    family = get_family("transformer")
+    config = config_from_dict(family.config_class, {"layers": 2, "width": 32, "heads": 2, "window": 16})
+    model = family.build_model(config, TokenRepresentation())
+    optimizers = default_optimizers(model, TrainConfig(optimizer="muon"))
+    muon = {id(p) for group in optimizers["matrices"].param_groups for p in group["params"]}
+    adamw = {id(p) for group in optimizers["main"].param_groups for p in group["params"]}
+    names = {id(p): name for name, p in model.named_parameters()}
+    blocks = [f"blocks.{b}.{layer}.weight" for b in range(2) for layer in ("attn.qkv", "attn.out", "mlp.0", "mlp.2")]
+    assert sorted(names[i] for i in muon) == sorted([*blocks, "pitch_proj.weight"])
+    assert "embed.weight" in {names[i] for i in adamw}  # the embedding, tied to the output layer, stays with AdamW
+    assert not muon & adamw and muon | adamw == set(names)
+    assert list(default_optimizers(model, TrainConfig())) == ["main"]
+    with pytest.raises(TunesmithError, match="unknown optimizer 'sgd'"):
+        default_optimizers(model, TrainConfig(optimizer="sgd"))

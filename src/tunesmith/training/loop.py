@@ -36,6 +36,7 @@ class TrainConfig:
     batch_size: int = 32
     lr: float = 2e-3
     weight_decay: float = 0.01
+    optimizer: str = "adamw"  # or "muon": Muon for the Linear layers' matrices, AdamW for the rest
     warmup_steps: int = 100
     epochs: int = 30
     max_steps: int | None = None
@@ -111,11 +112,26 @@ def evaluate(model: torch.nn.Module, dataset: Dataset, batch_size: int, device: 
 
 
 def default_optimizers(model: torch.nn.Module, config: TrainConfig) -> dict[str, torch.optim.Optimizer]:
-    """AdamW, with no weight decay on biases, norms and embeddings' 1-D parameters."""
-    decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
+    """AdamW, with no weight decay on biases, norms and embeddings' 1-D parameters. With `optimizer = "muon"`,
+    the matrices of the Linear layers (not one tied to an embedding) go to Muon (Jordan et al. 2024), its step
+    scaled to AdamW's size ("match_rms_adamw"), so both follow the same learning rate."""
+    if config.optimizer not in ("adamw", "muon"):
+        raise TunesmithError(f"unknown optimizer {config.optimizer!r} (choose adamw or muon)")
+    params = [p for p in model.parameters() if p.requires_grad]
+    matrices: list[torch.nn.Parameter] = []
+    if config.optimizer == "muon":
+        embedded = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
+        matrices = [m.weight for m in model.modules() if isinstance(m, torch.nn.Linear)
+                    and m.weight.requires_grad and id(m.weight) not in embedded]
+    chosen = {id(p) for p in matrices}
+    decay = [p for p in params if p.dim() >= 2 and id(p) not in chosen]
+    no_decay = [p for p in params if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return {"main": torch.optim.AdamW(groups, lr=config.lr)}
+    optimizers: dict[str, torch.optim.Optimizer] = {"main": torch.optim.AdamW(groups, lr=config.lr)}
+    if matrices:
+        optimizers["matrices"] = torch.optim.Muon(matrices, lr=config.lr, weight_decay=config.weight_decay,
+                                                  adjust_lr_fn="match_rms_adamw")
+    return optimizers
 
 
 def fit(model: torch.nn.Module, train_data: Dataset, valid_data: Dataset | None, config: TrainConfig,
@@ -182,7 +198,7 @@ def fit(model: torch.nn.Module, train_data: Dataset, valid_data: Dataset | None,
                     for group in opt.param_groups:
                         group["lr"] = lr
                 stats = (train_step(model, batch, optimizers, state["step"]) if train_step
-                         else _default_step(model, batch, optimizers["main"], config.clip))
+                         else _default_step(model, batch, optimizers, config.clip))
                 state["step"] += 1
                 state["batch_in_epoch"] = i + 1
                 record = {"step": state["step"], "epoch": state["epoch"], "lr": lr, **stats}
@@ -224,12 +240,15 @@ def fit(model: torch.nn.Module, train_data: Dataset, valid_data: Dataset | None,
     return FitResult(state["step"], state["epoch"], state["best_valid"], stopped, history, state["elapsed"] / 60)
 
 
-def _default_step(model: torch.nn.Module, batch: Any, optimizer: torch.optim.Optimizer, clip: float) -> dict:
+def _default_step(model: torch.nn.Module, batch: Any, optimizers: dict[str, torch.optim.Optimizer],
+                  clip: float) -> dict:
     loss, stats = model.loss(batch)
-    optimizer.zero_grad(set_to_none=True)
+    for optimizer in optimizers.values():
+        optimizer.zero_grad(set_to_none=True)
     loss.backward()
     grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip) if clip else torch.tensor(0.0)
-    optimizer.step()
+    for optimizer in optimizers.values():
+        optimizer.step()
     return {"loss": float(loss.detach()), "grad_norm": float(grad_norm), **stats}
 
 
