@@ -50,6 +50,13 @@ class TrainConfig:
     snapshot_every: int = 500  # steps between model.training_snapshot calls (if the model has one)
     log_every: int = 10
 
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise TunesmithError(f"unknown optimizer {self.optimizer!r} (choose {' or '.join(OPTIMIZERS)})")
+
+
+OPTIMIZERS = ("adamw", "muon")
+
 
 @dataclass
 class FitResult:
@@ -115,8 +122,6 @@ def default_optimizers(model: torch.nn.Module, config: TrainConfig) -> dict[str,
     """AdamW, with no weight decay on biases, norms and embeddings' 1-D parameters. With `optimizer = "muon"`,
     the matrices of the Linear layers (not one tied to an embedding) go to Muon (Jordan et al. 2024), its step
     scaled to AdamW's size ("match_rms_adamw"), so both follow the same learning rate."""
-    if config.optimizer not in ("adamw", "muon"):
-        raise TunesmithError(f"unknown optimizer {config.optimizer!r} (choose adamw or muon)")
     params = [p for p in model.parameters() if p.requires_grad]
     matrices: list[torch.nn.Parameter] = []
     if config.optimizer == "muon":
