@@ -91,3 +91,10 @@ def test_muon_takes_the_linear_matrices_and_adamw_the_rest():
     assert list(default_optimizers(model, TrainConfig())) == ["main"]
     with pytest.raises(TunesmithError, match="unknown optimizer 'sgd'"):
         TrainConfig(optimizer="sgd")
+
+
+def test_a_family_with_its_own_step_refuses_the_loops_optimizer_setting(chorales, tmp_path):
+    model, data = tiny_setup(chorales[:1])
+    with pytest.raises(TunesmithError, match="chooses its own optimizers"):
+        fit(model, data, None, TrainConfig(optimizer="muon"), tmp_path, progress=False,
+            train_step=lambda *args: {})

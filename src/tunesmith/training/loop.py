@@ -29,6 +29,9 @@ from tunesmith.training.checkpoint import (
 log = logging.getLogger(__name__)
 
 
+OPTIMIZERS = ("adamw", "muon")  # the loop's own step; families with their own step choose their optimizers
+
+
 @dataclass
 class TrainConfig:
     """How to train (the same for every family)."""
@@ -53,9 +56,6 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
             raise TunesmithError(f"unknown optimizer {self.optimizer!r} (choose {' or '.join(OPTIMIZERS)})")
-
-
-OPTIMIZERS = ("adamw", "muon")
 
 
 @dataclass
@@ -155,6 +155,9 @@ def fit(model: torch.nn.Module, train_data: Dataset, valid_data: Dataset | None,
         raise TunesmithError("no training examples: the corpus pieces are shorter than one training window")
     torch.manual_seed(config.seed)
     model.to(device).train()
+    if train_step and config.optimizer != "adamw":
+        raise TunesmithError(f"optimizer = {config.optimizer!r} is for the loop's own step: this family "
+                             "chooses its own optimizers (leave the setting out)")
     optimizers = model.configure_optimizers(config) if train_step else default_optimizers(model, config)
     steps_per_epoch = math.ceil(len(train_data) / config.batch_size)
     total_steps = config.max_steps or config.epochs * steps_per_epoch
