@@ -83,8 +83,9 @@ def two_tunes():
 
 def test_shapes_flat_and_hierarchical():
     rep = VoiceRepresentation(voices=3, mode="tracks")
-    for hierarchical, bars in ((False, 2), (True, 4)):
-        model = build_model(VAEConfig(**TINY, segment_bars=bars, hierarchical=hierarchical), rep)
+    for hierarchical, bars, bar_paths in ((False, 2, False), (True, 4, False), (True, 4, True)):
+        model = build_model(VAEConfig(**TINY, segment_bars=bars, hierarchical=hierarchical, bar_paths=bar_paths), rep)
+        assert model.to_mu.in_features == 2 * 48 * (bars if bar_paths else 1)  # every bar's state, or the last
         steps = bars * 16
         events = torch.randint(0, rep.events, (5, 3, steps))
         velocities = torch.randint(0, rep.velocity_bins, (5, 3, steps))
@@ -113,6 +114,30 @@ def test_scheduled_sampling_and_beta_ramp_follow_the_step_count():
     model.eval()
     model.loss(batch)
     assert int(model.trained_steps) == 6  # validation does not advance the schedules
+
+
+def test_chunk_loss_reads_every_step_from_the_bar_embedding_alone():
+    rep = VoiceRepresentation(min_pitch=48, max_pitch=84)
+    scale = [60, 62, 64, 65, 67, 69, 71, 72]
+    pieces = [melody(every(k, scale, bars=4, offset=o), bars=4, name=f"k{k}-{o}") for k in (2, 4) for o in range(4)]
+    torch.manual_seed(0)
+    model = build_model(VAEConfig(**{**TINY, "segment_bars": 4, "hierarchical": True, "chunk_loss": 1.0}), rep)
+    assert model.chunk_head.out_features == 16 * rep.events  # one bar's steps from one bar embedding
+    assert "chunk_head" not in dict(build_model(VAEConfig(**TINY), rep).named_children())  # off by default
+    data = make_dataset(pieces, rep, model.config, seed=0)
+    batch = {k: torch.stack([data[i][k] for i in range(len(data))]) for k in ("events", "velocities")}
+    torch.manual_seed(1)
+    loss, stats = model.train().loss(batch)
+    torch.manual_seed(1)
+    model.config.chunk_loss = 0.5
+    half, half_stats = model.loss(batch)
+    # the same z (same seed): the chunk term is the only part the weight changes
+    assert stats["chunk_nll"] == pytest.approx(half_stats["chunk_nll"], rel=1e-5)
+    assert float(loss - half) == pytest.approx(0.5 * stats["chunk_nll"], rel=1e-4)
+    assert stats["chunk_nll"] > 0.9 * 4 * 16 * np.log(rep.events)  # untrained: about uniform per step
+    model.config.chunk_loss = 1.0
+    train(model, data, 150, lr=5e-3)
+    assert model.train().loss(batch)[1]["chunk_nll"] < 0.3 * stats["chunk_nll"]  # z now carries the bars' notes
 
 
 def test_tiny_vae_reconstructs_its_two_training_segments(two_tunes):

@@ -44,6 +44,8 @@ class VAEConfig:
     scheduled_sampling: float = 0.5    # final probability of feeding the decoder its own sample
     scheduled_sampling_steps: int = 1500
     velocity_weight: float = 1.0       # weight of the velocity loss beside the event loss
+    chunk_loss: float = 0.0            # weight of the events predicted from each bar's embedding alone
+    bar_paths: bool = False            # hierarchical: z read from every bar's encoder state; conductor fed z per bar
     segment_hop_bars: int = 1          # training windows start every this many bars
     max_rest_bars: float = 1.0         # windows silent for longer than this are left out
     voices: int = 0
@@ -75,17 +77,24 @@ class MusicVAE(nn.Module):
         step_size = c.voices * (c.embed_size + c.velocity_embed_size)
         self.encoder = nn.LSTM(step_size, c.encoder_size, c.encoder_layers, batch_first=True,
                                bidirectional=True, dropout=c.dropout if c.encoder_layers > 1 else 0.0)
-        self.to_mu = nn.Linear(2 * c.encoder_size, c.latent_size)
-        self.to_sigma = nn.Linear(2 * c.encoder_size, c.latent_size)
+        readout = 2 * c.encoder_size * (c.segment_bars if c.bar_paths and c.hierarchical else 1)
+        self.to_mu = nn.Linear(readout, c.latent_size)
+        self.to_sigma = nn.Linear(readout, c.latent_size)
         cond_size = c.latent_size
         if c.hierarchical:
             self.conductor_init = nn.Linear(c.latent_size, 2 * c.conductor_layers * c.conductor_size)
-            self.conductor = nn.LSTM(1, c.conductor_size, c.conductor_layers, batch_first=True)
+            width = 64 if c.bar_paths else 1
+            if c.bar_paths:
+                self.conductor_inputs = nn.Linear(c.latent_size, c.segment_bars * width)
+            self.conductor = nn.LSTM(width, c.conductor_size, c.conductor_layers, batch_first=True)
             cond_size = c.conductor_size
         self.decoder_init = nn.Linear(cond_size, 2 * c.decoder_layers * c.decoder_size)
         self.decoder = nn.LSTM(step_size + cond_size, c.decoder_size, c.decoder_layers, batch_first=True,
                                dropout=c.dropout if c.decoder_layers > 1 else 0.0)
         self.event_head = nn.Linear(c.decoder_size, c.voices * c.events)
+        if c.chunk_loss > 0:  # every step of a chunk read straight from its condition: makes z carry the notes
+            chunks = c.segment_bars if c.hierarchical else 1
+            self.chunk_head = nn.Linear(cond_size, c.steps // chunks * c.voices * c.events)
         self.velocity_head = nn.Linear(c.decoder_size, c.voices * c.velocity_bins)
         self.register_buffer("trained_steps", torch.zeros((), dtype=torch.long))
         offsets = torch.arange(c.voices)
@@ -112,9 +121,13 @@ class MusicVAE(nn.Module):
     def encode(self, events: torch.Tensor, velocities: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior mean and standard deviation, each [B, Z]."""
         c = self.config
-        _, (h, _) = self.encoder(self.step_inputs(events, velocities))   # h [layers*2, B, H]
-        h = h.view(c.encoder_layers, 2, -1, c.encoder_size)[-1]          # [2, B, H]
-        h = torch.cat([h[0], h[1]], dim=-1)                              # [B, 2H]
+        out, (h, _) = self.encoder(self.step_inputs(events, velocities))  # out [B, T, 2H], h [layers*2, B, H]
+        if c.bar_paths and c.hierarchical:  # each bar's end (forward) and start (backward)
+            bar = c.steps_per_bar
+            h = torch.cat([out[:, bar - 1::bar, :c.encoder_size], out[:, ::bar, c.encoder_size:]], -1).flatten(1)
+        else:
+            h = h.view(c.encoder_layers, 2, -1, c.encoder_size)[-1]      # [2, B, H]
+            h = torch.cat([h[0], h[1]], dim=-1)                          # [B, 2H]
         return self.to_mu(h), F.softplus(self.to_sigma(h)) + 1e-4
 
     # --- decoder ---
@@ -124,15 +137,19 @@ class MusicVAE(nn.Module):
         if not c.hierarchical:
             return z[:, None, :]                                         # [B, 1, Z]
         state = _init_state(self.conductor_init, z, c.conductor_layers, c.conductor_size)
-        zeros = z.new_zeros(z.shape[0], c.segment_bars, 1)               # [B, bars, 1]
-        out, _ = self.conductor(zeros, state)                            # [B, bars, Hc]
+        if c.bar_paths:
+            inputs = self.conductor_inputs(z).view(z.shape[0], c.segment_bars, -1)  # [B, bars, 64]
+        else:
+            inputs = z.new_zeros(z.shape[0], c.segment_bars, 1)          # [B, bars, 1]
+        out, _ = self.conductor(inputs, state)                           # [B, bars, Hc]
         return out
 
-    def decode_logits(self, z: torch.Tensor, prev_events: torch.Tensor,
-                      prev_velocities: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Teacher-forced logits: events [B, T, V, C] and velocities [B, T, V, Bv]."""
+    def decode_logits(self, z: torch.Tensor, prev_events: torch.Tensor, prev_velocities: torch.Tensor,
+                      cond: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Teacher-forced logits: events [B, T, V, C] and velocities [B, T, V, Bv] (`cond`: z's
+        conditions, when already computed)."""
         c = self.config
-        cond = self.conditions(z)                                        # [B, K, D]
+        cond = self.conditions(z) if cond is None else cond             # [B, K, D]
         batch, chunks, width = cond.shape
         x = self.step_inputs(prev_events, prev_velocities)               # [B, T, I]
         x = x.view(batch * chunks, -1, x.shape[-1])                      # [B*K, T/K, I]
@@ -164,16 +181,17 @@ class MusicVAE(nn.Module):
         events, velocities = batch["events"], batch["velocities"]       # [B, V, T]
         mu, sigma = self.encode(events, velocities)
         z = mu + sigma * torch.randn_like(mu)                            # [B, Z]
+        cond = self.conditions(z)
         inputs_e, inputs_v = events, velocities
         p = self._sampling_probability() if self.training else 0.0
         if p > 0:  # two-pass scheduled sampling: feed some of the model's own predictions
             with torch.no_grad():
-                le, lv = self.decode_logits(z, *self._shift(events, velocities))
+                le, lv = self.decode_logits(z, *self._shift(events, velocities), cond=cond)
                 own_e = torch.distributions.Categorical(logits=le).sample().transpose(1, 2)  # [B, V, T]
                 own_v = torch.distributions.Categorical(logits=lv).sample().transpose(1, 2)
                 mix = torch.rand(events.shape[0], 1, events.shape[2], device=events.device) < p
                 inputs_e, inputs_v = torch.where(mix, own_e, events), torch.where(mix, own_v, velocities)
-        logits_e, logits_v = self.decode_logits(z, *self._shift(inputs_e, inputs_v))
+        logits_e, logits_v = self.decode_logits(z, *self._shift(inputs_e, inputs_v), cond=cond)
         target_e = events.transpose(1, 2)                                # [B, T, V]
         event_nll = F.cross_entropy(logits_e.reshape(-1, c.events), target_e.reshape(-1), reduction="none")
         onset = (target_e >= FIRST_PITCH).reshape(-1)
@@ -181,10 +199,16 @@ class MusicVAE(nn.Module):
                                        reduction="none") * onset
         batch_size = events.shape[0]
         recon = (event_nll.sum() + c.velocity_weight * velocity_nll.sum()) / batch_size
+        extra, auxiliary = {}, 0.0
+        if c.chunk_loss > 0:
+            chunk_logits = self.chunk_head(cond).reshape(-1, c.events)  # [B * T * V, C], steps in order
+            chunk_nll = F.cross_entropy(chunk_logits, target_e.reshape(-1), reduction="sum") / batch_size
+            auxiliary = c.chunk_loss * chunk_nll
+            extra["chunk_nll"] = chunk_nll.item()
         kl = 0.5 * (mu.pow(2) + sigma.pow(2) - 1 - 2 * torch.log(sigma)).sum(-1)  # [B] nats
         free_nats = c.free_bits * math.log(2)
         beta = self.beta()
-        loss = recon + beta * torch.clamp(kl - free_nats, min=0).mean()
+        loss = recon + auxiliary + beta * torch.clamp(kl - free_nats, min=0).mean()
         if self.training:
             self.trained_steps += 1
         with torch.no_grad():
@@ -192,7 +216,7 @@ class MusicVAE(nn.Module):
             velocity_accuracy = ((logits_v.argmax(-1) == velocities.transpose(1, 2)).reshape(-1)[onset]
                                  .float().mean().item()) if onset.any() else 1.0
         return loss, {"recon": recon.item(), "kl_bits": kl.mean().item() / math.log(2), "beta": beta,
-                      "accuracy": accuracy, "velocity_accuracy": velocity_accuracy}
+                      "accuracy": accuracy, "velocity_accuracy": velocity_accuracy, **extra}
 
     # --- sampling ---
     @torch.no_grad()
