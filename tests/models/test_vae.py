@@ -209,6 +209,8 @@ def test_bad_input_gives_a_clear_error(two_tunes):
         encode_piece(model, rep, melody([(0, 4, 60)], name="short"), "the primer")
     with pytest.raises(TunesmithError, match="has no notes"):
         encode_piece(model, rep, melody([], name="silent"))
+    with pytest.raises(TunesmithError, match="bar_paths needs the hierarchical decoder"):
+        build_model(VAEConfig(**TINY, bar_paths=True), rep)
     with pytest.raises(TunesmithError, match="needs the 'voices' representation"):
         build_model(VAEConfig(), SimpleNamespace(kind="tokens"))
 

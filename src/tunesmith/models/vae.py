@@ -47,6 +47,8 @@ def build_model(config: VAEConfig, representation: VoiceRepresentation) -> Music
         raise TunesmithError(f"the vae model needs the 'voices' representation (got {representation.kind!r})")
     if config.hierarchical and config.segment_bars < 2:
         raise TunesmithError("a hierarchical decoder needs segments of at least 2 bars (set segment_bars)")
+    if config.bar_paths and not config.hierarchical:
+        raise TunesmithError("bar_paths needs the hierarchical decoder (set hierarchical = true)")
     config = dataclasses.replace(config, voices=representation.voices, events=representation.events,
                                  velocity_bins=representation.velocity_bins,
                                  steps_per_bar=representation.steps_per_bar)

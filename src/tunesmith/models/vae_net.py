@@ -4,6 +4,11 @@ decoder, flat for short segments or hierarchical (a conductor LSTM giving one em
 bottom LSTM decoding each bar from it) for long ones. Trained on KL with free bits and a beta ramp;
 scheduled sampling (two-pass, Mihaylova & Martins 2019) is optional.
 
+Two options give z short paths to and from each bar of a long segment (BENCHMARKS.md: without them the
+16-bar decoder hardly reads z): `bar_paths` reads z from the encoder's state at every bar boundary and feeds
+the conductor a projection of z at every bar; `chunk_loss` also predicts each chunk's steps from its
+embedding alone, a loss only z can lower (as the bag-of-words loss of Zhao et al., 2017).
+
 Batches are dicts of int64 tensors: events [B, V, T] (0 rest, 1 hold, 2+ note-on) and velocities
 [B, V, T] (a bin where a note starts), V voices, T steps = bars * steps_per_bar.
 """
@@ -19,6 +24,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from tunesmith.representations.voices import FIRST_PITCH, HOLD, REST
+
+CONDUCTOR_INPUT = 64  # with bar_paths: the size of z's projection the conductor reads at each bar
 
 
 @dataclass
@@ -77,13 +84,13 @@ class MusicVAE(nn.Module):
         step_size = c.voices * (c.embed_size + c.velocity_embed_size)
         self.encoder = nn.LSTM(step_size, c.encoder_size, c.encoder_layers, batch_first=True,
                                bidirectional=True, dropout=c.dropout if c.encoder_layers > 1 else 0.0)
-        readout = 2 * c.encoder_size * (c.segment_bars if c.bar_paths and c.hierarchical else 1)
+        readout = 2 * c.encoder_size * (c.segment_bars if c.bar_paths else 1)
         self.to_mu = nn.Linear(readout, c.latent_size)
         self.to_sigma = nn.Linear(readout, c.latent_size)
         cond_size = c.latent_size
         if c.hierarchical:
             self.conductor_init = nn.Linear(c.latent_size, 2 * c.conductor_layers * c.conductor_size)
-            width = 64 if c.bar_paths else 1
+            width = CONDUCTOR_INPUT if c.bar_paths else 1
             if c.bar_paths:
                 self.conductor_inputs = nn.Linear(c.latent_size, c.segment_bars * width)
             self.conductor = nn.LSTM(width, c.conductor_size, c.conductor_layers, batch_first=True)
@@ -122,7 +129,7 @@ class MusicVAE(nn.Module):
         """Posterior mean and standard deviation, each [B, Z]."""
         c = self.config
         out, (h, _) = self.encoder(self.step_inputs(events, velocities))  # out [B, T, 2H], h [layers*2, B, H]
-        if c.bar_paths and c.hierarchical:  # each bar's end (forward) and start (backward)
+        if c.bar_paths:  # each bar's end (forward) and start (backward)
             bar = c.steps_per_bar
             h = torch.cat([out[:, bar - 1::bar, :c.encoder_size], out[:, ::bar, c.encoder_size:]], -1).flatten(1)
         else:
@@ -138,7 +145,7 @@ class MusicVAE(nn.Module):
             return z[:, None, :]                                         # [B, 1, Z]
         state = _init_state(self.conductor_init, z, c.conductor_layers, c.conductor_size)
         if c.bar_paths:
-            inputs = self.conductor_inputs(z).view(z.shape[0], c.segment_bars, -1)  # [B, bars, 64]
+            inputs = self.conductor_inputs(z).view(z.shape[0], c.segment_bars, -1)  # [B, bars, CONDUCTOR_INPUT]
         else:
             inputs = z.new_zeros(z.shape[0], c.segment_bars, 1)          # [B, bars, 1]
         out, _ = self.conductor(inputs, state)                           # [B, bars, Hc]
