@@ -1,6 +1,7 @@
 """MusicVAE: shapes, reconstruction of its training segments, interpolation endpoints, attribute
 vectors that move what they name, the run-directory pipeline and the commands, and clear errors."""
 
+import copy
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -133,11 +134,34 @@ def test_chunk_loss_reads_every_step_from_the_bar_embedding_alone():
     half, half_stats = model.loss(batch)
     # the same z (same seed): the chunk term is the only part the weight changes
     assert stats["chunk_nll"] == pytest.approx(half_stats["chunk_nll"], rel=1e-5)
-    assert float(loss - half) == pytest.approx(0.5 * stats["chunk_nll"], rel=1e-4)
+    assert float((loss - half).detach()) == pytest.approx(0.5 * stats["chunk_nll"], rel=1e-4)
     assert stats["chunk_nll"] > 0.9 * 4 * 16 * np.log(rep.events)  # untrained: about uniform per step
     model.config.chunk_loss = 1.0
     train(model, data, 150, lr=5e-3)
     assert model.train().loss(batch)[1]["chunk_nll"] < 0.3 * stats["chunk_nll"]  # z now carries the bars' notes
+
+
+def test_the_prior_is_fitted_to_the_training_posteriors_and_generate_samples_it(two_tunes, tmp_path):
+    rep, trained, a, b, data = two_tunes
+    model = build_model(VAEConfig(**TINY), rep)
+    assert model.prior_mean.abs().sum() == 0 and (model.prior_std == 1).all()
+    batch = {k: torch.stack([data[i][k] for i in range(2)]) for k in ("events", "velocities")}
+    mu, sigma = model.encode(batch["events"], batch["velocities"])
+    model.train().loss(batch)
+    spread = (mu.var(0, unbiased=False) + sigma.pow(2).mean(0)).sqrt()
+    assert torch.allclose(model.prior_mean, 0.01 * mu.detach().mean(0), atol=1e-6)
+    assert torch.allclose(model.prior_std, 0.99 + 0.01 * spread.detach(), atol=1e-6)
+    z = torch.randn(3, 16)
+    assert torch.allclose(model.to_standard(model.from_standard(z)), z, atol=1e-5)
+    # a prior narrowed onto one tune's latent: every draw decodes that tune
+    fitted = copy.deepcopy(trained)
+    target = encode_piece(fitted, rep, a)[0][0]
+    fitted.prior_mean.copy_(target)
+    fitted.prior_std.fill_(1e-4)
+    run = SimpleNamespace(path=tmp_path, model=fitted, representation=rep, device=torch.device("cpu"))
+    for piece in FAMILY.generate(run, Controls(num=3, bars=2, seed=5, temperature=0.05)):
+        assert (piece_segments(rep, 2, piece)[0].events == piece_segments(rep, 2, a)[0].events).mean() > 0.9
+    assert not hasattr(build_model(VAEConfig(**TINY, fitted_prior=False), rep), "prior_mean")
 
 
 def test_tiny_vae_reconstructs_its_two_training_segments(two_tunes):

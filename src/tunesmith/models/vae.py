@@ -156,11 +156,12 @@ def generate(run: Run, controls: Controls) -> list[Piece]:
     pieces = []
     for i in range(controls.num):
         g = controls.generator(i)  # latents are drawn on the CPU: the same seed gives the same latents anywhere
-        if primer_mu is not None:
-            start = primer_mu[0] + (controls.variation or 0.0) * torch.randn(primer_mu.shape[1:], generator=g)
+        if primer_mu is not None:  # the chain is drawn in standard-normal units of the prior
+            start = primer_mu[0].cpu() + (controls.variation or 0.0) * torch.randn(primer_mu.shape[1:], generator=g)
+            start = model.to_standard(start)
         else:
             start = torch.randn(config.latent_size, generator=g)
-        z = _latent_chain(start, count, g) + offset
+        z = model.from_standard(_latent_chain(start, count, g)) + offset
         grids = decode_latents(model, z.to(run.device), temperature=controls.temperature,
                                generator=controls.generator(i, run.device), filter_logits=filter_fn)
         piece = rep.decode(concatenate(grids), name=f"{run.path.name}-{i + 1:02d}", tempo=tempo)

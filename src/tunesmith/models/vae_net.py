@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -26,6 +27,7 @@ from torch.nn import functional as F
 from tunesmith.representations.voices import FIRST_PITCH, HOLD, REST
 
 CONDUCTOR_INPUT = 64  # with bar_paths: the size of z's projection the conductor reads at each bar
+PRIOR_MOMENTUM = 0.01  # how fast the fitted prior follows the posteriors of the training batches
 
 
 @dataclass
@@ -53,12 +55,15 @@ class VAEConfig:
     velocity_weight: float = 1.0       # weight of the velocity loss beside the event loss
     chunk_loss: float = 0.0            # weight of the events predicted from each bar's embedding alone
     bar_paths: bool = False            # hierarchical: z read from every bar's encoder state; conductor fed z per bar
+    fitted_prior: bool = True          # sample from a Gaussian fitted to the training posteriors, not N(0, I)
     segment_hop_bars: int = 1          # training windows start every this many bars
     max_rest_bars: float = 1.0         # windows silent for longer than this are left out
     voices: int = 0
     events: int = 0
     velocity_bins: int = 0
     steps_per_bar: int = 0
+
+    SAVED_BEFORE: ClassVar[dict[str, Any]] = {"fitted_prior": False}  # runs saved before a setting existed
 
     @property
     def steps(self) -> int:
@@ -104,6 +109,9 @@ class MusicVAE(nn.Module):
             self.chunk_head = nn.Linear(cond_size, c.steps // chunks * c.voices * c.events)
         self.velocity_head = nn.Linear(c.decoder_size, c.voices * c.velocity_bins)
         self.register_buffer("trained_steps", torch.zeros((), dtype=torch.long))
+        if c.fitted_prior:  # the aggregate posterior, per latent dimension (moving averages over training)
+            self.register_buffer("prior_mean", torch.zeros(c.latent_size))
+            self.register_buffer("prior_std", torch.ones(c.latent_size))
         offsets = torch.arange(c.voices)
         self.register_buffer("event_offset", offsets * (c.events + 1), persistent=False)
         self.register_buffer("velocity_offset", offsets * (c.velocity_bins + 1), persistent=False)
@@ -218,6 +226,11 @@ class MusicVAE(nn.Module):
         loss = recon + auxiliary + beta * torch.clamp(kl - free_nats, min=0).mean()
         if self.training:
             self.trained_steps += 1
+            if c.fitted_prior:
+                with torch.no_grad():
+                    self.prior_mean.lerp_(mu.mean(0), PRIOR_MOMENTUM)
+                    spread = (mu.var(0, unbiased=False) + sigma.pow(2).mean(0)).sqrt()
+                    self.prior_std.lerp_(spread, PRIOR_MOMENTUM)
         with torch.no_grad():
             accuracy = (logits_e.argmax(-1) == target_e).float().mean().item()
             velocity_accuracy = ((logits_v.argmax(-1) == velocities.transpose(1, 2)).reshape(-1)[onset]
@@ -226,6 +239,21 @@ class MusicVAE(nn.Module):
                       "accuracy": accuracy, "velocity_accuracy": velocity_accuracy, **extra}
 
     # --- sampling ---
+    def from_standard(self, u: torch.Tensor) -> torch.Tensor:
+        """Standard-normal draws [..., Z] -> latents of the prior (the fitted one when there is one).
+
+        With free bits the posteriors need not fill N(0, I): a latent drawn where no training segment lies
+        can decode to noise. The fitted Gaussian keeps draws where the encoder puts music."""
+        if not self.config.fitted_prior:
+            return u
+        return self.prior_mean.to(u.device) + self.prior_std.to(u.device) * u
+
+    def to_standard(self, z: torch.Tensor) -> torch.Tensor:
+        """The inverse of from_standard."""
+        if not self.config.fitted_prior:
+            return z
+        return (z - self.prior_mean.to(z.device)) / self.prior_std.to(z.device)
+
     @torch.no_grad()
     def sample(self, z: torch.Tensor, temperature: float = 1.0, greedy: bool = False,
                generator: torch.Generator | None = None,
