@@ -2,7 +2,8 @@
 the per-step reconstruction accuracy (teacher-forced, and sampled greedily from the posterior mean, as
 MusicVAE reports it), the KL per segment, and how smoothly interpolations move (average change of note
 density and mean pitch between neighbouring steps), against MusicVAE's data-space baseline: the
-"crossfade" that takes each step of the grid from the first piece with probability 1 - t, else the second.
+"crossfade" that takes each step of the grid from the first piece with probability 1 - t, else the second;
+and the share of latents drawn from the prior (as `generate` draws them) that decode to noise.
 
     python bench/vae.py --corpus folk            # monophonic: the top voice of each tune
     python bench/vae.py --corpus bach            # the four chorale voices
@@ -29,7 +30,7 @@ from tunesmith.fileio import write_json_atomic
 from tunesmith.generation.run import load_run
 from tunesmith.models.vae import make_dataset
 from tunesmith.models.vae_latent import decode_latents, encode_grids, reconstruction_accuracy, slerp
-from tunesmith.representations.voices import HOLD, REST, VoiceGrid
+from tunesmith.representations.voices import FIRST_PITCH, HOLD, REST, VoiceGrid
 from tunesmith.training.trainer import train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,6 +85,16 @@ def smoothness(rep, paths: list[list[VoiceGrid]], bars: int) -> dict[str, float]
     return {"density_change": round(float(np.mean(d_density)), 4), "pitch_change": round(float(np.mean(d_pitch)), 4)}
 
 
+def prior_noise(model, grids: list[VoiceGrid], count: int = 96, seed: int = 0) -> float:
+    """Share of latents drawn from the model's prior (`generate`'s) whose decoded segment starts more notes
+    than any held-out segment does: noise rather than music."""
+    most = max(int((g.events >= FIRST_PITCH).sum()) for g in grids)
+    u = torch.randn(count, model.config.latent_size, generator=torch.Generator().manual_seed(seed))
+    torch.manual_seed(seed)
+    decoded = decode_latents(model, model.from_standard(u).to(next(model.parameters()).device), temperature=1.0)
+    return float(np.mean([int((g.events >= FIRST_PITCH).sum()) > most for g in decoded]))
+
+
 def evaluate(run_dir: Path, test_pieces, max_segments: int, pairs: int, steps: int, seed: int,
              device: str = "cpu") -> dict:
     """Held-out reconstruction accuracy, KL and interpolation smoothness of a trained run."""
@@ -111,6 +122,7 @@ def evaluate(run_dir: Path, test_pieces, max_segments: int, pairs: int, steps: i
         "kl_bits_per_segment": round(scores["kl_bits"], 2),
         "interpolation_latent": smoothness(rep, latent_paths, bars),
         "interpolation_crossfade": smoothness(rep, data_paths, bars),
+        "prior_noise": round(prior_noise(model, grids, seed=seed), 4),
         "train_steps": metrics.get("step"),
         "valid_loss": round(metrics.get("valid_loss", float("nan")), 3),
         "parameters": sum(p.numel() for p in model.parameters()),
