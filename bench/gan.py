@@ -17,7 +17,6 @@ import math
 import os
 import sys
 import time
-import tomllib
 from dataclasses import replace
 from pathlib import Path
 
@@ -96,19 +95,15 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu or cuda, for training")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="a model setting (the value in TOML), e.g. critic_steps=3; repeatable")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     source = args.data or args.corpus
     name = Path(source).parent.name if args.data else source
     out = Path(args.run or args.out or f"/tmp/tunesmith-bench-gan-{name}")
-    result: dict[str, object] = {"bench": "gan", "threads": args.threads, "device": args.device, "set": args.set}
+    result: dict[str, object] = {"bench": "gan", "threads": args.threads, "device": args.device}
     if not args.run:
         started, cpu_started = time.monotonic(), time.process_time()
-        settings = {k: tomllib.loads(f"v = {v}")["v"] for k, _, v in (s.partition("=") for s in args.set)}
-        fitted = train("gan", source, out, limit=args.limit, progress=False, device=args.device, model_overrides=settings,
-                       training_overrides={
+        fitted = train("gan", source, out, limit=args.limit, progress=False, device=args.device, training_overrides={
             "batch_size": args.batch_size, "max_minutes": args.minutes, "max_steps": args.steps, "epochs": 100_000,
             "patience": 100_000, "valid_every": 100, "snapshot_every": 250, "checkpoint_every": 250,
             "seed": args.seed})
