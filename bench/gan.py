@@ -86,6 +86,7 @@ def main() -> None:
     parser.add_argument("--corpus", default="bach")
     parser.add_argument("--data", default=None, help="a folder of MIDI files (overrides --corpus)")
     parser.add_argument("--out", default=None, help="run directory (default: /tmp/tunesmith-bench-gan-NAME)")
+    parser.add_argument("--config", default=None, help="a TOML config file (as `tunesmith train --config`)")
     parser.add_argument("--run", default=None, help="measure this trained run instead of training one")
     parser.add_argument("--minutes", type=float, default=25.0, help="training time limit (wall clock)")
     parser.add_argument("--steps", type=int, default=None, help="training step limit")
@@ -103,7 +104,8 @@ def main() -> None:
     result: dict[str, object] = {"bench": "gan", "threads": args.threads, "device": args.device}
     if not args.run:
         started, cpu_started = time.monotonic(), time.process_time()
-        fitted = train("gan", source, out, limit=args.limit, progress=False, device=args.device, training_overrides={
+        fitted = train("gan", source, out, config_file=args.config and Path(args.config), limit=args.limit,
+                       progress=False, device=args.device, training_overrides={
             "batch_size": args.batch_size, "max_minutes": args.minutes, "max_steps": args.steps, "epochs": 100_000,
             "patience": 100_000, "valid_every": 100, "snapshot_every": 250, "checkpoint_every": 250,
             "seed": args.seed})

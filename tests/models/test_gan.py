@@ -11,7 +11,7 @@ import pytest
 import symusic
 import torch
 
-from tunesmith.errors import ControlError
+from tunesmith.errors import ControlError, TunesmithError
 from tunesmith.generation.controls import Controls
 from tunesmith.models import get_family
 from tunesmith.models.gan import FAMILY, GANConfig, make_dataset, train_step
@@ -19,6 +19,7 @@ from tunesmith.models.gan_networks import binary_roll, gradient_penalty
 from tunesmith.models.gan_sampling import chained_latents, generate, parse_roll_sampling
 from tunesmith.piece import Piece
 from tunesmith.representations.pianoroll import ONSET, SOUNDING, VELOCITY, PianoRollRepresentation, TrackSpec
+from tunesmith.theory import parse_key
 
 os.environ.setdefault("TUNESMITH_CACHE", "/tmp/tc")
 SMALL = GANConfig(bars=2, latent_dim=8, generator_channels=16, critic_channels=8, critic_steps=2)
@@ -65,6 +66,29 @@ def test_shapes_and_channels(steps_per_beat, beats):
     fake = model.fake(roll.detach())
     assert fake.shape == roll.shape and set(fake[..., :2].detach().unique().tolist()) <= {0.0, 1.0}
     assert model.generator(model.generator.latents(3), condition, torch.tensor([0, 1, 2])).shape == roll.shape
+
+
+def test_pitches_are_chosen_per_block_and_tracks_gate_and_strike_as_one():
+    model = small_run(GANConfig(bars=2, latent_dim=8, generator_channels=16, critic_channels=8, pitch_steps=4)).model
+    with torch.no_grad():  # an untrained generator sounds everywhere: give its pitches and gates some contrast
+        model.generator.pitch_bias[:, SOUNDING].normal_(generator=torch.Generator().manual_seed(2))
+        model.generator.gates.bias[SOUNDING] = 0.0
+        probs = model.generator(model.generator.latents(6, torch.Generator().manual_seed(1)))  # [B, T, L, P, 3]
+    onset = probs[..., ONSET]
+    assert torch.equal(onset, onset[..., :1].expand_as(onset))  # one strike for all of a track's pitches
+    on = (probs[..., SOUNDING] > 0.5).view(6, 2, -1, 4, 25)  # [B, T, blocks, 4 steps, P]
+    sounding_steps = on.any(-1)  # [B, T, blocks, 4]
+    first = on.gather(3, sounding_steps.float().argmax(3)[..., None, None].expand(-1, -1, -1, 1, 25))
+    assert bool(on.any()) and bool((~on).any())
+    # within a block every sounding step holds the same pitches: only the track's gate turns them off
+    assert torch.equal(on, first.expand_as(on) & sounding_steps[..., None])
+    flat = small_run(GANConfig(bars=2, latent_dim=8, generator_channels=16, critic_channels=8, pitch_steps=1,
+                               track_gates=False)).model
+    with torch.no_grad():
+        free = flat.generator(flat.generator.latents(6, torch.Generator().manual_seed(1)))
+    assert not torch.equal(free[..., ONSET], free[..., :1, ONSET].expand_as(free[..., ONSET]))
+    with pytest.raises(TunesmithError, match="pitch_steps must divide the 16 steps"):
+        small_run(GANConfig(bars=2, latent_dim=8, generator_channels=16, critic_channels=8, pitch_steps=3))
 
 
 def test_one_training_step_changes_both_networks():
@@ -166,15 +190,54 @@ def test_long_pieces_chain_neighbouring_latents():
 def test_dataset_phrases_and_transposition():
     rep = small_rep()
     pieces = [melody_piece(bars=6, name="Melody"), melody_piece(bars=6, name="Tuba")]
-    train = make_dataset(pieces, rep, SMALL, seed=0, augment=True)
-    valid = make_dataset(pieces, rep, SMALL, seed=0, augment=False)
+    free = GANConfig(**{**SMALL.__dict__, "key_normalize": False})  # pieces stay in their keys, moved at random
+    train = make_dataset(pieces, rep, free, seed=0, augment=True)
+    valid = make_dataset(pieces, rep, free, seed=0, augment=False)
     # a phrase starting on every bar but the last (the Tuba piece has no track of the model); none overlap in valid
     assert len(train) == 5 and len(valid) == 3
-    plain = make_dataset(pieces, rep, GANConfig(**{**SMALL.__dict__, "transpose": 0}), 0, augment=True)
+    plain = make_dataset(pieces, rep, GANConfig(**{**free.__dict__, "transpose": 0}), 0, augment=True)
     x, y = train[1], plain[1]
     assert x.shape == (2, 32, 25, 3)
     assert float(x.sum()) == pytest.approx(float(y.sum()))  # same notes, maybe shifted in pitch
     assert torch.equal(valid[0], plain[0])
+
+
+def d_major_piece(track: str = "Melody", bars: int = 2) -> Piece:
+    """D major arpeggios and scale steps, on one track, clearly in D major."""
+    score = symusic.Score(480)
+    notes = symusic.Track(track, 0, False)
+    for i, pitch in enumerate([62, 66, 69, 66, 62, 64, 66, 67, 69, 71, 73, 74, 69, 66, 62, 62][: 8 * bars]):
+        notes.notes.append(symusic.Note(i * 240, 240, pitch, 80))
+    score.tracks.append(notes)
+    return Piece(score, name="in D")
+
+
+def test_key_normalised_runs_learn_in_c_and_play_in_the_key_asked_for():
+    rep = small_rep()
+    phrases = make_dataset([d_major_piece(bars=2)], rep, SMALL, seed=0, augment=True)
+    rows = np.nonzero(torch.stack([phrases[i] for i in range(len(phrases))])[..., SOUNDING].numpy())[-1]
+    assert len(rows) and set((rows + rep.lowest) % 12) <= {0, 2, 4, 5, 7, 9, 11}  # moved from D to C major
+    run = small_run()
+    generator = run.model.generator_ema
+    with torch.no_grad():  # make the (untrained) generator play a C major triad, from any latents
+        generator.pitch_bias[:, SOUNDING] = -20.0
+        generator.pitch_bias[:, SOUNDING, :, [0, 4, 7, 12, 16, 19, 24]] = 20.0  # C E G from C3 (48)
+    for name in ("E major", "F# minor"):
+        (piece,) = generate(run, Controls(bars=2, key=name, seed=1))
+        asked = parse_key(name)
+        assert piece.key in (asked, asked.relative)
+        wanted = {(asked.tonic + k) % 12 for k in ((0, 4, 7) if asked.mode == "major" else (3, 7, 10))}
+        assert {n.pitch % 12 for t in piece.score.tracks for n in t.notes} == wanted
+    # a melody in D is accompanied in C where the model learnt, then moved back: the melody exactly as given
+    melody = d_major_piece()
+    (piece,) = generate(run, Controls(primer=melody, condition_track="Melody", seed=2))
+    assert [(n.time, n.pitch) for n in piece.score.tracks[0].notes] == [(n.time, n.pitch) for n in melody.score.tracks[0].notes]
+    assert {n.pitch % 12 for n in piece.score.tracks[1].notes} == {2, 6, 9}  # the triad, in D
+    with pytest.raises(ControlError, match="primer's key is kept"):
+        generate(run, Controls(primer=melody, key="E"))
+    old = small_run(GANConfig(**{**SMALL.__dict__, "key_normalize": False}))
+    with pytest.raises(ControlError, match="--key needs a gan run trained with key_normalize"):
+        generate(old, Controls(key="E"))
 
 
 def test_train_and_sample_through_the_pipeline(tmp_path):

@@ -72,22 +72,27 @@ def set_instruments(piece: Piece, programs: list[int]) -> Piece:
     return piece.copy(score=score)
 
 
-def transpose_to_key(piece: Piece, key: Key, pitch_range: tuple[int, int] | None = None) -> Piece:
-    """The piece moved (by at most a tritone) so its estimated tonic is `key`'s, when the modes agree.
-
-    A piece in the other mode is moved to the key sharing `key`'s scale (e.g. D minor -> F major) instead.
-    """
+def key_shift(piece: Piece, key: Key, pitch_range: tuple[int, int] | None = None) -> int:
+    """Semitones (at most a tritone, the nearer way first) that move the piece's estimated tonic to `key`'s
+    when the modes agree, else to the key sharing `key`'s scale (D minor -> F major); 0 when no way keeps
+    the piece inside `pitch_range`."""
     found = piece.key
     tonic = key.tonic if found.mode == key.mode else (key.tonic + (3 if key.mode == "minor" else -3)) % 12
     shift = (tonic - found.tonic) % 12
     options = sorted((shift, shift - 12), key=abs)
     if pitch_range is not None and piece.pitch_range is not None:
-        fits = [s for s in options if piece.pitch_range[0] + s >= pitch_range[0] and piece.pitch_range[1] + s <= pitch_range[1]]
-        if not fits:
+        low, high = piece.pitch_range
+        options = [s for s in options if low + s >= pitch_range[0] and high + s <= pitch_range[1]]
+        if not options:
             log.info("no transposition to %s keeps the piece inside the pitch range: left in %s", key, found)
-            return piece.copy()
-        options = fits
-    return piece.transpose(options[0]) if options[0] else piece.copy()
+            return 0
+    return options[0]
+
+
+def transpose_to_key(piece: Piece, key: Key, pitch_range: tuple[int, int] | None = None) -> Piece:
+    """The piece moved by `key_shift` (a copy, unmoved when no shift fits the pitch range)."""
+    shift = key_shift(piece, key, pitch_range)
+    return piece.transpose(shift) if shift else piece.copy()
 
 
 def splice_bars(base: Piece, insert: Piece, start_bar: int, end_bar: int) -> Piece:

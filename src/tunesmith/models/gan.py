@@ -12,19 +12,22 @@ import copy
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
 from tunesmith.errors import TunesmithError
+from tunesmith.generation.arrange import transpose_to_key
 from tunesmith.models.base import Family
 from tunesmith.models.gan_networks import Critic, Generator, binary_roll, gradient_penalty, update_ema
 from tunesmith.piece import Piece
 from tunesmith.representations.pianoroll import SOUNDING, VELOCITY, PianoRollRepresentation
+from tunesmith.theory import Key
 
 log = logging.getLogger(__name__)
+HOME_KEY = Key(0, "major")  # where key-normalised runs learn (minor pieces: A minor, the same scale)
 
 
 @dataclass
@@ -42,10 +45,15 @@ class GANConfig:
     ema_decay: float = 0.995
     condition_prob: float = 0.5  # share of training phrases given one real track to accompany
     phrase_hop: int = 1  # bars between the starts of neighbouring training phrases
-    transpose: int = 3  # random transposition of training phrases, up to this many semitones each way
+    transpose: int = 3  # random transposition of training phrases, up to this many semitones (none if key_normalize)
     phrase_drift: float = 0.5  # how far the latents move from one phrase to the next in long pieces
     velocity_weight: float = 3.0  # how much velocity counts, against notes, in the critic's distance
     max_valid_phrases: int = 256
+    pitch_steps: int = 2  # steps sharing one choice of pitches (1: every step chooses its own)
+    track_gates: bool = True  # a per-step sound gate and strike per track, shared by its pitches
+    key_normalize: bool = True  # learn every piece moved to C major / A minor; `generate --key` moves it back
+
+    SAVED_BEFORE: ClassVar[dict[str, Any]] = {"pitch_steps": 1, "track_gates": False, "key_normalize": False}
 
 
 class GANModel(nn.Module):
@@ -60,8 +68,12 @@ class GANModel(nn.Module):
         self.config, self.representation = config, representation
         rep = representation
         self.tracks, self.steps = len(rep.tracks), config.bars * rep.steps_per_bar
+        if config.pitch_steps < 1 or rep.steps_per_bar % config.pitch_steps:
+            raise TunesmithError(f"pitch_steps must divide the {rep.steps_per_bar} steps of a bar "
+                                 f"(got {config.pitch_steps})")
         self.generator = Generator(self.tracks, config.bars, rep.steps_per_bar, rep.pitches, config.latent_dim,
-                                   config.generator_channels)
+                                   config.generator_channels, pitch_steps=config.pitch_steps,
+                                   track_gates=config.track_gates)
         self.critic = Critic(self.tracks, config.bars, rep.steps_per_beat, rep.bar_beats, rep.pitches,
                              config.critic_channels)
         velocity = torch.tensor([t.velocity for t in rep.tracks])[:, None, None]
@@ -203,6 +215,8 @@ def make_dataset(pieces: list[Piece], representation: PianoRollRepresentation, c
     """Training phrases (every `phrase_hop` bars, transposed when `augment`), or spaced-out validation phrases."""
     rep, bar = representation, representation.steps_per_bar
     steps = config.bars * bar
+    if config.key_normalize:  # one scale to learn instead of 24 (Krumhansl-Schmuckler's key of each piece)
+        pieces = [transpose_to_key(p, HOME_KEY) for p in pieces]
     tables = [rep.note_table(p) for p in pieces if rep.fits_meter(p)]
     hop = config.phrase_hop * bar if augment else steps
     starts = []
@@ -215,7 +229,8 @@ def make_dataset(pieces: list[Piece], representation: PianoRollRepresentation, c
         keep = np.linspace(0, len(starts) - 1, config.max_valid_phrases).round().astype(int)
         starts = [starts[k] for k in keep]
     log.info("gan: %d phrases of %d bars from %d pieces", len(starts), config.bars, len(tables))
-    return PhraseDataset(tables, starts, rep, steps, config.transpose if augment else 0, seed)
+    transpose = config.transpose if augment and not config.key_normalize else 0
+    return PhraseDataset(tables, starts, rep, steps, transpose, seed)
 
 
 def build_model(config: GANConfig, representation: PianoRollRepresentation) -> GANModel:
@@ -232,11 +247,11 @@ def _generate(run: Any, controls: Any) -> list[Piece]:
 FAMILY = Family(
     name="gan",
     config_class=GANConfig,
-    representation={"kind": "pianoroll", "steps_per_beat": 4},
+    representation={"kind": "pianoroll", "steps_per_beat": 4, "pitch_margin": 6},  # room to move to C
     build_model=build_model,
     make_dataset=make_dataset,
     generate=_generate,
-    supported_controls=frozenset({"condition_track", "roll_sampling", "tempo"}),
+    supported_controls=frozenset({"condition_track", "key", "roll_sampling", "tempo"}),
     train_step=train_step,
     description="MuseGAN-style multi-track piano-roll GAN (hybrid latents, WGAN-GP, EMA) with velocity",
 )

@@ -49,9 +49,10 @@ class Generator(nn.Module):
     """Hybrid MuseGAN generator; one bar generator shared by the tracks (told which track it plays)."""
 
     def __init__(self, tracks: int, bars: int, steps_per_bar: int, pitches: int, latent_dim: int = 32,
-                 channels: int = 64, condition_channels: int = 16):
+                 channels: int = 64, condition_channels: int = 16, pitch_steps: int = 1, track_gates: bool = False):
         super().__init__()
         self.tracks, self.bars, self.steps, self.pitches, self.latent_dim = tracks, bars, steps_per_bar, pitches, latent_dim
+        self.pitch_steps, self.track_gates = pitch_steps, track_gates
         self.coarse_steps = math.ceil(steps_per_bar / 4)
         self.octaves = math.ceil(pitches / 12)
         c, cc = channels, condition_channels
@@ -71,6 +72,10 @@ class Generator(nn.Module):
         self.to_pitch = nn.ConvTranspose2d(c // 2 + cc, c // 4, (1, 12), stride=(1, 12))
         self.out = nn.Conv2d(c // 4, CHANNELS, (3, 1), padding=(1, 0))
         self.pitch_bias = nn.Parameter(torch.zeros(tracks, CHANNELS, 1, self.octaves * 12))
+        if track_gates:  # per step and track: does the track sound, does it strike (whatever its pitches)
+            self.gates = nn.Conv2d(c // 2 + cc, 2, (3, 1), padding=(1, 0))
+            with torch.no_grad():
+                self.gates.bias.copy_(torch.tensor([2.0, 0.0]))  # start sounding: the pitches decide at first
 
     def latents(self, batch: int, generator: torch.Generator | None = None,
                 device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
@@ -104,11 +109,26 @@ class Generator(nn.Module):
         h = F.relu(self.norm2(self.up2(h)))  # [N, c/2, S', O]
         h = F.relu(self.norm3(self.mix(h)))
         h = torch.cat([h, _per_track(fine, B, T, K)], 1)
+        gates = self.gates(h).mean(-1)[..., :S].view(B, T, K, 2, S, 1) if self.track_gates else None
         h = F.relu(self.to_pitch(h))  # [N, c/4, S', 12 O]
         logits = self.out(h).view(B, T, K, CHANNELS, -1, self.octaves * 12) + self.pitch_bias[None, :, None]
-        logits = logits[..., :S, : self.pitches]  # [B, T, K, 3, S, P]
+        logits = self._note_grid(logits[..., :S, : self.pitches], gates)  # [B, T, K, 3, S, P]
         probs = torch.sigmoid(logits).permute(0, 1, 2, 4, 5, 3)  # [B, T, K, S, P, 3]
         return probs.reshape(B, T, K * S, self.pitches, CHANNELS)  # [B, T, K*S, P, 3]
+
+    def _note_grid(self, logits: torch.Tensor, gates: torch.Tensor | None) -> torch.Tensor:
+        """Which pitches sound is decided once per `pitch_steps` steps (so a held note cannot flicker between
+        neighbours); with track gates, a per-step gate says whether the track sounds at all (a note sounds where
+        both say so: the smaller logit) and a per-step strike is every sounding pitch's onset."""
+        sounding, onset, velocity = logits.unbind(3)  # [B, T, K, S, P] each
+        if self.pitch_steps > 1:
+            B, T, K, S, P = sounding.shape
+            blocks = sounding.view(B, T, K, S // self.pitch_steps, self.pitch_steps, P).mean(4)
+            sounding = blocks.repeat_interleave(self.pitch_steps, 3)
+        if gates is not None:
+            sounding = torch.minimum(sounding, gates[:, :, :, SOUNDING])
+            onset = gates[:, :, :, ONSET].expand_as(onset)
+        return torch.stack([sounding, onset, velocity], 3)
 
     def _condition_maps(self, condition: torch.Tensor | None, condition_track: torch.Tensor,
                         batch: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -10,9 +10,11 @@ import numpy as np
 import torch
 
 from tunesmith.errors import ControlError
+from tunesmith.generation.arrange import key_shift, transpose_to_key
 from tunesmith.generation.controls import Controls
 from tunesmith.piece import Piece
 from tunesmith.representations.pianoroll import SAMPLINGS, PianoRollRepresentation
+from tunesmith.theory import parse_key
 
 log = logging.getLogger(__name__)
 
@@ -74,17 +76,25 @@ def chained_latents(generator: Any, num_phrases: int, drift: float, scale: float
 @torch.no_grad()
 def generate(run: Any, controls: Controls) -> list[Piece]:
     """`controls.num` pieces of `controls.bars` bars (or the primer's length when harmonising it)."""
-    from tunesmith.models.gan import FAMILY
+    from tunesmith.models.gan import FAMILY, HOME_KEY
 
     controls.check_supported(FAMILY.name, FAMILY.supported_controls)
     model, rep, device = run.model, run.representation, run.device
     config, generator = model.config, model.generator_ema.eval()
     mode, threshold = parse_roll_sampling(controls.roll_sampling, rep.threshold)
     primer = controls.primer_piece()
-    cond_index, cond_table = None, None
+    key = parse_key(controls.key) if controls.key else None
+    if key is not None and not config.key_normalize:
+        raise ControlError("--key needs a gan run trained with key_normalize (this run learnt every key as found)")
+    if key is not None and primer is not None:
+        raise ControlError("--key cannot be used with --primer for the gan model: the primer's key is kept")
+    cond_index, cond_table, shift = None, None, 0
     if controls.condition_track is not None or primer is not None:
         if primer is None:
             raise ControlError("--condition-track needs --primer FILE.mid holding the track to accompany")
+        if config.key_normalize:  # accompany it where the model learnt, then move everything back
+            shift = key_shift(primer, HOME_KEY, (rep.lowest, rep.highest))
+            primer = primer.transpose(shift)
         cond_index = condition_index(rep, controls.condition_track or rep.tracks[0].name)
         cond_table = primer_track_table(rep, primer, cond_index)
     bar_steps = rep.steps_per_bar
@@ -114,7 +124,9 @@ def generate(run: Any, controls: Controls) -> list[Piece]:
             roll[cond_index] = condition[: bars * bar_steps]
         piece = rep.decode(roll.cpu().numpy(), name=f"gan_{i + 1}", sampling=mode, threshold=threshold,
                            generator=controls.generator(10_000 + i), tempo=tempo)
-        pieces.append(piece)
+        if shift:
+            piece = piece.transpose(-shift)
+        pieces.append(transpose_to_key(piece, key) if key is not None and piece.note_count else piece)
     log.info("gan: %d piece(s) of %d bars (%d phrases each)%s", len(pieces), bars, phrases,
              f", accompanying {rep.tracks[cond_index].name}" if cond_index is not None else "")
     return pieces
