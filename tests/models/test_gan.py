@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import os
 from types import SimpleNamespace
 
@@ -15,7 +16,7 @@ from tunesmith.errors import ControlError, TunesmithError
 from tunesmith.generation.controls import Controls
 from tunesmith.models import get_family
 from tunesmith.models.gan import FAMILY, GANConfig, make_dataset, train_step
-from tunesmith.models.gan_networks import binary_roll, gradient_penalty
+from tunesmith.models.gan_networks import binary_roll, gradient_penalty, voice_margin
 from tunesmith.models.gan_sampling import chained_latents, generate, parse_roll_sampling
 from tunesmith.piece import Piece
 from tunesmith.representations.pianoroll import ONSET, SOUNDING, VELOCITY, PianoRollRepresentation, TrackSpec
@@ -89,6 +90,39 @@ def test_pitches_are_chosen_per_block_and_tracks_gate_and_strike_as_one():
     assert not torch.equal(free[..., ONSET], free[..., :1, ONSET].expand_as(free[..., ONSET]))
     with pytest.raises(TunesmithError, match="pitch_steps must divide the 16 steps"):
         small_run(GANConfig(bars=2, latent_dim=8, generator_channels=16, critic_channels=8, pitch_steps=3))
+
+
+def test_voice_margin_keeps_each_track_to_its_voices():
+    logits = torch.tensor([[-3.0, -1.0, -2.0, -4.0], [2.0, 1.5, -1.0, 0.5]])
+    one = voice_margin(logits, 1)  # the likeliest wins by its margin over the runner-up, even below 0
+    assert torch.allclose(one, torch.tensor([[-1.0, 1.0, 0.0, -2.0], [0.5, 0.0, -2.5, -1.0]]))
+    two = voice_margin(logits, 2)  # at most two, each also above its own threshold
+    assert torch.allclose(two, torch.tensor([[-3.0, -1.0, -2.0, -4.0], [1.5, 1.0, -1.5, 0.0]]))
+    assert torch.equal(voice_margin(logits, 0), logits) and torch.equal(voice_margin(logits, 4), logits)
+    rep = small_rep()
+    rep.tracks[0].max_voices, rep.tracks[1].max_voices = 1, 2
+    model = small_run(rep=rep).model
+    with torch.no_grad():
+        model.generator.gates.bias[SOUNDING] = 20.0  # every step sounds: the pitches alone decide
+        probs = model.generator(model.generator.latents(4, torch.Generator().manual_seed(3)))
+    voices = (probs[..., SOUNDING] > 0.5).sum(-1)  # [B, T, L]
+    assert bool((voices[:, 0] == 1).all()) and bool((voices[:, 1] <= 2).all())
+
+
+def test_gates_start_in_the_corpus_metre():
+    model = small_run().model
+    real = torch.zeros(2, 2, 32, 25, 3)  # two 2-bar phrases; the bass is silent
+    for bar in (0, 16):
+        real[:, 0, bar: bar + 8, 5, SOUNDING] = 1.0  # the melody sounds on the first half of every bar ...
+        real[:, 0, [bar, bar + 4], 5, ONSET] = 1.0  # ... struck on beats 1 and 2
+    model.start_metre(real)
+    high, low = math.log(0.98 / 0.02), math.log(0.02 / 0.98)
+    expected = torch.full((2, 2, 16), low)
+    expected[0, SOUNDING, :8] = high
+    expected[0, ONSET, [0, 4]] = high
+    for generator in (model.generator, model.generator_ema):
+        assert torch.allclose(generator.step_bias, expected, atol=1e-5)
+        assert not generator.gates.bias.detach().any()
 
 
 def test_one_training_step_changes_both_networks():

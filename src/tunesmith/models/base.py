@@ -33,6 +33,8 @@ class Family:
       None for token language models, which share the sampler in tunesmith.generation.sample.
     - `supported_controls`: names of Controls fields this family honours beyond the universal ones.
     - `train_step`: for families that need their own optimisation step (the GAN); None uses the loop's.
+    - `fit_pieces(pieces, config) -> pieces`: the pieces as the family learns them, for fitting the
+      representation (the GAN's, moved to one key); None: as they are.
     """
 
     name: str
@@ -44,6 +46,7 @@ class Family:
     supported_controls: frozenset[str] = frozenset()
     collate: Callable[[list], Any] | None = None
     train_step: Callable[..., dict[str, float]] | None = None
+    fit_pieces: Callable[[list[Piece], Any], list[Piece]] | None = None
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 

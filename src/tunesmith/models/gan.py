@@ -23,7 +23,7 @@ from tunesmith.generation.arrange import transpose_to_key
 from tunesmith.models.base import Family
 from tunesmith.models.gan_networks import Critic, Generator, binary_roll, gradient_penalty, update_ema
 from tunesmith.piece import Piece
-from tunesmith.representations.pianoroll import SOUNDING, VELOCITY, PianoRollRepresentation
+from tunesmith.representations.pianoroll import ONSET, SOUNDING, VELOCITY, PianoRollRepresentation
 from tunesmith.theory import Key
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,10 @@ class GANConfig:
     pitch_steps: int = 2  # steps sharing one choice of pitches (1: every step chooses its own)
     track_gates: bool = True  # a per-step sound gate and strike per track, shared by its pitches
     key_normalize: bool = True  # learn every piece moved to C major / A minor; `generate --key` moves it back
+    voice_limit: bool = True  # the generator sounds at most each track's fitted voices (a melody: one pitch)
 
-    SAVED_BEFORE: ClassVar[dict[str, Any]] = {"pitch_steps": 1, "track_gates": False, "key_normalize": False}
+    SAVED_BEFORE: ClassVar[dict[str, Any]] = {"pitch_steps": 1, "track_gates": False, "key_normalize": False,
+                                              "voice_limit": False}
 
 
 class GANModel(nn.Module):
@@ -73,7 +75,8 @@ class GANModel(nn.Module):
                                  f"(got {config.pitch_steps})")
         self.generator = Generator(self.tracks, config.bars, rep.steps_per_bar, rep.pitches, config.latent_dim,
                                    config.generator_channels, pitch_steps=config.pitch_steps,
-                                   track_gates=config.track_gates)
+                                   track_gates=config.track_gates,
+                                   voices=[t.max_voices for t in rep.tracks] if config.voice_limit else None)
         self.critic = Critic(self.tracks, config.bars, rep.steps_per_beat, rep.bar_beats, rep.pitches,
                              config.critic_channels)
         velocity = torch.tensor([t.velocity for t in rep.tracks])[:, None, None]
@@ -109,6 +112,21 @@ class GANModel(nn.Module):
         weight = torch.ones(roll.shape[-1], device=roll.device)
         weight[VELOCITY] = self.config.velocity_weight
         return roll * weight
+
+    @torch.no_grad()
+    def start_metre(self, real: torch.Tensor) -> None:
+        """Start the gates where the first batch is: per track and place in the bar, how often it sounds and how
+        often a sounding step is struck (log-odds), so the generator begins in the corpus's metre."""
+        bar = self.representation.steps_per_bar
+        on = real[..., SOUNDING].amax(-1)  # [B, T, L]
+        struck = (real[..., ONSET] * real[..., SOUNDING]).amax(-1)
+        on, struck = (x.view(*x.shape[:2], -1, bar).sum((0, 2)) for x in (on, struck))  # [T, bar]
+        sound_rate = on / (real.shape[0] * self.config.bars)
+        strike_rate = struck / on.clamp(min=1)
+        bias = torch.stack([sound_rate, strike_rate], 1).clamp(0.02, 0.98).logit()  # [T, 2, bar]
+        for generator in (self.generator, self.generator_ema):
+            generator.step_bias.copy_(bias)
+            generator.gates.bias.zero_()
 
     @torch.no_grad()
     def loss(self, batch: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
@@ -158,6 +176,8 @@ def train_step(model: GANModel, batch: torch.Tensor, optimizers: dict[str, torch
             if group["lr"] != group.get("family_lr"):  # the loop set its rate since our last step
                 group["family_lr"] = group["lr"] = model.base_lr[name] * group["lr"] / model.loop_lr
     critic_opt, generator_opt = optimizers["critic"], optimizers["generator"]
+    if step == 0 and model.generator.track_gates:
+        model.start_metre(real)
     model.critic.requires_grad_(True)
     for _ in range(config.critic_steps):
         with torch.no_grad():
@@ -210,13 +230,18 @@ class PhraseDataset(torch.utils.data.Dataset):
         return torch.from_numpy(roll)
 
 
+def learnt_pieces(pieces: list[Piece], config: GANConfig) -> list[Piece]:
+    """The pieces as the GAN learns them: with `key_normalize`, each moved (at most a tritone) to C major or
+    A minor by its Krumhansl-Schmuckler key, so there is one scale to learn instead of 24."""
+    return [transpose_to_key(p, HOME_KEY) for p in pieces] if config.key_normalize else pieces
+
+
 def make_dataset(pieces: list[Piece], representation: PianoRollRepresentation, config: GANConfig, seed: int,
                  augment: bool = False) -> PhraseDataset:
     """Training phrases (every `phrase_hop` bars, transposed when `augment`), or spaced-out validation phrases."""
     rep, bar = representation, representation.steps_per_bar
     steps = config.bars * bar
-    if config.key_normalize:  # one scale to learn instead of 24 (Krumhansl-Schmuckler's key of each piece)
-        pieces = [transpose_to_key(p, HOME_KEY) for p in pieces]
+    pieces = learnt_pieces(pieces, config)
     tables = [rep.note_table(p) for p in pieces if rep.fits_meter(p)]
     hop = config.phrase_hop * bar if augment else steps
     starts = []
@@ -247,11 +272,12 @@ def _generate(run: Any, controls: Any) -> list[Piece]:
 FAMILY = Family(
     name="gan",
     config_class=GANConfig,
-    representation={"kind": "pianoroll", "steps_per_beat": 4, "pitch_margin": 6},  # room to move to C
+    representation={"kind": "pianoroll", "steps_per_beat": 4},
     build_model=build_model,
     make_dataset=make_dataset,
     generate=_generate,
     supported_controls=frozenset({"condition_track", "key", "roll_sampling", "tempo"}),
     train_step=train_step,
+    fit_pieces=learnt_pieces,
     description="MuseGAN-style multi-track piano-roll GAN (hybrid latents, WGAN-GP, EMA) with velocity",
 )

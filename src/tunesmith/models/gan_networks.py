@@ -49,10 +49,11 @@ class Generator(nn.Module):
     """Hybrid MuseGAN generator; one bar generator shared by the tracks (told which track it plays)."""
 
     def __init__(self, tracks: int, bars: int, steps_per_bar: int, pitches: int, latent_dim: int = 32,
-                 channels: int = 64, condition_channels: int = 16, pitch_steps: int = 1, track_gates: bool = False):
+                 channels: int = 64, condition_channels: int = 16, pitch_steps: int = 1, track_gates: bool = False,
+                 voices: list[int] | None = None):
         super().__init__()
         self.tracks, self.bars, self.steps, self.pitches, self.latent_dim = tracks, bars, steps_per_bar, pitches, latent_dim
-        self.pitch_steps, self.track_gates = pitch_steps, track_gates
+        self.pitch_steps, self.track_gates, self.voices = pitch_steps, track_gates, voices
         self.coarse_steps = math.ceil(steps_per_bar / 4)
         self.octaves = math.ceil(pitches / 12)
         c, cc = channels, condition_channels
@@ -74,8 +75,10 @@ class Generator(nn.Module):
         self.pitch_bias = nn.Parameter(torch.zeros(tracks, CHANNELS, 1, self.octaves * 12))
         if track_gates:  # per step and track: does the track sound, does it strike (whatever its pitches)
             self.gates = nn.Conv2d(c // 2 + cc, 2, (3, 1), padding=(1, 0))
-            with torch.no_grad():
-                self.gates.bias.copy_(torch.tensor([2.0, 0.0]))  # start sounding: the pitches decide at first
+            # where in the bar each track tends to sound and strike (the metre), learnt beside the latents' say
+            self.step_bias = nn.Parameter(torch.zeros(tracks, 2, steps_per_bar))
+            with torch.no_grad():  # start sounding (the pitches decide); training starts it in the corpus's metre
+                self.gates.bias.copy_(torch.tensor([2.0, 0.0]))
 
     def latents(self, batch: int, generator: torch.Generator | None = None,
                 device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
@@ -109,7 +112,9 @@ class Generator(nn.Module):
         h = F.relu(self.norm2(self.up2(h)))  # [N, c/2, S', O]
         h = F.relu(self.norm3(self.mix(h)))
         h = torch.cat([h, _per_track(fine, B, T, K)], 1)
-        gates = self.gates(h).mean(-1)[..., :S].view(B, T, K, 2, S, 1) if self.track_gates else None
+        gates = None
+        if self.track_gates:
+            gates = (self.gates(h).mean(-1)[..., :S].view(B, T, K, 2, S) + self.step_bias[None, :, None])[..., None]
         h = F.relu(self.to_pitch(h))  # [N, c/4, S', 12 O]
         logits = self.out(h).view(B, T, K, CHANNELS, -1, self.octaves * 12) + self.pitch_bias[None, :, None]
         logits = self._note_grid(logits[..., :S, : self.pitches], gates)  # [B, T, K, 3, S, P]
@@ -118,13 +123,17 @@ class Generator(nn.Module):
 
     def _note_grid(self, logits: torch.Tensor, gates: torch.Tensor | None) -> torch.Tensor:
         """Which pitches sound is decided once per `pitch_steps` steps (so a held note cannot flicker between
-        neighbours); with track gates, a per-step gate says whether the track sounds at all (a note sounds where
-        both say so: the smaller logit) and a per-step strike is every sounding pitch's onset."""
+        neighbours); with `voices`, a pitch sounds only by its margin over the track's next-likeliest beyond its
+        voices (a one-voice track plays its likeliest pitch: silence is the gate's); with track gates, a per-step
+        gate says whether the track sounds at all (a note sounds where both say so: the smaller logit) and a
+        per-step strike is every sounding pitch's onset."""
         sounding, onset, velocity = logits.unbind(3)  # [B, T, K, S, P] each
+        B, T, K, S, P = sounding.shape
         if self.pitch_steps > 1:
-            B, T, K, S, P = sounding.shape
-            blocks = sounding.view(B, T, K, S // self.pitch_steps, self.pitch_steps, P).mean(4)
-            sounding = blocks.repeat_interleave(self.pitch_steps, 3)
+            sounding = sounding.view(B, T, K, S // self.pitch_steps, self.pitch_steps, P).mean(4)
+        if self.voices is not None:
+            sounding = torch.stack([voice_margin(sounding[:, t], v) for t, v in enumerate(self.voices)], 1)
+        sounding = sounding.repeat_interleave(self.pitch_steps, 3)
         if gates is not None:
             sounding = torch.minimum(sounding, gates[:, :, :, SOUNDING])
             onset = gates[:, :, :, ONSET].expand_as(onset)
@@ -139,6 +148,16 @@ class Generator(nn.Module):
         bars = condition.reshape(batch * K, S, self.pitches, CHANNELS)
         bars = F.pad(bars, (0, 0, 0, self.octaves * 12 - self.pitches, 0, 4 * self.coarse_steps - S))
         return self.condition(bars)
+
+
+def voice_margin(logits: torch.Tensor, voices: int) -> torch.Tensor:
+    """Pitch logits [..., P] -> logits above 0 for at most the `voices` likeliest pitches: the margin over the
+    next-likeliest (for one voice, that alone: the likeliest always wins), and for more voices also no more than
+    the pitch's own logit. 0 voices: unchanged."""
+    if not 0 < voices < logits.shape[-1]:
+        return logits
+    margin = logits - logits.topk(voices + 1, dim=-1).values[..., voices:]
+    return margin if voices == 1 else torch.minimum(logits, margin)
 
 
 class _StraightThrough(torch.autograd.Function):

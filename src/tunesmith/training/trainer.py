@@ -88,7 +88,7 @@ def train(model: str, corpus: str, out: Path, *, config_file: Path | None = None
     splits = split_pieces(loaded.pieces)
     representation = representation_from_dict(rep_values, out if resume else None)
     if not resume:
-        representation.fit(splits["train"])
+        representation.fit(family.fit_pieces(splits["train"], model_config) if family.fit_pieces else splits["train"])
     train_data = _make_dataset(family, splits["train"], representation, model_config, train_config.seed,
                                train_config.augment)
     valid_data = _make_dataset(family, splits["valid"], representation, model_config, train_config.seed, False)
