@@ -52,10 +52,11 @@ class GANConfig:
     pitch_steps: int = 2  # steps sharing one choice of pitches (1: every step chooses its own)
     track_gates: bool = True  # a per-step sound gate and strike per track, shared by its pitches
     key_normalize: bool = True  # learn every piece moved to C major / A minor; `generate --key` moves it back
-    voice_limit: bool = True  # the generator sounds at most each track's fitted voices (a melody: one pitch)
+    gate_steps: int = 1  # steps sharing one decision of whether a track sounds (with track_gates)
+    metre_start: bool = False  # start the gates at the first batch's sounding and strike rates per place in the bar
+    voice_limit: bool = False  # the generator sounds at most each track's fitted voices (a melody: one pitch)
 
-    SAVED_BEFORE: ClassVar[dict[str, Any]] = {"pitch_steps": 1, "track_gates": False, "key_normalize": False,
-                                              "voice_limit": False}
+    SAVED_BEFORE: ClassVar[dict[str, Any]] = {"pitch_steps": 1, "track_gates": False, "key_normalize": False}
 
 
 class GANModel(nn.Module):
@@ -70,13 +71,15 @@ class GANModel(nn.Module):
         self.config, self.representation = config, representation
         rep = representation
         self.tracks, self.steps = len(rep.tracks), config.bars * rep.steps_per_bar
-        if config.pitch_steps < 1 or rep.steps_per_bar % config.pitch_steps:
-            raise TunesmithError(f"pitch_steps must divide the {rep.steps_per_bar} steps of a bar "
-                                 f"(got {config.pitch_steps})")
+        for name in ("pitch_steps", "gate_steps"):
+            steps = getattr(config, name)
+            if steps < 1 or rep.steps_per_bar % steps:
+                raise TunesmithError(f"{name} must divide the {rep.steps_per_bar} steps of a bar (got {steps})")
         self.generator = Generator(self.tracks, config.bars, rep.steps_per_bar, rep.pitches, config.latent_dim,
                                    config.generator_channels, pitch_steps=config.pitch_steps,
                                    track_gates=config.track_gates,
-                                   voices=[t.max_voices for t in rep.tracks] if config.voice_limit else None)
+                                   voices=[t.max_voices for t in rep.tracks] if config.voice_limit else None,
+                                   gate_steps=config.gate_steps)
         self.critic = Critic(self.tracks, config.bars, rep.steps_per_beat, rep.bar_beats, rep.pitches,
                              config.critic_channels)
         velocity = torch.tensor([t.velocity for t in rep.tracks])[:, None, None]
@@ -176,7 +179,7 @@ def train_step(model: GANModel, batch: torch.Tensor, optimizers: dict[str, torch
             if group["lr"] != group.get("family_lr"):  # the loop set its rate since our last step
                 group["family_lr"] = group["lr"] = model.base_lr[name] * group["lr"] / model.loop_lr
     critic_opt, generator_opt = optimizers["critic"], optimizers["generator"]
-    if step == 0 and model.generator.track_gates:
+    if step == 0 and config.metre_start and config.track_gates:
         model.start_metre(real)
     model.critic.requires_grad_(True)
     for _ in range(config.critic_steps):

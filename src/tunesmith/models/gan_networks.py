@@ -50,10 +50,10 @@ class Generator(nn.Module):
 
     def __init__(self, tracks: int, bars: int, steps_per_bar: int, pitches: int, latent_dim: int = 32,
                  channels: int = 64, condition_channels: int = 16, pitch_steps: int = 1, track_gates: bool = False,
-                 voices: list[int] | None = None):
+                 voices: list[int] | None = None, gate_steps: int = 1):
         super().__init__()
         self.tracks, self.bars, self.steps, self.pitches, self.latent_dim = tracks, bars, steps_per_bar, pitches, latent_dim
-        self.pitch_steps, self.track_gates, self.voices = pitch_steps, track_gates, voices
+        self.pitch_steps, self.track_gates, self.voices, self.gate_steps = pitch_steps, track_gates, voices, gate_steps
         self.coarse_steps = math.ceil(steps_per_bar / 4)
         self.octaves = math.ceil(pitches / 12)
         c, cc = channels, condition_channels
@@ -124,18 +124,17 @@ class Generator(nn.Module):
     def _note_grid(self, logits: torch.Tensor, gates: torch.Tensor | None) -> torch.Tensor:
         """Which pitches sound is decided once per `pitch_steps` steps (so a held note cannot flicker between
         neighbours); with `voices`, a pitch sounds only by its margin over the track's next-likeliest beyond its
-        voices (a one-voice track plays its likeliest pitch: silence is the gate's); with track gates, a per-step
-        gate says whether the track sounds at all (a note sounds where both say so: the smaller logit) and a
+        voices (a one-voice track plays its likeliest pitch: silence is the gate's); with track gates, a gate per
+        `gate_steps` steps says whether the track sounds at all (a note sounds where both say so: the smaller logit) and a
         per-step strike is every sounding pitch's onset."""
         sounding, onset, velocity = logits.unbind(3)  # [B, T, K, S, P] each
-        B, T, K, S, P = sounding.shape
-        if self.pitch_steps > 1:
-            sounding = sounding.view(B, T, K, S // self.pitch_steps, self.pitch_steps, P).mean(4)
+        sounding = _blocks(sounding, self.pitch_steps)
         if self.voices is not None:
             sounding = torch.stack([voice_margin(sounding[:, t], v) for t, v in enumerate(self.voices)], 1)
         sounding = sounding.repeat_interleave(self.pitch_steps, 3)
         if gates is not None:
-            sounding = torch.minimum(sounding, gates[:, :, :, SOUNDING])
+            gate = _blocks(gates[:, :, :, SOUNDING], self.gate_steps).repeat_interleave(self.gate_steps, 3)
+            sounding = torch.minimum(sounding, gate)
             onset = gates[:, :, :, ONSET].expand_as(onset)
         return torch.stack([sounding, onset, velocity], 3)
 
@@ -148,6 +147,12 @@ class Generator(nn.Module):
         bars = condition.reshape(batch * K, S, self.pitches, CHANNELS)
         bars = F.pad(bars, (0, 0, 0, self.octaves * 12 - self.pitches, 0, 4 * self.coarse_steps - S))
         return self.condition(bars)
+
+
+def _blocks(x: torch.Tensor, steps: int) -> torch.Tensor:
+    """[B, T, K, S, P] -> the mean over each block of `steps` steps: [B, T, K, S / steps, P]."""
+    B, T, K, S, P = x.shape
+    return x.view(B, T, K, S // steps, steps, P).mean(4)
 
 
 def voice_margin(logits: torch.Tensor, voices: int) -> torch.Tensor:
