@@ -107,6 +107,20 @@ def test_voice_margin_keeps_each_track_to_its_voices():
     assert bool((voices[:, 0] == 1).all()) and bool((voices[:, 1] <= 2).all())
 
 
+def test_single_strikes_strike_where_a_wish_to_strike_begins():
+    model = small_run(GANConfig(**{**SMALL.__dict__, "single_strikes": True})).model
+    with torch.no_grad():
+        model.generator.step_bias[:, ONSET] = 5.0  # every step wants a strike
+        probs = model.generator(model.generator.latents(4, torch.Generator().manual_seed(5)))
+    struck = probs[..., 0, ONSET] > 0.5  # [B, T, L]: one strike for all of a track's pitches
+    assert bool(struck[..., 0].all()) and not bool(struck[..., 1:].any())  # strikes where the wish starts only
+    with torch.no_grad():
+        model.generator.step_bias[:, ONSET] = torch.tensor([5.0, -5.0] * 8)  # a wish on every other step
+        probs = model.generator(model.generator.latents(4, torch.Generator().manual_seed(5)))
+    struck = probs[..., 0, ONSET] > 0.5
+    assert bool(struck[..., ::2].all()) and not bool(struck[..., 1::2].any())
+
+
 def test_gates_start_in_the_corpus_metre():
     model = small_run().model
     real = torch.zeros(2, 2, 32, 25, 3)  # two 2-bar phrases; the bass is silent

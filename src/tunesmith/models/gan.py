@@ -55,6 +55,7 @@ class GANConfig:
     gate_steps: int = 1  # steps sharing one decision of whether a track sounds (with track_gates)
     metre_start: bool = False  # start the gates at the first batch's sounding and strike rates per place in the bar
     voice_limit: bool = False  # the generator sounds at most each track's fitted voices (a melody: one pitch)
+    single_strikes: bool = False  # a track is never struck on two steps running
 
     SAVED_BEFORE: ClassVar[dict[str, Any]] = {"pitch_steps": 1, "track_gates": False, "key_normalize": False}
 
@@ -79,7 +80,7 @@ class GANModel(nn.Module):
                                    config.generator_channels, pitch_steps=config.pitch_steps,
                                    track_gates=config.track_gates,
                                    voices=[t.max_voices for t in rep.tracks] if config.voice_limit else None,
-                                   gate_steps=config.gate_steps)
+                                   gate_steps=config.gate_steps, single_strikes=config.single_strikes)
         self.critic = Critic(self.tracks, config.bars, rep.steps_per_beat, rep.bar_beats, rep.pitches,
                              config.critic_channels)
         velocity = torch.tensor([t.velocity for t in rep.tracks])[:, None, None]

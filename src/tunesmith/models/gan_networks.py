@@ -50,10 +50,11 @@ class Generator(nn.Module):
 
     def __init__(self, tracks: int, bars: int, steps_per_bar: int, pitches: int, latent_dim: int = 32,
                  channels: int = 64, condition_channels: int = 16, pitch_steps: int = 1, track_gates: bool = False,
-                 voices: list[int] | None = None, gate_steps: int = 1):
+                 voices: list[int] | None = None, gate_steps: int = 1, single_strikes: bool = False):
         super().__init__()
         self.tracks, self.bars, self.steps, self.pitches, self.latent_dim = tracks, bars, steps_per_bar, pitches, latent_dim
         self.pitch_steps, self.track_gates, self.voices, self.gate_steps = pitch_steps, track_gates, voices, gate_steps
+        self.single_strikes = single_strikes
         self.coarse_steps = math.ceil(steps_per_bar / 4)
         self.octaves = math.ceil(pitches / 12)
         c, cc = channels, condition_channels
@@ -126,7 +127,7 @@ class Generator(nn.Module):
         neighbours); with `voices`, a pitch sounds only by its margin over the track's next-likeliest beyond its
         voices (a one-voice track plays its likeliest pitch: silence is the gate's); with track gates, a gate per
         `gate_steps` steps says whether the track sounds at all (a note sounds where both say so: the smaller logit) and a
-        per-step strike is every sounding pitch's onset."""
+        per-step strike is every sounding pitch's onset (with `single_strikes`, never on two steps running)."""
         sounding, onset, velocity = logits.unbind(3)  # [B, T, K, S, P] each
         sounding = _blocks(sounding, self.pitch_steps)
         if self.voices is not None:
@@ -135,7 +136,12 @@ class Generator(nn.Module):
         if gates is not None:
             gate = _blocks(gates[:, :, :, SOUNDING], self.gate_steps).repeat_interleave(self.gate_steps, 3)
             sounding = torch.minimum(sounding, gate)
-            onset = gates[:, :, :, ONSET].expand_as(onset)
+            strike = gates[:, :, :, ONSET]  # [B, T, K, S, 1]
+            if self.single_strikes:  # not where the step before (across barlines) wanted one: a strike is an edge
+                flat = strike.flatten(2)  # [B, T, K*S]
+                before = torch.cat([torch.full_like(flat[..., :1], -30.0), flat[..., :-1]], -1)
+                strike = torch.minimum(flat, -before).view_as(strike)
+            onset = strike.expand_as(onset)
         return torch.stack([sounding, onset, velocity], 3)
 
     def _condition_maps(self, condition: torch.Tensor | None, condition_track: torch.Tensor,
