@@ -90,13 +90,10 @@ def test_pitches_are_chosen_per_block_and_tracks_gate_and_strike_as_one():
         small_run(GANConfig(bars=2, latent_dim=8, generator_channels=16, critic_channels=8, pitch_steps=3))
 
 
-def test_voice_margin_keeps_each_track_to_its_voices():
+def test_voice_margin_keeps_one_voice_tracks_to_their_likeliest_pitch():
     logits = torch.tensor([[-3.0, -1.0, -2.0, -4.0], [2.0, 1.5, -1.0, 0.5]])
-    one = voice_margin(logits, 1)  # the likeliest wins by its margin over the runner-up, even below 0
-    assert torch.allclose(one, torch.tensor([[-1.0, 1.0, 0.0, -2.0], [0.5, 0.0, -2.5, -1.0]]))
-    two = voice_margin(logits, 2)  # at most two, each also above its own threshold
-    assert torch.allclose(two, torch.tensor([[-3.0, -1.0, -2.0, -4.0], [1.5, 1.0, -1.5, 0.0]]))
-    assert torch.equal(voice_margin(logits, 0), logits) and torch.equal(voice_margin(logits, 4), logits)
+    # the likeliest wins by its margin over the runner-up, even below 0; the others lose by theirs below the top
+    assert torch.allclose(voice_margin(logits), torch.tensor([[-2.0, 1.0, -1.0, -3.0], [0.5, -0.5, -3.0, -1.5]]))
     rep = small_rep()
     rep.tracks[0].max_voices, rep.tracks[1].max_voices = 1, 2
     model = small_run(GANConfig(**{**SMALL.__dict__, "voice_limit": True}), rep=rep).model
@@ -104,7 +101,7 @@ def test_voice_margin_keeps_each_track_to_its_voices():
         model.generator.gates.bias[SOUNDING] = 20.0  # every step sounds: the pitches alone decide
         probs = model.generator(model.generator.latents(4, torch.Generator().manual_seed(3)))
     voices = (probs[..., SOUNDING] > 0.5).sum(-1)  # [B, T, L]
-    assert bool((voices[:, 0] == 1).all()) and bool((voices[:, 1] <= 2).all())
+    assert bool((voices[:, 0] == 1).all()) and bool((voices[:, 1] > 2).any())  # two voices: left to the pitches
 
 
 def test_single_strikes_strike_where_a_wish_to_strike_begins():

@@ -54,7 +54,7 @@ class GANConfig:
     key_normalize: bool = True  # learn every piece moved to C major / A minor; `generate --key` moves it back
     gate_steps: int = 1  # steps sharing one decision of whether a track sounds (with track_gates)
     metre_start: bool = False  # start the gates at the first batch's sounding and strike rates per place in the bar
-    voice_limit: bool = False  # the generator sounds at most each track's fitted voices (a melody: one pitch)
+    voice_limit: bool = False  # a one-voice track (a melody, a chorale voice) plays its likeliest pitch when gated on
     single_strikes: bool = False  # a track is never struck on two steps running
 
     SAVED_BEFORE: ClassVar[dict[str, Any]] = {"pitch_steps": 1, "track_gates": False, "key_normalize": False}

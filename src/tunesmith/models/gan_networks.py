@@ -124,14 +124,15 @@ class Generator(nn.Module):
 
     def _note_grid(self, logits: torch.Tensor, gates: torch.Tensor | None) -> torch.Tensor:
         """Which pitches sound is decided once per `pitch_steps` steps (so a held note cannot flicker between
-        neighbours); with `voices`, a pitch sounds only by its margin over the track's next-likeliest beyond its
-        voices (a one-voice track plays its likeliest pitch: silence is the gate's); with track gates, a gate per
+        neighbours); with `voices`, a one-voice track's pitch sounds by its margin over the likeliest other (it
+        plays its likeliest pitch: silence is the gate's); with track gates, a gate per
         `gate_steps` steps says whether the track sounds at all (a note sounds where both say so: the smaller logit) and a
         per-step strike is every sounding pitch's onset (with `single_strikes`, never on two steps running)."""
         sounding, onset, velocity = logits.unbind(3)  # [B, T, K, S, P] each
         sounding = _blocks(sounding, self.pitch_steps)
         if self.voices is not None:
-            sounding = torch.stack([voice_margin(sounding[:, t], v) for t, v in enumerate(self.voices)], 1)
+            sounding = torch.stack([voice_margin(sounding[:, t]) if v == 1 else sounding[:, t]
+                                    for t, v in enumerate(self.voices)], 1)
         sounding = sounding.repeat_interleave(self.pitch_steps, 3)
         if gates is not None:
             gate = _blocks(gates[:, :, :, SOUNDING], self.gate_steps).repeat_interleave(self.gate_steps, 3)
@@ -161,14 +162,12 @@ def _blocks(x: torch.Tensor, steps: int) -> torch.Tensor:
     return x.view(B, T, K, S // steps, steps, P).mean(4)
 
 
-def voice_margin(logits: torch.Tensor, voices: int) -> torch.Tensor:
-    """Pitch logits [..., P] -> logits above 0 for at most the `voices` likeliest pitches: the margin over the
-    next-likeliest (for one voice, that alone: the likeliest always wins), and for more voices also no more than
-    the pitch's own logit. 0 voices: unchanged."""
-    if not 0 < voices < logits.shape[-1]:
-        return logits
-    margin = logits - logits.topk(voices + 1, dim=-1).values[..., voices:]
-    return margin if voices == 1 else torch.minimum(logits, margin)
+def voice_margin(logits: torch.Tensor) -> torch.Tensor:
+    """Pitch logits [..., P] -> each pitch's margin over the likeliest other pitch: above 0 for the likeliest
+    alone, so a one-voice track always has exactly one pitch ready (its gate decides whether it sounds)."""
+    top2 = logits.topk(2, dim=-1).values
+    others = torch.where(logits == top2[..., :1], top2[..., 1:], top2[..., :1])
+    return logits - others
 
 
 class _StraightThrough(torch.autograd.Function):
