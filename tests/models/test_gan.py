@@ -86,6 +86,8 @@ def test_pitches_are_chosen_per_block_and_tracks_gate_and_strike_as_one():
     with torch.no_grad():
         free = flat.generator(flat.generator.latents(6, torch.Generator().manual_seed(1)))
     assert not torch.equal(free[..., ONSET], free[..., :1, ONSET].expand_as(free[..., ONSET]))
+    with pytest.raises(TunesmithError, match="voice_limit needs track_gates = true"):
+        small_run(GANConfig(**{**SMALL.__dict__, "voice_limit": True, "track_gates": False}))
     with pytest.raises(TunesmithError, match="pitch_steps must divide the 16 steps"):
         small_run(GANConfig(bars=2, latent_dim=8, generator_channels=16, critic_channels=8, pitch_steps=3))
 

@@ -72,6 +72,9 @@ class GANModel(nn.Module):
         self.config, self.representation = config, representation
         rep = representation
         self.tracks, self.steps = len(rep.tracks), config.bars * rep.steps_per_bar
+        needs_gates = [n for n in ("voice_limit", "metre_start", "single_strikes") if getattr(config, n)]
+        if needs_gates and not config.track_gates:  # a one-voice track could never rest, or the setting is moot
+            raise TunesmithError(f"{', '.join(needs_gates)} needs track_gates = true")
         for name in ("pitch_steps", "gate_steps"):
             steps = getattr(config, name)
             if steps < 1 or rep.steps_per_bar % steps:
@@ -180,7 +183,7 @@ def train_step(model: GANModel, batch: torch.Tensor, optimizers: dict[str, torch
             if group["lr"] != group.get("family_lr"):  # the loop set its rate since our last step
                 group["family_lr"] = group["lr"] = model.base_lr[name] * group["lr"] / model.loop_lr
     critic_opt, generator_opt = optimizers["critic"], optimizers["generator"]
-    if step == 0 and config.metre_start and config.track_gates:
+    if step == 0 and config.metre_start:
         model.start_metre(real)
     model.critic.requires_grad_(True)
     for _ in range(config.critic_steps):
