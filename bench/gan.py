@@ -36,7 +36,7 @@ from tunesmith.generation.controls import Controls
 from tunesmith.generation.run import load_run
 from tunesmith.piece import Piece
 from tunesmith.representations.pianoroll import SOUNDING
-from tunesmith.training.trainer import train
+from tunesmith.training.trainer import apply_settings, train
 
 METRICS = ("EB", "UPC", "QN", "QN_grid", "TD", "in_key")
 SHARES = ("EB", "QN", "QN_grid", "in_key")  # shares of bars or notes, in [0, 1]
@@ -92,6 +92,8 @@ def main() -> None:
     parser.add_argument("--data", default=None, help="a folder of MIDI files (overrides --corpus)")
     parser.add_argument("--out", default=None, help="run directory (default: /tmp/tunesmith-bench-gan-NAME)")
     parser.add_argument("--config", default=None, help="a TOML config file (as `tunesmith train --config`)")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="change a setting after the config, e.g. --set model.bar_gates=true (repeatable)")
     parser.add_argument("--run", default=None, help="measure this trained run instead of training one")
     parser.add_argument("--minutes", type=float, default=25.0, help="training time limit (wall clock)")
     parser.add_argument("--steps", type=int, default=None, help="training step limit")
@@ -106,11 +108,15 @@ def main() -> None:
     source = args.data or args.corpus
     name = Path(source).parent.name if args.data else source
     out = Path(args.run or args.out or f"/tmp/tunesmith-bench-gan-{name}")
-    result: dict[str, object] = {"bench": "gan", "threads": args.threads, "device": args.device}
+    result: dict[str, object] = {"bench": "gan", "threads": args.threads, "device": args.device,
+                                 "config": args.config, "set": args.set}
     if not args.run:
         started, cpu_started = time.monotonic(), time.process_time()
+        settings = apply_settings({}, args.set)
         fitted = train("gan", source, out, config_file=args.config and Path(args.config), limit=args.limit,
-                       progress=False, device=args.device, training_overrides={
+                       progress=False, device=args.device, model_overrides=settings.get("model"),
+                       representation_overrides=settings.get("representation"), training_overrides={
+            **settings.get("training", {}),
             "batch_size": args.batch_size, "max_minutes": args.minutes, "max_steps": args.steps, "epochs": 100_000,
             "patience": 100_000, "valid_every": 100, "snapshot_every": 250, "checkpoint_every": 250,
             "seed": args.seed})

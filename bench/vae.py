@@ -31,7 +31,7 @@ from tunesmith.generation.run import load_run
 from tunesmith.models.vae import make_dataset
 from tunesmith.models.vae_latent import decode_latents, encode_grids, reconstruction_accuracy, slerp
 from tunesmith.representations.voices import FIRST_PITCH, HOLD, REST, VoiceGrid
-from tunesmith.training.trainer import train
+from tunesmith.training.trainer import apply_settings, train
 
 ROOT = Path(__file__).resolve().parent.parent
 MULTI_VOICE = {"bach": {"voices": 4, "mode": "tracks"}}
@@ -42,10 +42,7 @@ def train_config(bars: int, corpus: str, minutes: float | None, out: Path, setti
     the value in TOML), as a JSON file in `out`."""
     values = tomllib.loads((ROOT / "configs" / f"vae-{bars}bar.toml").read_text())
     values["representation"].update(MULTI_VOICE.get(corpus, {}))
-    for setting in settings:
-        name, _, value = setting.partition("=")
-        section, _, key = name.partition(".")
-        values.setdefault(section, {})[key] = tomllib.loads(f"v = {value}")["v"]
+    apply_settings(values, list(settings))
     if minutes is not None:
         values["training"]["max_minutes"] = minutes
     path = out / f"vae-{bars}bar-{Path(corpus).name}.json"

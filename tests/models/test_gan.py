@@ -16,7 +16,7 @@ from tunesmith.errors import ControlError, TunesmithError
 from tunesmith.generation.controls import Controls
 from tunesmith.models import get_family
 from tunesmith.models.gan import FAMILY, GANConfig, make_dataset, train_step
-from tunesmith.models.gan_networks import binary_roll, gradient_penalty, voice_margin
+from tunesmith.models.gan_networks import binary_roll, gate_min, gradient_penalty, voice_margin
 from tunesmith.models.gan_sampling import chained_latents, generate, parse_roll_sampling
 from tunesmith.piece import Piece
 from tunesmith.representations.pianoroll import ONSET, SOUNDING, VELOCITY, PianoRollRepresentation, TrackSpec
@@ -134,6 +134,37 @@ def test_gates_start_in_the_corpus_metre():
     for generator in (model.generator, model.generator_ema):
         assert torch.allclose(generator.step_bias, expected, atol=1e-5)
         assert not generator.gates.bias.detach().any()
+
+
+def test_gate_min_is_the_minimum_and_both_gates_learn():
+    a = torch.tensor([0.5, -2.0, 3.0], requires_grad=True)
+    b = torch.tensor([4.0, -1.0, 3.0], requires_grad=True)
+    out = gate_min(a, b)
+    assert torch.equal(out.detach(), torch.tensor([0.5, -2.0, 3.0]))
+    out.sum().backward()  # the smooth minimum's gradient: a share each, sigmoid(b - a) for a
+    assert torch.allclose(a.grad, torch.sigmoid(torch.tensor([3.5, 1.0, 0.0])))
+    assert torch.allclose(a.grad + b.grad, torch.ones(3))
+
+
+def test_bar_gates_start_at_the_corpus_rests_and_silence_whole_bars():
+    model = small_run(GANConfig(**{**SMALL.__dict__, "bar_gates": True})).model
+    real = torch.zeros(8, 2, 32, 25, 3)  # eight 2-bar phrases
+    real[:, 1, :, 3, SOUNDING] = 1.0  # the bass always plays
+    real[:4, 0, :16, 5, SOUNDING] = 1.0  # the melody rests in the second bar of every phrase, and in both bars
+    real[4:6, 0, :, 5, SOUNDING] = 1.0  # of two phrases: 10 of 16 bars (62.5 %) silent
+    model.start_bars(real)
+    generator = model.generator
+    z = generator.latents(512, torch.Generator().manual_seed(7))  # fresh latents, not those it started on
+    with torch.no_grad():
+        open_bars = (generator.bar_logits(generator.bar_inputs(z, torch.full((512,), 2))) > 0).float().mean((0, 2))
+    assert abs(float(open_bars[0]) - 0.375) < 0.06 and float(open_bars[1]) > 0.95  # the bass: 1 % rests at most
+    assert torch.equal(model.generator_ema.bar_bias, generator.bar_bias)
+    with torch.no_grad():
+        generator.bar_bias[0] = -50.0  # a closed gate silences every step of the track's bars
+        generator.step_bias.fill_(5.0)
+        generator.gates.bias.fill_(5.0)
+        probs = generator(generator.latents(4, torch.Generator().manual_seed(1)))
+    assert not bool((probs[:, 0, ..., SOUNDING] > 0.5).any()) and bool((probs[:, 1, ..., SOUNDING] > 0.5).any())
 
 
 def test_one_training_step_changes_both_networks():

@@ -56,6 +56,8 @@ class GANConfig:
     metre_start: bool = False  # start the gates at the first batch's sounding and strike rates per place in the bar
     voice_limit: bool = False  # a one-voice track (a melody, a chorale voice) plays its likeliest pitch when gated on
     single_strikes: bool = False  # a track is never struck on two steps running
+    bar_gates: bool = False  # per track and bar, a gate from its latents decides whether it plays at all (whole-bar
+    # rests), started so that the tracks rest in as many bars as the first batch's
 
     SAVED_BEFORE: ClassVar[dict[str, Any]] = {"pitch_steps": 1, "track_gates": False, "key_normalize": False}
 
@@ -83,7 +85,8 @@ class GANModel(nn.Module):
                                    config.generator_channels, pitch_steps=config.pitch_steps,
                                    track_gates=config.track_gates,
                                    voices=[t.max_voices for t in rep.tracks] if config.voice_limit else None,
-                                   gate_steps=config.gate_steps, single_strikes=config.single_strikes)
+                                   gate_steps=config.gate_steps, single_strikes=config.single_strikes,
+                                   bar_gates=config.bar_gates)
         self.critic = Critic(self.tracks, config.bars, rep.steps_per_beat, rep.bar_beats, rep.pitches,
                              config.critic_channels)
         velocity = torch.tensor([t.velocity for t in rep.tracks])[:, None, None]
@@ -136,6 +139,23 @@ class GANModel(nn.Module):
             generator.gates.bias.zero_()
 
     @torch.no_grad()
+    def start_bars(self, real: torch.Tensor, samples: int = 256) -> None:
+        """Start each track's bar gate so that, over fresh latents, it rests in as many bars as it does in the first
+        batch (at least 1 %): the bias puts that quantile of the gate's untrained values at even odds."""
+        bar = self.representation.steps_per_bar
+        on = real[..., SOUNDING].amax(-1)  # [B, T, L]
+        empty = (on.view(*on.shape[:2], -1, bar).amax(-1) == 0).float().mean((0, 2)).clamp(0.01, 0.95)  # [T]
+        generator = self.generator
+        z = generator.latents(samples, torch.Generator().manual_seed(0))
+        z = {k: v.to(real.device) for k, v in z.items()}
+        untrained = generator.bar_gate(generator.bar_inputs(z, torch.full((samples,), self.tracks,
+                                                                           device=real.device)))
+        values = untrained.squeeze(-1).transpose(0, 1).flatten(1)  # [T, samples * bars]
+        bias = -torch.stack([values[t].quantile(float(empty[t])) for t in range(self.tracks)])
+        for g in (self.generator, self.generator_ema):
+            g.bar_bias.copy_(bias)
+
+    @torch.no_grad()
     def loss(self, batch: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         """Validation: relative gap between roll statistics of real and (fixed-seed) generated phrases."""
         z = self.generator_ema.latents(batch.shape[0], torch.Generator().manual_seed(0))
@@ -185,6 +205,8 @@ def train_step(model: GANModel, batch: torch.Tensor, optimizers: dict[str, torch
     critic_opt, generator_opt = optimizers["critic"], optimizers["generator"]
     if step == 0 and config.metre_start:
         model.start_metre(real)
+    if step == 0 and config.bar_gates:
+        model.start_bars(real)
     model.critic.requires_grad_(True)
     for _ in range(config.critic_steps):
         with torch.no_grad():

@@ -50,11 +50,12 @@ class Generator(nn.Module):
 
     def __init__(self, tracks: int, bars: int, steps_per_bar: int, pitches: int, latent_dim: int = 32,
                  channels: int = 64, condition_channels: int = 16, pitch_steps: int = 1, track_gates: bool = False,
-                 voices: list[int] | None = None, gate_steps: int = 1, single_strikes: bool = False):
+                 voices: list[int] | None = None, gate_steps: int = 1, single_strikes: bool = False,
+                 bar_gates: bool = False):
         super().__init__()
         self.tracks, self.bars, self.steps, self.pitches, self.latent_dim = tracks, bars, steps_per_bar, pitches, latent_dim
         self.pitch_steps, self.track_gates, self.voices, self.gate_steps = pitch_steps, track_gates, voices, gate_steps
-        self.single_strikes = single_strikes
+        self.single_strikes, self.bar_gates = single_strikes, bar_gates
         self.coarse_steps = math.ceil(steps_per_bar / 4)
         self.octaves = math.ceil(pitches / 12)
         c, cc = channels, condition_channels
@@ -80,6 +81,9 @@ class Generator(nn.Module):
             self.step_bias = nn.Parameter(torch.zeros(tracks, 2, steps_per_bar))
             with torch.no_grad():  # start sounding (the pitches decide); training starts it in the corpus's metre
                 self.gates.bias.copy_(torch.tensor([2.0, 0.0]))
+        if bar_gates:  # per track and bar, from its latents: does the track play in this bar at all
+            self.bar_gate = nn.Linear(6 * latent_dim, 1)
+            self.bar_bias = nn.Parameter(torch.zeros(tracks))
 
     def latents(self, batch: int, generator: torch.Generator | None = None,
                 device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
@@ -95,17 +99,10 @@ class Generator(nn.Module):
         """Latents (+ the conditioning track's roll [B, bars*S, P, 3] and its index [B], T = none) -> roll of
         probabilities: a note sounds, a note starts (where one sounds), its velocity (where one starts)."""
         B, T, K, S, zd = z["shared"].shape[0], self.tracks, self.bars, self.steps, self.latent_dim
-        device = z["shared"].device
-        eye = torch.eye(T, device=device).expand(B, T, T)
-        shared_t = self.shared_time(z["shared_time"])  # [B, K, z]
-        track_t = self.track_time(torch.cat([z["track_time"], eye], -1))  # [B, T, K, z]
         if condition_track is None:
-            condition_track = torch.full((B,), T, dtype=torch.long, device=device)
-        parts = [z["shared"][:, None, None].expand(B, T, K, zd), shared_t[:, None].expand(B, T, K, zd),
-                 z["track"][:, :, None].expand(B, T, K, zd), track_t,
-                 self.track_embedding.weight[None, :, None].expand(B, T, K, zd),
-                 self.condition_embedding(condition_track)[:, None, None].expand(B, T, K, zd)]
-        h = self.project(torch.cat(parts, -1).reshape(B * T * K, 6 * zd))
+            condition_track = torch.full((B,), T, dtype=torch.long, device=z["shared"].device)
+        inputs = self.bar_inputs(z, condition_track)  # [B, T, K, 6z]
+        h = self.project(inputs.reshape(B * T * K, 6 * zd))
         h = F.relu(self.norm0(h.view(B * T * K, -1, self.coarse_steps, self.octaves)))  # [N, c, S/4, O]
         coarse, fine = self._condition_maps(condition, condition_track, B)  # [B*K, 2cc, S/4, O], [B*K, cc, S', O]
         h = torch.cat([h, _per_track(coarse, B, T, K)], 1)
@@ -119,8 +116,28 @@ class Generator(nn.Module):
         h = F.relu(self.to_pitch(h))  # [N, c/4, S', 12 O]
         logits = self.out(h).view(B, T, K, CHANNELS, -1, self.octaves * 12) + self.pitch_bias[None, :, None]
         logits = self._note_grid(logits[..., :S, : self.pitches], gates)  # [B, T, K, 3, S, P]
+        if self.bar_gates:  # a note sounds where its bar's gate and its own logit both say so
+            bar = self.bar_logits(inputs)[..., None, None, None]  # [B, T, K, 1, 1, 1]
+            logits = torch.cat([gate_min(logits[:, :, :, :1], bar), logits[:, :, :, 1:]], 3)
         probs = torch.sigmoid(logits).permute(0, 1, 2, 4, 5, 3)  # [B, T, K, S, P, 3]
         return probs.reshape(B, T, K * S, self.pitches, CHANNELS)  # [B, T, K*S, P, 3]
+
+    def bar_inputs(self, z: dict[str, torch.Tensor], condition_track: torch.Tensor) -> torch.Tensor:
+        """What each track's bar is generated from: shared and track latents (static and this bar's), which
+        track it is and which track is given: [B, T, K, 6z]."""
+        B, T, K, zd = z["shared"].shape[0], self.tracks, self.bars, self.latent_dim
+        eye = torch.eye(T, device=z["shared"].device).expand(B, T, T)
+        shared_t = self.shared_time(z["shared_time"])  # [B, K, z]
+        track_t = self.track_time(torch.cat([z["track_time"], eye], -1))  # [B, T, K, z]
+        parts = [z["shared"][:, None, None].expand(B, T, K, zd), shared_t[:, None].expand(B, T, K, zd),
+                 z["track"][:, :, None].expand(B, T, K, zd), track_t,
+                 self.track_embedding.weight[None, :, None].expand(B, T, K, zd),
+                 self.condition_embedding(condition_track)[:, None, None].expand(B, T, K, zd)]
+        return torch.cat(parts, -1)
+
+    def bar_logits(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The latents of each track's bar [B, T, K, 6z] -> the log-odds that it plays at all [B, T, K]."""
+        return self.bar_gate(inputs).squeeze(-1) + self.bar_bias[:, None]
 
     def _note_grid(self, logits: torch.Tensor, gates: torch.Tensor | None) -> torch.Tensor:
         """Which pitches sound is decided once per `pitch_steps` steps (so a held note cannot flicker between
@@ -160,6 +177,14 @@ def _blocks(x: torch.Tensor, steps: int) -> torch.Tensor:
     """[B, T, K, S, P] -> the mean over each block of `steps` steps: [B, T, K, S / steps, P]."""
     B, T, K, S, P = x.shape
     return x.view(B, T, K, S // steps, steps, P).mean(4)
+
+
+def gate_min(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """min(a, b) of two log-odds (a note sounds where both say so), with the gradient of the smooth minimum
+    -log(e^-a + e^-b): both get a share (the smaller the larger), so a gate that is open by a wide margin can
+    still learn to close."""
+    soft = -torch.logaddexp(-a, -b)
+    return torch.minimum(a, b).detach() + soft - soft.detach()
 
 
 def voice_margin(logits: torch.Tensor) -> torch.Tensor:

@@ -41,6 +41,21 @@ def read_config_file(path: Path | None) -> dict[str, dict[str, Any]]:
     return values
 
 
+def apply_settings(values: dict[str, dict[str, Any]], settings: list[str]) -> dict[str, dict[str, Any]]:
+    """`values` with each "section.key=value" of `settings` set (the value read as TOML, a bare word as text)."""
+    for setting in settings:
+        name, equals, value = setting.partition("=")
+        section, dot, key = name.strip().partition(".")
+        if not (equals and dot and key):
+            raise TunesmithError(f"a setting is SECTION.KEY=VALUE, e.g. model.bars=8 (got {setting!r})")
+        try:
+            parsed = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            parsed = value.strip()
+        values.setdefault(section, {})[key.strip()] = parsed
+    return values
+
+
 def resolve_device(device: str) -> torch.device:
     """'cpu', 'cuda' or 'cuda:N', checked against what this machine has."""
     if device.startswith("cuda") and not torch.cuda.is_available():
