@@ -184,7 +184,7 @@ def gate_min(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     -log(e^-a + e^-b): both get a share (the smaller the larger), so a gate that is open by a wide margin can
     still learn to close."""
     soft = -torch.logaddexp(-a, -b)
-    return torch.minimum(a, b).detach() + soft - soft.detach()
+    return torch.minimum(a, b).detach() + (soft - soft.detach())
 
 
 def voice_margin(logits: torch.Tensor) -> torch.Tensor:
