@@ -196,6 +196,20 @@ def test_gradient_penalty_hand_made():
     assert float(penalty.detach()) == pytest.approx(((5 - 1) ** 2 + (2.5 - 1) ** 2) / 2)
 
 
+def test_critic_bar_summary_reads_each_tracks_pitch_classes_and_rests():
+    model = small_run(GANConfig(**{**SMALL.__dict__, "critic_bar_summary": True})).model
+    roll = torch.zeros(1, 2, 32, 25, 3)  # two bars; the roll's lowest pitch (48, a C) is row 0
+    roll[0, 0, 3:9, [0, 12, 16], SOUNDING] = 1.0  # melody, bar 1: C, C an octave up, E; bar 2 rests
+    roll[0, 1, 20, 24, SOUNDING] = 1.0  # bass, bar 2: the C two octaves up
+    summary = model.critic.bar_summary(roll).view(2, 2, 13)  # [tracks, bars, 12 classes + plays]
+    expected = torch.zeros(2, 2, 13)
+    expected[0, 0, [0, 4, 12]] = 1.0
+    expected[1, 1, [0, 12]] = 1.0
+    assert torch.equal(summary, expected)
+    assert model.critic(roll).shape == (1,)
+    assert float(gradient_penalty(model.critic, roll, torch.zeros_like(roll)).detach()) > 0
+
+
 class FixedRoll(torch.nn.Module):
     """A stand-in generator that always returns one hand-made roll (as probabilities)."""
 

@@ -58,6 +58,7 @@ class GANConfig:
     single_strikes: bool = False  # a track is never struck on two steps running
     bar_gates: bool = False  # per track and bar, a gate from its latents decides whether it plays at all (whole-bar
     # rests), started so that the tracks rest in as many bars as the first batch's
+    critic_bar_summary: bool = False  # the critic also reads, per track and bar, its pitch classes and whether it plays
 
     SAVED_BEFORE: ClassVar[dict[str, Any]] = {"pitch_steps": 1, "track_gates": False, "key_normalize": False}
 
@@ -88,7 +89,7 @@ class GANModel(nn.Module):
                                    gate_steps=config.gate_steps, single_strikes=config.single_strikes,
                                    bar_gates=config.bar_gates)
         self.critic = Critic(self.tracks, config.bars, rep.steps_per_beat, rep.bar_beats, rep.pitches,
-                             config.critic_channels)
+                             config.critic_channels, bar_summary=config.critic_bar_summary)
         velocity = torch.tensor([t.velocity for t in rep.tracks])[:, None, None]
         with torch.no_grad():  # each fitted track starts at the corpus's mean velocity (the critic then shapes it)
             bias = self.generator.pitch_bias[:, VELOCITY]

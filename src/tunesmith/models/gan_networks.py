@@ -229,10 +229,10 @@ class Critic(nn.Module):
     """Convolutional WGAN critic over the whole phrase: pitch-time stream plus a pitch-class (chroma) stream."""
 
     def __init__(self, tracks: int, bars: int, steps_per_beat: int, beats_per_bar: int, pitches: int,
-                 channels: int = 32):
+                 channels: int = 32, bar_summary: bool = False):
         super().__init__()
         c, o = channels, math.ceil(pitches / 12)
-        self.pitches, self.octaves, self.beats = pitches, o, bars * beats_per_bar
+        self.pitches, self.octaves, self.beats, self.bars = pitches, o, bars * beats_per_bar, bars
         inputs = tracks * CHANNELS
         self.pitch_time = nn.Sequential(
             nn.Conv2d(inputs, c, (1, 12), stride=(1, 12)), nn.LeakyReLU(0.2),  # [B, c, L, O]
@@ -246,7 +246,10 @@ class Critic(nn.Module):
         )
         self.bar = nn.Sequential(nn.Conv2d(3 * c, 4 * c, (beats_per_bar, 1), stride=(beats_per_bar, 1)),
                                  nn.LeakyReLU(0.2))  # [B, 4c, bars, 1]
-        self.head = nn.Sequential(nn.Linear(4 * c * bars, 4 * c), nn.LeakyReLU(0.2), nn.Linear(4 * c, 1))
+        # with bar_summary, it also reads each track's bars whole: which pitch classes sound in it, and whether any
+        self.summary = nn.Linear(tracks * bars * 13, 4 * c) if bar_summary else None
+        self.head = nn.Sequential(nn.Linear(4 * c * (bars + bool(bar_summary)), 4 * c), nn.LeakyReLU(0.2),
+                                  nn.Linear(4 * c, 1))
 
     def forward(self, roll: torch.Tensor) -> torch.Tensor:
         """Roll [B, T, L, P, 3] -> one score per phrase [B]."""
@@ -255,7 +258,18 @@ class Critic(nn.Module):
         x = F.pad(x, (0, self.octaves * 12 - P))
         chroma = x.view(B, T * C, L, self.octaves, 12).sum(3)  # [B, T*3, L, 12]
         h = torch.cat([self.pitch_time(x), self.chroma(chroma)], 1)  # [B, 3c, beats, 1]
-        return self.head(self.bar(h).flatten(1)).squeeze(-1)  # [B]
+        h = self.bar(h).flatten(1)  # [B, 4c * bars]
+        if self.summary is not None:
+            h = torch.cat([h, F.leaky_relu(self.summary(self.bar_summary(roll)), 0.2)], 1)
+        return self.head(h).squeeze(-1)  # [B]
+
+    def bar_summary(self, roll: torch.Tensor) -> torch.Tensor:
+        """Roll [B, T, L, P, 3] -> per track and bar, the pitch classes that sound in it and whether any note
+        does: [B, T * bars * 13]."""
+        B, T, L, P, _ = roll.shape
+        on = F.pad(roll[..., SOUNDING], (0, self.octaves * 12 - P)).view(B, T, self.bars, -1, self.octaves, 12)
+        classes = on.amax((3, 4))  # [B, T, bars, 12]
+        return torch.cat([classes, classes.amax(-1, keepdim=True)], -1).flatten(1)
 
 
 def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
