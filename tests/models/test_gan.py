@@ -185,6 +185,23 @@ def test_one_training_step_changes_both_networks():
         assert changed, part
 
 
+@pytest.mark.parametrize("learn", [True, False])
+def test_bar_gates_start_on_the_first_step_and_learn_only_if_asked(learn):
+    model = small_run(GANConfig(**{**SMALL.__dict__, "bar_gates": True, "learn_bar_gates": learn})).model.train()
+    optimizers = model.configure_optimizers(SimpleNamespace(lr=1e-3))
+    real = torch.zeros(4, 2, 32, 25, 3)
+    real[:, :, :16, 12, SOUNDING] = 1  # every track rests in its second bar
+    gate = model.generator.bar_gate.weight.detach().clone()
+    train_step(model, real, optimizers, 0)
+    started = model.generator.bar_bias.detach().clone()
+    train_step(model, real, optimizers, 1)
+    assert bool((started != 0).all())  # set from the first batch: half the bars rest
+    moved = not torch.equal(gate, model.generator.bar_gate.weight) or not torch.equal(started, model.generator.bar_bias)
+    assert moved == learn
+    with pytest.raises(TunesmithError, match="learn_bar_gates = false needs bar_gates = true"):
+        small_run(GANConfig(**{**SMALL.__dict__, "learn_bar_gates": False}))
+
+
 def test_gradient_penalty_hand_made():
     # linear critic <w, x> with |w| = 3: the gradient is w everywhere, so the penalty is (3 - 1)^2 = 4
     w = torch.tensor([1.0, 2.0, 2.0])

@@ -58,6 +58,7 @@ class GANConfig:
     single_strikes: bool = False  # a track is never struck on two steps running
     bar_gates: bool = False  # per track and bar, a gate from its latents decides whether it plays at all (whole-bar
     # rests), started so that the tracks rest in as many bars as the first batch's
+    learn_bar_gates: bool = True  # false: the bar gates keep their start (each track rests as often as in the corpus)
     critic_bar_summary: bool = False  # the critic also reads, per track and bar, its pitch classes and whether it plays
 
     SAVED_BEFORE: ClassVar[dict[str, Any]] = {"pitch_steps": 1, "track_gates": False, "key_normalize": False}
@@ -78,6 +79,8 @@ class GANModel(nn.Module):
         needs_gates = [n for n in ("voice_limit", "metre_start", "single_strikes") if getattr(config, n)]
         if needs_gates and not config.track_gates:  # a one-voice track could never rest, or the setting is moot
             raise TunesmithError(f"{', '.join(needs_gates)} needs track_gates = true")
+        if not config.learn_bar_gates and not config.bar_gates:
+            raise TunesmithError("learn_bar_gates = false needs bar_gates = true")
         for name in ("pitch_steps", "gate_steps"):
             steps = getattr(config, name)
             if steps < 1 or rep.steps_per_bar % steps:
@@ -87,7 +90,7 @@ class GANModel(nn.Module):
                                    track_gates=config.track_gates,
                                    voices=[t.max_voices for t in rep.tracks] if config.voice_limit else None,
                                    gate_steps=config.gate_steps, single_strikes=config.single_strikes,
-                                   bar_gates=config.bar_gates)
+                                   bar_gates=config.bar_gates, learn_bar_gates=config.learn_bar_gates)
         self.critic = Critic(self.tracks, config.bars, rep.steps_per_beat, rep.bar_beats, rep.pitches,
                              config.critic_channels, bar_summary=config.critic_bar_summary)
         velocity = torch.tensor([t.velocity for t in rep.tracks])[:, None, None]

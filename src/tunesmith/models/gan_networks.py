@@ -51,7 +51,7 @@ class Generator(nn.Module):
     def __init__(self, tracks: int, bars: int, steps_per_bar: int, pitches: int, latent_dim: int = 32,
                  channels: int = 64, condition_channels: int = 16, pitch_steps: int = 1, track_gates: bool = False,
                  voices: list[int] | None = None, gate_steps: int = 1, single_strikes: bool = False,
-                 bar_gates: bool = False):
+                 bar_gates: bool = False, learn_bar_gates: bool = True):
         super().__init__()
         self.tracks, self.bars, self.steps, self.pitches, self.latent_dim = tracks, bars, steps_per_bar, pitches, latent_dim
         self.pitch_steps, self.track_gates, self.voices, self.gate_steps = pitch_steps, track_gates, voices, gate_steps
@@ -84,6 +84,9 @@ class Generator(nn.Module):
         if bar_gates:  # per track and bar, from its latents: does the track play in this bar at all
             self.bar_gate = nn.Linear(6 * latent_dim, 1)
             self.bar_bias = nn.Parameter(torch.zeros(tracks))
+            if not learn_bar_gates:  # they stay where they start: the corpus's rate of rests, in bars the latents pick
+                self.bar_gate.requires_grad_(False)
+                self.bar_bias.requires_grad_(False)
 
     def latents(self, batch: int, generator: torch.Generator | None = None,
                 device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
