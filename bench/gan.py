@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from tunesmith.data import load_corpus, split_pieces
+from tunesmith.errors import TunesmithError
 from tunesmith.evaluation.metrics import in_key_ratio, velocity_mean, velocity_spread
 from tunesmith.evaluation.musegan import (
     empty_bar_rate,
@@ -104,6 +105,10 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    try:
+        settings = apply_settings({}, args.set)
+    except TunesmithError as exc:
+        parser.error(str(exc))
     torch.set_num_threads(args.threads)
     source = args.data or args.corpus
     name = Path(source).parent.name if args.data else source
@@ -112,7 +117,6 @@ def main() -> None:
                                  "config": args.config, "set": args.set}
     if not args.run:
         started, cpu_started = time.monotonic(), time.process_time()
-        settings = apply_settings({}, args.set)
         fitted = train("gan", source, out, config_file=args.config and Path(args.config), limit=args.limit,
                        progress=False, device=args.device, model_overrides=settings.get("model"),
                        representation_overrides=settings.get("representation"), training_overrides={
