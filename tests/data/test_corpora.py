@@ -62,11 +62,3 @@ def test_split_is_by_identity_not_order(chorales):
     a = split_pieces(list(chorales))
     b = split_pieces(list(reversed(chorales)))
     assert sorted(p.name for p in a["train"]) == sorted(p.name for p in b["train"])
-
-
-def test_musicxml_and_abc_files_are_read(tmp_path):
-    abc = "X:1\nT:Scale\nM:4/4\nL:1/4\nK:C\nC D E F | G A B c |\n"
-    (tmp_path / "tune.abc").write_text(abc)
-    piece = read_piece(tmp_path / "tune.abc")
-    assert piece.note_count == 8
-    assert piece.pitch_range == (60, 72)

@@ -63,8 +63,8 @@ def _pickup_quarters(stream) -> float:
 def read_score(path: Path) -> symusic.Score:
     """Parse a file of any supported kind into a cleaned symusic Score."""
     suffix = path.suffix.lower()
-    if suffix in MIDI_SUFFIXES:
-        return clean_score(symusic.Score(str(path)))
+    if suffix in MIDI_SUFFIXES:  # from bytes: symusic knows a format by its suffix, and not '.kar'
+        return clean_score(symusic.Score.from_midi(path.read_bytes()))
     if suffix == ".abc":  # a tune or a book of tunes: its first tune
         from tunesmith.data.abc import read_abc_tune, split_tunes
 
