@@ -1,6 +1,8 @@
 import pytest
 import symusic
 
+from tunesmith.piece import Piece
+
 
 def test_help_lists_the_commands(run_cli):
     code, out, _ = run_cli("--help")
@@ -29,7 +31,10 @@ def test_help_lists_the_commands(run_cli):
     (lambda tmp, run: ["train", "--model", "rnn", "--epochs", "many", "--out", tmp / "r"], "Invalid value for '--epochs'"),
     (lambda tmp, run: ["no-such-command"], "No such command"),
 ])
-def test_bad_input_is_one_line_and_exit_2(make_args, message, tmp_path, tiny_rnn_run, run_cli):
+def test_bad_input_is_one_line_and_exit_2(make_args, message, tmp_path, tiny_rnn_run, run_cli, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # the refusal, whatever this machine has
     (tmp_path / "corrupt.mid").write_bytes(b"MThd\x00\x00\x00\x06garbage")
     score = symusic.Score(480)
     score.tracks.append(symusic.Track("empty"))
@@ -43,8 +48,16 @@ def test_bad_input_is_one_line_and_exit_2(make_args, message, tmp_path, tiny_rnn
 
 
 def test_generate_writes_files_and_summary(tiny_rnn_run, tmp_path, run_cli):
-    code, out, _ = run_cli("generate", tiny_rnn_run, "--out", tmp_path, "--num", "1", "--bars", "2", "--no-wav",
-                           "--no-png")
-    assert code == 0
-    assert (tmp_path / "tiny-rnn-01.mid").exists()
-    assert "2 bars" in out or "1 bars" in out
+    code, out, err = run_cli("generate", tiny_rnn_run, "--out", tmp_path / "bare", "--num", "2", "--bars", "2",
+                             "--seed", "4", "--no-wav", "--no-png")
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "bare").iterdir()) == ["tiny-rnn-01.mid", "tiny-rnn-02.mid"]
+    assert out.count(": 2 bars, ") == 2
+    for name in ("tiny-rnn-01.mid", "tiny-rnn-02.mid"):
+        piece = Piece.load(tmp_path / "bare" / name)
+        assert piece.bars == 2 and piece.note_count > 0
+    code, out, err = run_cli("generate", tiny_rnn_run, "--out", tmp_path / "full", "--num", "1", "--bars", "2",
+                             "--seed", "4")
+    assert code == 0, err
+    assert sorted(p.suffix for p in (tmp_path / "full").iterdir()) == [".mid", ".png", ".wav"]
+    assert (tmp_path / "full" / "tiny-rnn-01.mid").read_bytes() == (tmp_path / "bare" / "tiny-rnn-01.mid").read_bytes()
