@@ -61,11 +61,61 @@ def test_resume_after_a_kill_matches_an_uninterrupted_run(chorales, tmp_path, op
     assert run(tmp_path / "b", kill_at=10) is None  # killed after the step-8 checkpoint
     resumed = run(tmp_path / "b", resume=True)
     for (name, a), (_, b) in zip(whole.state_dict().items(), resumed.state_dict().items(), strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
+        assert torch.equal(a, b), name
     steps = [json.loads(line)["step"] for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
     assert steps == [json.loads(line)["step"] for line in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
-    best = tiny_setup(chorales[:1])[0]
-    load_weights(tmp_path / "b" / "model.safetensors", best)
+    # the best weights on valid, kept by the resumed session, are those the uninterrupted run kept
+    best_a, best_b = tiny_setup(chorales[:1])[0], tiny_setup(chorales[:1])[0]
+    load_weights(tmp_path / "a" / "model.safetensors", best_a)
+    load_weights(tmp_path / "b" / "model.safetensors", best_b)
+    for (name, a), (_, b) in zip(best_a.state_dict().items(), best_b.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+
+
+def test_resuming_a_finished_run_changes_nothing(chorales, tmp_path, metrics_of, same_tensors):
+    config = TrainConfig(batch_size=4, lr=5e-3, warmup_steps=2, max_steps=6, checkpoint_every=4, log_every=1,
+                         augment=False, seed=1)
+    model, data = tiny_setup(chorales[:2])
+    fit(model, data, data, config, tmp_path / "run", progress=False)
+    (tmp_path / "first").mkdir()
+    for name in ("model.safetensors", "checkpoint.safetensors", "metrics.jsonl"):
+        (tmp_path / "first" / name).write_bytes((tmp_path / "run" / name).read_bytes())
+    result = fit(tiny_setup(chorales[:2])[0], data, data, config, tmp_path / "run", progress=False, resume=True)
+    assert result.steps == 6 and result.history == []  # nothing trained, nothing validated again
+    assert metrics_of(tmp_path / "run") == metrics_of(tmp_path / "first")
+    same_tensors(tmp_path / "first" / "model.safetensors", tmp_path / "run" / "model.safetensors")
+    same_tensors(tmp_path / "first" / "checkpoint.safetensors", tmp_path / "run" / "checkpoint.safetensors")
+
+
+def test_a_kill_between_a_validation_and_its_checkpoint_logs_that_validation_once(chorales, tmp_path, monkeypatch,
+                                                                                  metrics_of):
+    import tunesmith.training.loop as loop
+
+    def fresh():  # the same initial weights every time
+        torch.manual_seed(0)
+        return tiny_setup(chorales[:2])
+
+    model, data = fresh()
+    epoch_steps = -(-len(data) // 4)
+    # a step checkpoint at the epoch's last batch, then the epoch's validation, then its own checkpoint
+    config = TrainConfig(batch_size=4, lr=5e-3, warmup_steps=2, max_steps=epoch_steps + 2,
+                         checkpoint_every=epoch_steps, log_every=1, augment=False, seed=2)
+    fit(model, data, data, config, tmp_path / "whole", progress=False)
+    real_save = loop.save_checkpoint
+
+    def dies_after_the_validation(run_dir, module, optimizers, state, *kept):
+        if state["step"] == epoch_steps and state["epoch"] == 1:  # the epoch-end checkpoint, after validating
+            raise Kill
+        real_save(run_dir, module, optimizers, state, *kept)
+
+    monkeypatch.setattr(loop, "save_checkpoint", dies_after_the_validation)
+    with pytest.raises(Kill):
+        fit(fresh()[0], data, data, config, tmp_path / "killed", progress=False)
+    assert [r["step"] for r in metrics_of(tmp_path / "killed") if "valid_loss" in r] == [epoch_steps]
+    monkeypatch.setattr(loop, "save_checkpoint", real_save)
+    fit(fresh()[0], data, data, config, tmp_path / "killed", progress=False, resume=True)
+    assert metrics_of(tmp_path / "killed") == metrics_of(tmp_path / "whole")
+    assert [r["step"] for r in metrics_of(tmp_path / "whole") if "valid_loss" in r] == [epoch_steps, epoch_steps + 2]
 
 
 def test_learning_rate_warms_up_then_anneals():

@@ -164,13 +164,15 @@ def model_scorer(model: FrameModel, device: str | torch.device = "cpu", transpos
 class RollDataset(torch.utils.data.Dataset):
     """Windows of [frames, 88] rolls; each draw shifts its piece by a random in-range transposition.
 
+    A draw's shift is fixed by (seed, epoch, window, how often that window was drawn this epoch), not by the
+    draws before it, so a run resumed in the middle of an epoch draws what the uninterrupted run drew.
     `score_first=False` leaves each piece's first frame out of the loss, as the benchmark does.
     """
 
     def __init__(self, rolls: list[np.ndarray], window: int, transpose: int = 0, seed: int = 0,
                  score_first: bool = True):
-        self.transpose, self.score_first = transpose, score_first
-        self.rng = np.random.default_rng(seed)
+        self.transpose, self.score_first, self.seed, self.epoch = transpose, score_first, seed, 0
+        self.draws: dict[int, int] = {}  # window index -> draws of it this epoch
         self.items: list[tuple[np.ndarray, int, int, bool]] = []  # (window, lowest key, highest key, is first)
         for roll in rolls:
             roll = np.asarray(roll, dtype=np.uint8)
@@ -179,6 +181,10 @@ class RollDataset(torch.utils.data.Dataset):
             for start in range(0, len(roll), window):
                 self.items.append((roll[start:start + window], low, high, start == 0))
 
+    def set_epoch(self, epoch: int) -> None:
+        """Start drawing `epoch`'s transpositions (the loop calls this at the start of every epoch)."""
+        self.epoch, self.draws = epoch, {}
+
     def __len__(self) -> int:
         return len(self.items)
 
@@ -186,7 +192,10 @@ class RollDataset(torch.utils.data.Dataset):
         roll, low, high, first = self.items[index]
         shift = 0
         if self.transpose > 0:
-            shift = int(self.rng.integers(max(-self.transpose, -low), min(self.transpose, KEYS - 1 - high) + 1))
+            draw = self.draws.get(index, 0)
+            self.draws[index] = draw + 1
+            rng = np.random.default_rng((self.seed, self.epoch, index, draw))
+            shift = int(rng.integers(max(-self.transpose, -low), min(self.transpose, KEYS - 1 - high) + 1))
         weights = torch.ones(len(roll))
         if first and not self.score_first:
             weights[0] = 0.0

@@ -93,9 +93,11 @@ def _is_tied(module: torch.nn.Module, name: str, weights: dict[str, torch.Tensor
 
 
 def save_checkpoint(run_dir: Path, module: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer],
-                    state: dict[str, Any]) -> None:
-    """Everything needed to resume: weights, optimiser moments, RNG state and loop counters."""
+                    state: dict[str, Any], tensors: dict[str, torch.Tensor] | None = None) -> None:
+    """Everything needed to resume: weights, optimiser moments, RNG state and loop counters, and any other
+    `tensors` the training keeps (load_checkpoint gives them back)."""
     extra: dict[str, torch.Tensor] = {"rng.torch": torch.get_rng_state()}
+    extra.update({f"extra.{k}": v.detach().cpu().clone().contiguous() for k, v in (tensors or {}).items()})
     groups = {}
     for name, opt in optimizers.items():
         sd = opt.state_dict()
@@ -108,9 +110,10 @@ def save_checkpoint(run_dir: Path, module: torch.nn.Module, optimizers: dict[str
     save_weights(Path(run_dir) / CHECKPOINT_FILE, module, meta, extra)
 
 
-def load_checkpoint(run_dir: Path, module: torch.nn.Module,
-                    optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, Any]:
-    """Restore what save_checkpoint wrote; returns the loop counters."""
+def load_checkpoint(run_dir: Path, module: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer],
+                    tensors: dict[str, torch.Tensor] | None = None) -> dict[str, Any]:
+    """Restore what save_checkpoint wrote; returns the loop counters and puts the other saved tensors in
+    `tensors`, if given."""
     from safetensors import safe_open
 
     path = Path(run_dir) / CHECKPOINT_FILE
@@ -120,6 +123,8 @@ def load_checkpoint(run_dir: Path, module: torch.nn.Module,
         meta = f.metadata()
     extra = load_weights(path, module)
     torch.set_rng_state(extra["rng.torch"])
+    if tensors is not None:
+        tensors.update({k[len("extra."):]: v for k, v in extra.items() if k.startswith("extra.")})
     groups = json.loads(meta["param_groups"])
     for name, opt in optimizers.items():
         per_param: dict[int, dict[str, torch.Tensor]] = {}

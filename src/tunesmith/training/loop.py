@@ -146,7 +146,9 @@ def fit(model: torch.nn.Module, train_data: Dataset, valid_data: Dataset | None,
     """Train `model` (which computes its own loss) on `train_data`; keeps the best weights in run_dir.
 
     `train_step(model, batch, optimizers, step) -> stats` replaces the default step (the GAN's);
-    the model then provides `configure_optimizers(config)`. Callbacks get (step, record) after each step.
+    the model then provides `configure_optimizers(config)`. Callbacks get (step, record) after each step; one
+    with state of its own gives it as `state_tensors() -> {name: tensor}` and takes it back on resume in
+    `load_state_tensors(tensors)`.
     """
     run_dir, device = Path(run_dir), torch.device(device)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -155,6 +157,9 @@ def fit(model: torch.nn.Module, train_data: Dataset, valid_data: Dataset | None,
         raise TunesmithError("no training examples: the corpus pieces are shorter than one training window")
     torch.manual_seed(config.seed)
     model.to(device).train()
+    callbacks = list(callbacks)
+    # callbacks that keep state of their own (a weight average) have it checkpointed and restored with the run's
+    stateful = {f"callback{i}": cb for i, cb in enumerate(callbacks) if hasattr(cb, "state_tensors")}
     if train_step and config.optimizer != "adamw":
         raise TunesmithError(f"optimizer = {config.optimizer!r} is for the loop's own step: this family "
                              "chooses its own optimizers (leave the setting out)")
@@ -164,8 +169,11 @@ def fit(model: torch.nn.Module, train_data: Dataset, valid_data: Dataset | None,
     state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "best_valid": None, "bad_epochs": 0, "elapsed": 0.0}
     metrics = run_dir / METRICS_FILE
     if resume:
-        state.update(load_checkpoint(run_dir, model, optimizers))
-        _truncate_metrics(metrics, state["step"])
+        saved: dict[str, torch.Tensor] = {}
+        state.update(load_checkpoint(run_dir, model, optimizers, saved))
+        for key, cb in stateful.items():
+            cb.load_state_tensors({k[len(key) + 1:]: v for k, v in saved.items() if k.startswith(key + ".")})
+        _truncate_metrics(metrics, state["step"], state.get("metrics_bytes"))
         log.info("resuming at step %d (epoch %d)", state["step"], state["epoch"])
     elif metrics.exists():
         metrics.unlink()
@@ -175,9 +183,12 @@ def fit(model: torch.nn.Module, train_data: Dataset, valid_data: Dataset | None,
 
     def checkpoint() -> None:
         state["elapsed"] = time.monotonic() - start_time
-        save_checkpoint(run_dir, model, optimizers, state)
+        state["metrics_bytes"] = metrics.stat().st_size if metrics.exists() else 0
+        kept = {f"{key}.{k}": v for key, cb in stateful.items() for k, v in cb.state_tensors().items()}
+        save_checkpoint(run_dir, model, optimizers, state, kept)
 
     def validate() -> None:
+        state["validated_step"] = state["step"]  # kept in checkpoints: a resumed run does not validate twice
         if valid_data is None or len(valid_data) == 0:
             save_weights(run_dir / MODEL_FILE, model)
             return
@@ -242,7 +253,7 @@ def fit(model: torch.nn.Module, train_data: Dataset, valid_data: Dataset | None,
                 checkpoint()
                 continue
             break
-    if not history or history[-1]["step"] != state["step"]:
+    if state.get("validated_step") != state["step"]:
         validate()
     checkpoint()
     return FitResult(state["step"], state["epoch"], state["best_valid"], stopped, history, state["elapsed"] / 60)
@@ -260,9 +271,15 @@ def _default_step(model: torch.nn.Module, batch: Any, optimizers: dict[str, torc
     return {"loss": float(loss.detach()), "grad_norm": float(grad_norm), **stats}
 
 
-def _truncate_metrics(path: Path, step: int) -> None:
-    """Drop lines logged after the checkpoint we resume from (they will be logged again)."""
+def _truncate_metrics(path: Path, step: int, size: int | None = None) -> None:
+    """Drop lines logged after the checkpoint we resume from (they will be logged again): the file as it was
+    when the checkpoint was written (`size` bytes), or, for checkpoints that did not record it, up to `step`.
+    A validation logged at the checkpoint's step but after it is dropped too, and logged once again."""
     if not path.exists():
+        return
+    if size is not None and path.stat().st_size >= size:
+        with open(path, "r+b") as f:
+            f.truncate(size)
         return
     keep = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line).get("step", 0) <= step]
     path.write_text("".join(line + "\n" for line in keep))

@@ -51,6 +51,26 @@ class WeightAverage:
         if step % self.check_every == 0:
             self.check(step)
 
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """What a checkpoint keeps, so a resumed run averages and selects as the uninterrupted one: the
+        averaged weights, and the best score and weights so far."""
+        if self.average is None:
+            return {}
+        kept = {f"average.{k}": v for k, v in self.average.state_dict().items()}
+        kept["best"] = torch.tensor(self.best, dtype=torch.float64)
+        kept.update({f"best_state.{k}": v for k, v in (self.best_state or {}).items()})
+        return kept
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Take back what `state_tensors` gave (nothing: the average starts at the next step, as before)."""
+        if not tensors:
+            return
+        self.average = copy.deepcopy(self.model).eval()
+        self.average.load_state_dict({k[len("average."):]: v for k, v in tensors.items() if k.startswith("average.")})
+        self.best = float(tensors["best"])
+        best = {k[len("best_state."):]: v for k, v in tensors.items() if k.startswith("best_state.")}
+        self.best_state = best or None
+
     def check(self, step: int) -> None:
         """Score the averaged weights on valid now; remember them if they are the best so far."""
         if self.average is None:
