@@ -200,13 +200,14 @@ def parse_infill(text: str, total_bars: int) -> tuple[int, int]:
     return first - 1, last
 
 
-def length_in_bars(seconds: float, time_signature: tuple[int, int], tempo: float | None) -> tuple[int, float]:
+def length_in_bars(seconds: float, time_signature: tuple[int, int], tempo: float | None,
+                   reference: float = 120.0) -> tuple[int, float]:
     """Bars and tempo that last `seconds`: with a fixed tempo, the nearest whole bars; else the whole bars
-    nearest to 120 BPM with the tempo adjusted so the length is exact."""
+    nearest at the `reference` tempo (the family's usual one), with the tempo adjusted so the length is exact."""
     beats = time_signature[0] * 4 / time_signature[1]
     if tempo is not None:
         return max(1, round(seconds * tempo / 60 / beats)), tempo
-    bars = max(1, round(seconds * 120 / 60 / beats))
+    bars = max(1, round(seconds * reference / 60 / beats))
     return bars, round(bars * beats * 60 / seconds, 3)
 
 

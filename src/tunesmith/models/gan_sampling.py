@@ -12,6 +12,7 @@ import torch
 from tunesmith.errors import ControlError
 from tunesmith.generation.arrange import key_shift, transpose_to_key
 from tunesmith.generation.controls import Controls
+from tunesmith.generation.targets import length_in_bars
 from tunesmith.piece import Piece
 from tunesmith.representations.pianoroll import SAMPLINGS, PianoRollRepresentation
 from tunesmith.theory import parse_key
@@ -99,8 +100,9 @@ def generate(run: Any, controls: Controls) -> list[Piece]:
         cond_table = primer_track_table(rep, primer, cond_index)
     bar_steps = rep.steps_per_bar
     tempo = controls.tempo or (primer.tempo if primer is not None else rep.tempo)
-    if controls.seconds is not None and "bars" not in controls.requested():
-        bars = max(1, math.ceil(controls.seconds * tempo / 60 / rep.bar_beats))
+    if controls.seconds is not None:  # whole bars, as for every family
+        asked = controls.tempo or (primer.tempo if primer is not None else None)
+        bars, tempo = length_in_bars(controls.seconds, (rep.bar_beats, 4), asked, reference=rep.tempo)
     elif cond_table is not None and "bars" not in controls.requested():
         bars = max(1, math.ceil(int(cond_table[:, 2].max()) / bar_steps)) if len(cond_table) else config.bars
     else:

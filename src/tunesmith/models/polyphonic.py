@@ -10,6 +10,7 @@ biases depend on the LSTM state h_t and, through a linear skip, on the previous 
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -240,10 +241,16 @@ def make_dataset(pieces: list[Any], representation: Representation, config: Poly
 def generate(run: Run, controls: Controls) -> list[Piece]:
     """Sample `controls.num` pieces of `controls.bars` bars (or seconds), continuing the primer if given."""
     controls.check_supported("polyphonic", FAMILY.supported_controls)
-    rep = run.representation
+    from tunesmith.generation.targets import length_in_bars
+
+    rep = copy.copy(run.representation)  # the asked tempo is this generation's, not the run's
     if controls.tempo is not None:
         rep.tempo = float(controls.tempo)
-    frames = rep.frames_for(bars=controls.bars, seconds=controls.seconds)
+    bars = controls.bars
+    if controls.seconds is not None:  # whole bars, as for every family
+        bars, rep.tempo = length_in_bars(controls.seconds, (rep.beats_per_bar, 4), controls.tempo,
+                                         reference=run.representation.tempo)
+    frames = rep.frames_for(bars=bars)
     primer_piece = controls.primer_piece()
     primer = torch.as_tensor(rep.encode(primer_piece)) if primer_piece is not None else None
     pieces = []

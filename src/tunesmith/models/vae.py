@@ -113,12 +113,13 @@ def make_dataset(pieces: list[Piece], representation: VoiceRepresentation, confi
 
 # ---------------- generation ----------------
 
-def _bars_wanted(controls: Controls, representation: VoiceRepresentation, tempo: float) -> tuple[int, float | None]:
-    """(bars to decode, seconds to cut at or None) from --bars / --seconds."""
+def _length(controls: Controls, representation: VoiceRepresentation) -> tuple[int, float]:
+    """(bars, tempo) from --bars / --seconds and --tempo: seconds become whole bars, as for every family."""
+    from tunesmith.generation.targets import length_in_bars
+
     if controls.seconds:
-        bar_seconds = representation.steps_per_bar / representation.steps_per_quarter * 60.0 / tempo
-        return max(1, math.ceil(controls.seconds / bar_seconds - 1e-9)), controls.seconds
-    return controls.bars or 0, None
+        return length_in_bars(controls.seconds, representation.meter, controls.tempo, reference=representation.tempo)
+    return controls.bars or 0, controls.tempo or representation.tempo
 
 
 def _latent_chain(start: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:
@@ -145,8 +146,7 @@ def generate(run: Run, controls: Controls) -> list[Piece]:
             raise ControlError("--variation samples near a primer's latent: give --primer too")
         if controls.variation < 0:
             raise ControlError(f"--variation must be 0 or more (got {controls.variation})")
-    tempo = controls.tempo or rep.tempo
-    bars, cut_seconds = _bars_wanted(controls, rep, tempo)
+    bars, tempo = _length(controls, rep)
     bars = bars or config.segment_bars
     count = math.ceil(bars / config.segment_bars)
     offset = attribute_offset(run.path, controls.attributes, config.latent_size)
@@ -165,7 +165,7 @@ def generate(run: Run, controls: Controls) -> list[Piece]:
         grids = decode_latents(model, z.to(run.device), temperature=controls.temperature,
                                generator=controls.generator(i, run.device), filter_logits=filter_fn)
         piece = rep.decode(concatenate(grids), name=f"{run.path.name}-{i + 1:02d}", tempo=tempo)
-        piece = _cut(piece, bars, cut_seconds)
+        piece = _cut(piece, bars)
         piece.tags.update({"family": FAMILY.name, "seed": controls.seed, "index": i, "asked": {
             "bars": bars, "segments": count, "attributes": dict(controls.attributes),
             "variation": controls.variation, "primer": str(controls.primer) if controls.primer else None}})
@@ -181,11 +181,9 @@ def _filter(controls: Controls):
     return lambda logits: filter_logits(logits, 1.0, controls.top_k, controls.top_p)
 
 
-def _cut(piece: Piece, bars: int, seconds: float | None) -> Piece:
-    """The first `bars` bars (or `seconds`), notes ending at the cut."""
+def _cut(piece: Piece, bars: int) -> Piece:
+    """The first `bars` bars, notes ending at the cut."""
     end = bars * piece.bar_ticks
-    if seconds is not None:
-        end = min(end, int(round(seconds * piece.tempo / 60.0 * piece.tpq)))
     if end >= piece.end_tick:
         return piece
     return piece.copy(score=piece.score.clip(0, end, clip_end=True))
