@@ -2,6 +2,8 @@
 vectors that move what they name, the run-directory pipeline and the commands, and clear errors."""
 
 import copy
+import shutil
+import tomllib
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -9,8 +11,8 @@ import numpy as np
 import pytest
 import symusic
 import torch
-from typer.testing import CliRunner
 
+from midi_facts import read_midi_independently
 from tunesmith.errors import ControlError, TunesmithError
 from tunesmith.generation.controls import Controls
 from tunesmith.models.vae import FAMILY, build_model, make_dataset
@@ -28,8 +30,7 @@ from tunesmith.piece import Piece
 from tunesmith.representations.voices import VoiceRepresentation
 
 TPQ = 480
-TINY = dict(latent_size=16, embed_size=32, velocity_embed_size=4, encoder_size=48, decoder_size=128,
-            decoder_layers=1, conductor_size=32, free_bits=12.0, beta_warmup_steps=50, scheduled_sampling=0.0)
+TINY = tomllib.loads((Path(__file__).parent / "tiny-vae.toml").read_text())["model"]
 
 
 def melody(notes: list[tuple[int, int, int]], bars: int = 2, velocity: int = 90, name: str = "m") -> Piece:
@@ -209,15 +210,21 @@ def test_density_vector_raises_the_note_density_of_decoded_music(tmp_path):
     assert low < middle < high
 
 
+def notes_of(piece: Piece) -> list[tuple[int, int, int, int]]:
+    return sorted((n.time, n.duration, n.pitch, n.velocity) for t in piece.score.tracks for n in t.notes)
+
+
 def test_generate_joins_segments_and_refuses_what_it_cannot_do(two_tunes, tmp_path):
     rep, model, a, b, _ = two_tunes
     run = SimpleNamespace(path=tmp_path / "run", model=model, representation=rep, device=torch.device("cpu"))
     pieces = FAMILY.generate(run, Controls(num=2, bars=5, seed=1, tempo=90))
-    assert len(pieces) == 2 and all(p.bars <= 5 and p.end_tick <= 5 * p.bar_ticks for p in pieces)
+    assert len(pieces) == 2 and all(p.note_count > 0 and p.bars == 5 for p in pieces)  # 3 segments cut to 5 bars
     assert pieces[0].tags["asked"]["segments"] == 3 and pieces[0].tempo == pytest.approx(90, abs=1e-3)
     again = FAMILY.generate(run, Controls(num=2, bars=5, seed=1, tempo=90))
-    assert [p.note_count for p in again] == [p.note_count for p in pieces]  # same seed, same music
-    near = FAMILY.generate(run, Controls(num=1, bars=2, primer=a, variation=0.0, temperature=0.05))
+    assert [notes_of(p) for p in again] == [notes_of(p) for p in pieces]  # same seed, same music
+    other = FAMILY.generate(run, Controls(num=2, bars=5, seed=2, tempo=90))
+    assert [notes_of(p) for p in other] != [notes_of(p) for p in pieces]
+    near = FAMILY.generate(run, Controls(num=1, bars=2, primer=a, variation=0.0, temperature=0.05, seed=4))
     assert (piece_segments(rep, 2, near[0])[0].events == piece_segments(rep, 2, a)[0].events).mean() > 0.9
     with pytest.raises(ControlError, match="--key"):
         FAMILY.generate(run, Controls(key="C major"))
@@ -239,50 +246,54 @@ def test_bad_input_gives_a_clear_error(two_tunes):
         build_model(VAEConfig(), SimpleNamespace(kind="tokens"))
 
 
-def test_pipeline_train_generate_and_commands(tmp_path):
-    from tunesmith.cli.main import app
+def test_pipeline_train_generate_and_commands(vae_run, tmp_path, run_cli):
     from tunesmith.generation.run import load_run
-    from tunesmith.training.trainer import train as train_run
 
-    corpus = tmp_path / "corpus"
+    run = load_run(vae_run)  # trained by the shared fixture (tests/models/conftest.py) on the tiny corpus
+    for i, piece in enumerate(run.generate(Controls(num=2, bars=3, seed=2))):
+        written = read_midi_independently(piece.save(tmp_path / f"g{i}.mid"))
+        assert written.notes and written.bars == 3 and written.bar_ticks == 4 * written.tpq
+    run_dir = tmp_path / "run"  # the attributes command writes into the run: a copy, not the shared one
+    shutil.copytree(vae_run, run_dir)
+    corpus = tmp_path / "corpus"  # melodies of 2, 4 and 8 sixteenths per note: the density varies
     corpus.mkdir()
     scale = [60, 62, 64, 67, 69, 72]
     for i in range(6):
         melody(every(2 ** (i % 3 + 1), scale, bars=4, offset=i), bars=4).score.dump_midi(str(corpus / f"t{i}.mid"))
-    config = tmp_path / "vae.toml"
-    config.write_text("[model]\n" + "".join(f"{k} = {v}\n" for k, v in TINY.items()) +
-                      "[training]\nmax_steps = 6\nbatch_size = 8\n")
-    run_dir = tmp_path / "run"
-    train_run("vae", str(corpus), run_dir, config_file=config, progress=False)
-    run = load_run(run_dir)
-    pieces = run.generate(Controls(num=2, bars=3))
-    assert len(pieces) == 2 and all(p.bars <= 3 for p in pieces)
+    first, second = corpus / "t0.mid", corpus / "t1.mid"
 
-    runner = CliRunner()
-    result = runner.invoke(app, ["attributes", str(run_dir), "--corpus", str(corpus), "--no-progress"])
-    assert result.exit_code == 0, result.output
-    assert (run_dir / "attributes.json").exists()
+    code, _, err = run_cli("attributes", run_dir, "--corpus", corpus, "--no-progress")
+    assert code == 0, err
+    assert (run_dir / "attributes.json").exists() and not (vae_run / "attributes.json").exists()
     out = tmp_path / "interp"
-    result = runner.invoke(app, ["interpolate", str(run_dir), str(corpus / "t0.mid"), str(corpus / "t1.mid"),
-                                 "--steps", "3", "--out", str(out), "--no-wav", "--no-png",
-                                 "--attribute", "density=0.5"])
-    assert result.exit_code == 0, result.output
+    code, _, err = run_cli("interpolate", run_dir, first, second, "--steps", "3", "--out", out, "--no-wav",
+                           "--no-png", "--attribute", "density=0.5")
+    assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == ["interp-01.mid", "interp-02.mid", "interp-03.mid",
                                                      "interpolation.mid"]
-    assert Piece.load(out / "interpolation.mid").end_tick > 4 * TPQ * 4  # three 2-bar steps in a row
+    steps = [read_midi_independently(out / f"interp-0{i}.mid") for i in (1, 2, 3)]
+    assert all(step.notes and step.bars == 2 for step in steps)  # one 2-bar segment each ...
+    whole = read_midi_independently(out / "interpolation.mid")
+    assert whole.bars == 6  # ... and the three in a row
+    assert sorted((n.start, n.pitch) for n in whole.notes) == sorted(
+        (n.start + k * 2 * whole.bar_ticks, n.pitch) for k, step in enumerate(steps) for n in step.notes)
+
     out = tmp_path / "rec"
-    result = runner.invoke(app, ["reconstruct", str(run_dir), str(corpus / "t2.mid"), "--out", str(out),
-                                 "--no-wav", "--no-png"])
-    assert result.exit_code == 0, result.output
-    assert {p.name for p in out.iterdir()} == {"t2-original.mid", "t2-reconstructed.mid"}
+    code, _, err = run_cli("reconstruct", run_dir, second, "--out", out, "--no-wav", "--no-png")
+    assert code == 0, err
+    assert {p.name for p in out.iterdir()} == {"t1-original.mid", "t1-reconstructed.mid"}
+    assert read_midi_independently(out / "t1-reconstructed.mid").notes
+
     short = tmp_path / "short.mid"
     melody([(0, 4, 60)]).score.dump_midi(str(short))
-    result = runner.invoke(app, ["reconstruct", str(run_dir), str(short), "--out", str(out)])
-    assert isinstance(result.exception, TunesmithError) and "1 bar long" in str(result.exception)
+    code, out_text, err = run_cli("reconstruct", run_dir, short, "--out", tmp_path / "rec2")
+    assert code == 2 and out_text == "" and err.count("\n") == 1
+    assert err.startswith("error: ") and "1 bar long; this model encodes segments of 2 bars" in err
     empty = tmp_path / "empty.mid"
     score = symusic.Score(TPQ)
     score.tracks.append(symusic.Track("x", 0))
     score.dump_midi(str(empty))
-    result = runner.invoke(app, ["interpolate", str(run_dir), str(empty), str(short), "--out", str(out)])
-    assert isinstance(result.exception, TunesmithError) and "no notes" in str(result.exception)
-    assert not Path(tmp_path / "nothing").exists()
+    code, out_text, err = run_cli("interpolate", run_dir, empty, short, "--out", tmp_path / "interp2")
+    assert code == 2 and out_text == "" and err.count("\n") == 1
+    assert err.startswith("error: ") and "no notes" in err
+    assert not (tmp_path / "rec2").exists() and not (tmp_path / "interp2").exists()
