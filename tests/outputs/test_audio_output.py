@@ -85,3 +85,25 @@ def test_missing_soundfont_is_explained(monkeypatch):
     monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
     with pytest.raises(TunesmithError, match="TimGM6mb.sf2 was not found"):
         soundfont_path()
+
+
+def test_a_note_the_synthesizer_hangs_on_is_rendered_an_octave_lower(piece_maker, monkeypatch, caplog):
+    import tunesmith.outputs.audio as audio
+
+    monkeypatch.setattr(audio, "RENDER_SECONDS_MIN", 3.0)
+    # symusic 0.5.9 never returns on a violin at MIDI 102 with TimGM6mb at 44.1 kHz
+    high = piece_maker([("Violin", 40, False, [(0, 480, 102, 100), (480, 480, 76, 90)])], name="high")
+    rendered = render_audio(high, sample_rate=44100)
+    lower = render_audio(piece_maker([("Violin", 40, False, [(0, 480, 90, 100), (480, 480, 76, 90)])]),
+                         sample_rate=44100)
+    assert "hung" in caplog.text
+    assert rendered.shape == lower.shape and np.abs(rendered).max() > 0.1
+    np.testing.assert_array_equal(rendered, lower)
+    assert [n.pitch for n in high.score.tracks[0].notes] == [102, 76]  # the piece itself is not changed
+
+
+def test_a_synthesizer_that_fails_is_a_clear_error(duet, tmp_path):
+    broken = tmp_path / "broken.sf2"
+    broken.write_bytes(b"RIFF" + b"\x00" * 64)
+    with pytest.raises(TunesmithError, match="synthesizer"):
+        render_audio(duet, soundfont=broken)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import multiprocessing
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,11 @@ SOUNDFONT_NAME = "TimGM6mb.sf2"
 PEAK = 10 ** (-1 / 20)  # -1 dBFS: loud, with room left for the int16 conversion
 TAIL_SECONDS = 1.0  # room for the last notes' release
 SAMPLE_RATES = (8000, 192000)
+# symusic 0.5.9's synthesizer never returns on some very high notes (seen with TimGM6mb.sf2 at 44.1 kHz: a
+# violin at MIDI 102, 30 of the first 84 programs somewhere in 101-108), so it renders in a child process
+# that can be stopped; a piece it hangs on is rendered again with those notes an octave lower.
+RENDER_SECONDS_MIN = 10.0  # the time allowed: this, plus the piece's own length
+HIGHEST_SAFE_PITCH = 100
 
 
 def soundfont_path() -> Path:
@@ -81,8 +87,16 @@ def render_audio(piece: Piece, sample_rate: int = 44100, soundfont: str | Path |
     if piece.note_count == 0:
         log.warning("%s has no notes: rendering %.1f s of silence", piece.name, tail_seconds)
         return np.zeros((2, max(1, int(round(tail_seconds * sample_rate)))), dtype=np.float32)
-    synth = symusic.Synthesizer(str(sf_path), sample_rate=sample_rate, quality=quality)
-    audio = np.asarray(synth.render(_with_tail(piece.score, tail_seconds), stereo=True), dtype=np.float32)
+    synth_args = (str(sf_path), sample_rate, quality)
+    allowed = RENDER_SECONDS_MIN + piece.seconds
+    audio = _render_stoppable(synth_args, _with_tail(piece.score, tail_seconds), allowed)
+    if audio is None:
+        lowered = _high_notes_an_octave_lower(piece.score)
+        log.warning("%s: the synthesizer hung; rendering its notes above MIDI %d an octave lower",
+                    piece.name, HIGHEST_SAFE_PITCH)
+        audio = _render_stoppable(synth_args, _with_tail(lowered, tail_seconds), allowed)
+    if audio is None:
+        raise TunesmithError(f"{piece.name}: the SoundFont synthesizer did not finish in {allowed:.0f} s")
     peak = float(np.abs(audio).max()) if audio.size else 0.0
     if peak > PEAK:  # loud, dense passages sum past full scale: scale down rather than clip
         audio = audio * np.float32(PEAK / peak)
@@ -97,3 +111,50 @@ def render_wav(piece: Piece, path: str | Path, sample_rate: int = 44100,
     """Render `piece` to a 16-bit stereo WAV file at `path` (atomically)."""
     audio = render_audio(piece, sample_rate=sample_rate, soundfont=soundfont)
     return write_atomic(path, lambda tmp: symusic.dump_wav(str(tmp), audio, sample_rate, use_int16=True))
+
+
+def _render_stoppable(synth_args: tuple, score: symusic.Score, seconds: float) -> np.ndarray | None:
+    """symusic's render of `score` in a forked child; None when it has not finished after `seconds`."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_render_into, args=(sender, synth_args, score), daemon=True)
+    child.start()
+    sender.close()  # the child holds the only sending end: its death reads as the end of the pipe
+    try:
+        if not receiver.poll(seconds):
+            return None
+        try:
+            shape, data = receiver.recv()
+        except EOFError:
+            child.join(5)
+            raise TunesmithError(f"the SoundFont synthesizer crashed (exit code {child.exitcode})") from None
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join()
+        receiver.close()
+    if isinstance(data, str):
+        raise TunesmithError(f"the SoundFont synthesizer failed: {data}")
+    return np.frombuffer(data, dtype=np.float32).reshape(shape)
+
+
+def _render_into(sender, synth_args: tuple, score: symusic.Score) -> None:
+    try:
+        audio = np.asarray(symusic.Synthesizer(*synth_args).render(score, stereo=True), dtype=np.float32)
+        sender.send((audio.shape, audio.tobytes()))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent as text
+        sender.send(((0,), f"{type(exc).__name__}: {exc}"))
+    finally:
+        sender.close()
+
+
+def _high_notes_an_octave_lower(score: symusic.Score) -> symusic.Score:
+    """A copy of `score` whose pitched notes above HIGHEST_SAFE_PITCH are moved down by whole octaves."""
+    score = score.copy()
+    for track in score.tracks:
+        if track.is_drum:
+            continue
+        for note in track.notes:
+            while note.pitch > HIGHEST_SAFE_PITCH:
+                note.pitch -= 12
+    return score
