@@ -59,7 +59,10 @@ def test_resume_after_a_kill_matches_an_uninterrupted_run(chorales, tmp_path, op
 
     whole = run(tmp_path / "a")
     assert run(tmp_path / "b", kill_at=10) is None  # killed after the step-8 checkpoint
+    half_written = tmp_path / "b" / ".checkpoint.safetensors.x1y2z3.tmp"  # as a kill inside a write leaves it
+    half_written.write_bytes(b"half a checkpoint")
     resumed = run(tmp_path / "b", resume=True)
+    assert not half_written.exists()
     for (name, a), (_, b) in zip(whole.state_dict().items(), resumed.state_dict().items(), strict=True):
         assert torch.equal(a, b), name
     steps = [json.loads(line)["step"] for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]

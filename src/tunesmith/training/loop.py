@@ -174,6 +174,8 @@ def fit(model: torch.nn.Module, train_data: Dataset, valid_data: Dataset | None,
         for key, cb in stateful.items():
             cb.load_state_tensors({k[len(key) + 1:]: v for k, v in saved.items() if k.startswith(key + ".")})
         _truncate_metrics(metrics, state["step"], state.get("metrics_bytes"))
+        for stale in run_dir.glob(".*.tmp"):  # an atomic write the kill cut short (fileio.atomic_path's name)
+            stale.unlink()
         log.info("resuming at step %d (epoch %d)", state["step"], state["epoch"])
     elif metrics.exists():
         metrics.unlink()
