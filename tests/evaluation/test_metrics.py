@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import muspy
 import numpy as np
 import pytest
 
@@ -136,7 +137,6 @@ MUSPY_SAME = ["pitch_range", "n_pitches_used", "n_pitch_classes_used", "pitch_cl
 
 
 def _muspy_values(piece, path):
-    muspy = pytest.importorskip("muspy")
     piece.score.dump_midi(str(path))
     music = muspy.read_midi(str(path))
     values = {name: getattr(muspy, name)(music) for name in MUSPY_SAME}
@@ -174,7 +174,10 @@ def test_equal_to_muspy_on_the_chorales(chorales, tmp_path):
 def test_equal_to_muspy_with_drums_and_rests(piece_builder, tmp_path, rhythm, melody):
     band = piece_builder([[(0, 1.5, 64, 90), (3, 0.5, 71, 70), (9, 2, 65, 90)], [(0, 4, 48, 90), (8, 4, 53, 90)],
                           [(i / 2, 0.25, 42, 80) for i in range(12)]], drums=(2,), tpq=480)
-    for piece in (band, rhythm, melody):
+    edges = [piece_builder([[(0, 1, 60, 90), (3, 1, 62, 90)]]),  # two bars, the second empty
+             piece_builder([[(0, 0, 40, 90), (0, 2, 60, 90), (1, 2, 64, 90)]]),  # a zero-length note
+             piece_builder([[(0, 0.25, 61, 90)]])]  # one tick long
+    for piece in (band, rhythm, melody, *edges):
         _assert_same(_ours(piece), _muspy_values(piece, tmp_path / "piece.mid"), piece.name)
 
 
@@ -190,3 +193,62 @@ def test_groove_is_nan_when_the_grid_cannot_hold_a_bar(piece_builder):
     odd = piece_builder([[(0, 1, 60, 90), (4, 1, 60, 90)]], tpq=480, meter=(7, 32))
     assert math.isnan(metrics.groove_consistency(odd, resolution=12))
     assert not math.isnan(metrics.groove_consistency(odd))  # 480 ticks per quarter hold a 7/32 bar
+
+
+# ---------------- edges: empty tracks, zero-length notes, one-tick pieces, drums alone ----------------
+
+def test_the_note_table_skips_empty_tracks_and_flags_drums(piece_builder):
+    piece = piece_builder([[], [(1, 1, 64, 70), (0, 2, 60, 90)], [(0, 0.5, 36, 100)]], drums=(2,))
+    notes = metrics.note_table(piece)
+    assert notes.time.tolist() == [4, 0, 0] and notes.end.tolist() == [8, 8, 2]
+    assert notes.pitch.tolist() == [64, 60, 36] and notes.velocity.tolist() == [70, 90, 100]
+    assert notes.track.tolist() == [1, 1, 2] and notes.is_drum.tolist() == [False, False, True]
+    assert [c.dtype for c in (notes.time, notes.end, notes.pitch, notes.velocity, notes.track)] == [np.int64] * 5
+    pitched = notes.pitched()
+    assert len(pitched) == 2
+    assert pitched.velocity.tolist() == [70, 90] and pitched.is_drum.tolist() == [False, False]
+    assert pitched.track.tolist() == [1, 1] and pitched.end.tolist() == [8, 8]
+
+
+def test_a_zero_length_note_is_skipped_not_the_rest(piece_builder):
+    # E2 of no length (first in pitch order), then C4 for 2 quarters and E4 from quarter 1 to 3
+    piece = piece_builder([[(0, 0, 40, 90), (0, 2, 60, 90), (1, 2, 64, 90)]])
+    assert metrics.polyphony(piece) == pytest.approx(16 / 12)  # 8 + 8 cells over 12 sounding ticks
+    assert metrics.polyphony_rate(piece, threshold=1) == pytest.approx(4 / 12)
+
+
+def test_drums_alone_have_a_length_but_no_pitches(piece_builder):
+    drums = piece_builder([[(0, 1, 36, 100), (3, 1, 38, 100)]], drums=(0,))
+    assert math.isnan(metrics.polyphony(drums))
+    assert metrics.polyphony_rate(drums) == 0.0
+    assert metrics.empty_beat_rate(drums) == pytest.approx(1 / 5)  # beats 0-1 and 3-4 touched, beat 2 empty
+    assert metrics.pitch_range(drums) == 0 and math.isnan(metrics.pitch_class_entropy(drums))
+
+
+def test_a_piece_one_tick_long(piece_builder):
+    tick = piece_builder([[(0, 0.25, 61, 90)]])  # 4 ticks a quarter: a single note ending at tick 1
+    assert metrics.empty_beat_rate(tick) == 0.0
+    assert metrics.polyphony_rate(tick, threshold=0) == 1.0
+    assert metrics.pitch_class_entropy(tick) == 0.0
+    assert metrics.scale_consistency(tick) == 1.0
+
+
+def test_groove_of_exactly_two_bars(piece_builder):
+    # onsets at quarters 0 and 3; the last note ends on the bar line, so MusPy counts a second, empty bar
+    two = piece_builder([[(0, 1, 60, 90), (3, 1, 62, 90)]])
+    assert metrics.groove_consistency(two) == pytest.approx(1 - 2 / 16)
+    assert math.isnan(metrics.groove_consistency(piece_builder([[(0, 1, 60, 90), (2, 1, 62, 90)]])))  # one bar
+
+
+@pytest.mark.filterwarnings("error")  # NaN by design, not numpy's "mean of empty slice"
+def test_too_little_music_gives_nan_without_warnings(piece_builder):
+    empty, one = piece_builder([[]]), piece_builder([[(0, 1, 60, 90)]])
+    for piece in (empty, one):
+        assert math.isnan(metrics.mean_onset_interval(piece))
+        hist = metrics.onset_interval_histogram(piece)
+        assert hist.shape == (12,) and np.isnan(hist).all()
+    for name in ("velocity_mean", "velocity_spread", "note_density", "polyphony_rate", "empty_beat_rate"):
+        assert math.isnan(getattr(metrics, name)(empty)), name
+    hist = metrics.pitch_class_histogram(empty)
+    assert hist.shape == (12,) and np.isnan(hist).all()
+    assert metrics.velocity_spread(one) == 0.0 and metrics.velocity_mean(one) == 90.0

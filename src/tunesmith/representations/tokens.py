@@ -181,9 +181,9 @@ class TokenRepresentation(Representation):
         return self._transpose_tables[semitones]
 
     def pitch_bounds(self) -> tuple[int, int]:
-        """Lowest and highest pitch the vocabulary can write."""
+        """Lowest and highest pitch the vocabulary can write (MidiTok's pitch_range includes both ends)."""
         lo, hi = self.tokenizer.config.pitch_range
-        return int(lo), int(hi) - 1
+        return int(lo), int(hi)
 
     # --- conditioning ---
     def condition_prefix(self, piece: Piece) -> list[int]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from tunesmith.errors import TunesmithError
@@ -77,7 +78,10 @@ def load_weights(path: Path, module: torch.nn.Module) -> dict[str, torch.Tensor]
     """Load `model.*` tensors into `module`; returns the other tensors in the file."""
     if not Path(path).exists():
         raise TunesmithError(f"{path.parent} has no trained weights ({path.name}); train it first")
-    tensors = load_file(str(path))
+    try:
+        tensors = load_file(str(path))
+    except SafetensorError as exc:
+        raise TunesmithError(f"{path} is damaged ({exc})") from exc
     weights = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
     missing, unexpected = module.load_state_dict(weights, strict=False)
     # a tied weight is stored once; the other name is filled by the tie itself
@@ -119,9 +123,9 @@ def load_checkpoint(run_dir: Path, module: torch.nn.Module, optimizers: dict[str
     path = Path(run_dir) / CHECKPOINT_FILE
     if not path.exists():
         raise TunesmithError(f"nothing to resume in {run_dir} (no {CHECKPOINT_FILE})")
+    extra = load_weights(path, module)  # first: it says so when the file is damaged
     with safe_open(str(path), "pt") as f:
         meta = f.metadata()
-    extra = load_weights(path, module)
     torch.set_rng_state(extra["rng.torch"])
     if tensors is not None:
         tensors.update({k[len("extra."):]: v for k, v in extra.items() if k.startswith("extra.")})

@@ -1,0 +1,151 @@
+"""Atomic writes: the file is the old one or the whole new one, never half written, and no temporary is left."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tunesmith import fileio
+from tunesmith.fileio import append_jsonl, atomic_path, write_atomic, write_bytes_atomic, write_json_atomic
+
+
+class HalfWritten(Exception):
+    """What the writers below raise after writing part of the file."""
+
+
+def _fails_half_way(tmp: Path) -> None:
+    with open(tmp, "wb") as f:
+        f.write(b"the first half of a new fi")
+    raise HalfWritten("the disk filled up")
+
+
+def test_the_new_bytes_land_in_a_new_folder(tmp_path):
+    target = tmp_path / "deep" / "er" / "take.bin"
+    returned = write_bytes_atomic(str(target), b"\x00new\xff")
+    assert returned == target and isinstance(returned, Path)
+    assert target.read_bytes() == b"\x00new\xff"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["take.bin"]
+
+
+def test_a_second_write_replaces_the_first_whole(tmp_path):
+    target = tmp_path / "take.bin"
+    write_bytes_atomic(target, b"old and long contents")
+    write_bytes_atomic(target, b"new")
+    assert target.read_bytes() == b"new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["take.bin"]
+
+
+@pytest.mark.parametrize("error", [HalfWritten, KeyboardInterrupt])
+def test_a_write_failing_half_way_keeps_the_old_file_and_removes_the_temporary(tmp_path, error):
+    target = tmp_path / "take.bin"
+    target.write_bytes(b"the old file")
+
+    def writer(tmp: Path) -> None:
+        try:
+            _fails_half_way(tmp)
+        except HalfWritten:
+            raise error("stopped half-way") from None
+
+    with pytest.raises(error, match="stopped half-way"):
+        write_atomic(target, writer)
+    assert target.read_bytes() == b"the old file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["take.bin"]
+
+
+def test_a_failed_first_write_leaves_no_file(tmp_path):
+    with pytest.raises(HalfWritten, match="the disk filled up"):
+        write_atomic(tmp_path / "new.bin", _fails_half_way)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_writer_that_removed_its_temporary_still_reports_its_own_error(tmp_path):
+    def writer(tmp: Path) -> None:
+        tmp.unlink()
+        raise HalfWritten("gone")
+
+    with pytest.raises(HalfWritten, match="gone"):
+        write_atomic(tmp_path / "x.bin", writer)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_temporary_is_a_hidden_file_beside_the_target_and_replaces_it_in_one_rename(tmp_path, monkeypatch):
+    target = tmp_path / "take.mid"
+    seen: dict[str, object] = {}
+    renames: list[tuple[str, str]] = []
+    real_replace = os.replace
+    monkeypatch.setattr(fileio.os, "replace", lambda a, b: (renames.append((str(a), str(b))), real_replace(a, b))[1])
+
+    def writer(tmp: Path) -> None:
+        seen["tmp"], seen["existed"] = tmp, tmp.exists()
+        tmp.write_bytes(b"MThd")
+
+    write_atomic(target, writer)
+    tmp = seen["tmp"]
+    assert isinstance(tmp, Path) and seen["existed"]
+    assert tmp.parent == target.parent  # same filesystem, so the rename is atomic
+    assert tmp.name.startswith(".take.mid.") and tmp.name.endswith(".tmp")
+    assert renames == [(str(tmp), str(target))]
+    assert not tmp.exists() and target.read_bytes() == b"MThd"
+
+
+def test_the_temporary_file_descriptor_is_closed(tmp_path, monkeypatch):
+    opened: list[int] = []
+    closed: list[int] = []
+    real_mkstemp, real_close = fileio.tempfile.mkstemp, os.close
+
+    def mkstemp(**kwargs):
+        fd, name = real_mkstemp(**kwargs)
+        opened.append(fd)
+        return fd, name
+
+    monkeypatch.setattr(fileio.tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(fileio.os, "close", lambda fd: (closed.append(fd), real_close(fd))[1])
+    write_bytes_atomic(tmp_path / "a.bin", b"a")
+    assert len(opened) == 1 and opened[0] in closed
+
+
+def test_the_result_has_the_permissions_of_a_plain_open(tmp_path):
+    target = tmp_path / "take.bin"
+    write_bytes_atomic(target, b"x")
+    plain = tmp_path / "plain.bin"
+    plain.write_bytes(b"x")
+    assert target.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777 == 0o666 & ~fileio._UMASK
+
+
+def test_a_context_that_raises_leaves_the_target_alone(tmp_path):
+    target = tmp_path / "keep.txt"
+    target.write_text("kept")
+    with pytest.raises(ValueError, match="no"):
+        with atomic_path(target) as tmp:
+            tmp.write_text("replaced")
+            raise ValueError("no")
+    assert target.read_text() == "kept" and sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+
+
+def test_json_is_indented_sorted_and_ends_with_a_newline(tmp_path):
+    target = tmp_path / "config.json"
+    returned = write_json_atomic(target, {"b": [1, 2], "a": Path("x/y")})
+    assert returned == target
+    assert target.read_text() == '{\n  "a": "x/y",\n  "b": [\n    1,\n    2\n  ]\n}\n'
+
+
+def test_append_jsonl_writes_one_line_per_record_and_syncs_each(tmp_path, monkeypatch):
+    target = tmp_path / "metrics.jsonl"
+    on_disk_at_sync: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        on_disk_at_sync.append(target.read_text())  # flushed before the sync
+        real_fsync(fd)
+
+    monkeypatch.setattr(fileio.os, "fsync", fsync)
+    append_jsonl(target, {"step": 1, "loss": np.float32(0.5)})
+    append_jsonl(target, {"step": 2, "loss": 0.25})
+    first = '{"step": 1, "loss": 0.5}\n'
+    assert target.read_text() == first + '{"step": 2, "loss": 0.25}\n'
+    assert on_disk_at_sync == [first, target.read_text()]
+    assert [json.loads(line)["step"] for line in target.read_text().splitlines()] == [1, 2]
