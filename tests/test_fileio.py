@@ -149,3 +149,20 @@ def test_append_jsonl_writes_one_line_per_record_and_syncs_each(tmp_path, monkey
     assert target.read_text() == first + '{"step": 2, "loss": 0.25}\n'
     assert on_disk_at_sync == [first, target.read_text()]
     assert [json.loads(line)["step"] for line in target.read_text().splitlines()] == [1, 2]
+
+
+def test_the_bytes_are_synced_before_the_rename_and_the_folder_after(tmp_path, monkeypatch):
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    monkeypatch.setattr(fileio.os, "fsync", fsync)
+    monkeypatch.setattr(fileio.os, "replace", lambda a, b: (events.append(("replace", str(b))), real_replace(a, b))[1])
+    target = tmp_path / "out" / "take.bin"
+    fileio.write_bytes_atomic(target, b"music")
+    assert [kind for kind, _ in events] == ["fsync", "replace", "fsync"]
+    assert Path(events[0][1]).name.startswith(".take.bin.") and events[0][1].endswith(".tmp")
+    assert events[1][1] == str(target) and events[2][1] == str(target.parent)

@@ -25,10 +25,21 @@ def atomic_path(path: str | os.PathLike):
         yield Path(tmp)
         # mkstemp makes owner-only files; give the result the permissions a plain open() would
         os.chmod(tmp, 0o666 & ~_UMASK)
+        _fsync(tmp)  # the bytes reach the disk before the name does: a power cut leaves the old file or the new
         os.replace(tmp, path)
+        _fsync(path.parent)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _fsync(path: str | os.PathLike) -> None:
+    """Flush a file's (or a folder's) contents to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_atomic(path: str | os.PathLike, writer: Callable[[Path], Any]) -> Path:
