@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tunesmith.controls.controls import Controls
 from tunesmith.evaluation.metrics import in_key_ratio
-from tunesmith.generation.controls import Controls
 from tunesmith.generation.run import load_run
 
 

@@ -60,7 +60,7 @@ def main() -> None:
 
     reference = load_corpus("bach", progress=False).pieces  # cached; reading is not what is measured
     if args.run:
-        from tunesmith.generation.controls import Controls
+        from tunesmith.controls.controls import Controls
         from tunesmith.generation.run import load_run
 
         generated, source = load_run(args.run).generate(Controls(num=args.num, bars=16, seed=0)), args.run

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from tunesmith.controls.controls import Controls
 from tunesmith.data import load_corpus, split_pieces
 from tunesmith.errors import TunesmithError
 from tunesmith.evaluation.metrics import in_key_ratio, velocity_mean, velocity_spread
@@ -33,7 +34,6 @@ from tunesmith.evaluation.musegan import (
     tonal_distance,
     used_pitch_classes,
 )
-from tunesmith.generation.controls import Controls
 from tunesmith.generation.run import load_run
 from tunesmith.piece import Piece
 from tunesmith.representations.pianoroll import SOUNDING

@@ -22,8 +22,8 @@ import torch
 
 def measure(run, batch: int, bars: int, cache: bool | None, seed: int, guess: bool = True, calls: int = 1) -> dict:
     """Generate `batch` pieces of `bars` bars, `calls` times (seeds seed, seed+1...); timings and music length."""
-    from tunesmith.generation.controls import Controls
-    from tunesmith.generation.sample import generate, generate_tokens
+    from tunesmith.controls.controls import Controls
+    from tunesmith.generation.run import generate, generate_tokens
 
     pieces = []
     start_cpu, start = time.process_time(), time.perf_counter()

@@ -33,7 +33,7 @@ MODULES = {
     "metrics": ("src/tunesmith/evaluation/metrics.py", ["tests/evaluation/test_metrics.py"]),
     "checks": ("src/tunesmith/generation/checks.py", ["tests/generation/test_checks.py"]),
     "fileio": ("src/tunesmith/fileio.py", ["tests/test_fileio.py"]),
-    "checkpoint": ("src/tunesmith/training/checkpoint.py", ["tests/training/test_checkpoint.py"]),
+    "checkpoint": ("src/tunesmith/runs/directory.py", ["tests/runs/test_directory.py"]),
     "tokens": ("src/tunesmith/representations/tokens.py", ["tests/representations/test_tokens.py"]),
 }
 # what the scratch copy needs: the package, the tests and their conftests, pytest's settings, the presets

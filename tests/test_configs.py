@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tunesmith.controls.controls import Controls
 from tunesmith.errors import ControlError, TunesmithError
-from tunesmith.generation.controls import Controls
 from tunesmith.generation.presets import load_preset, merge_preset
 from tunesmith.generation.run import load_run
 from tunesmith.models import MODELS

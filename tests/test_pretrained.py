@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tunesmith.generation.controls import Controls
+from tunesmith.controls.controls import Controls
 from tunesmith.generation.run import load_run
 from tunesmith.training.polyphonic_benchmark import score_run
 

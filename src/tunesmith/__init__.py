@@ -21,7 +21,7 @@ def __getattr__(name: str):
 
         return load_run
     if name == "Controls":
-        from tunesmith.generation.controls import Controls
+        from tunesmith.controls.controls import Controls
 
         return Controls
     raise AttributeError(name)

@@ -8,11 +8,11 @@ import logging
 import pytest
 import symusic
 
+from tunesmith.controls.controls import Controls
+from tunesmith.controls.targets import Targets
 from tunesmith.errors import ControlError
 from tunesmith.generation import checks
 from tunesmith.generation.checks import check_piece, enforce
-from tunesmith.generation.controls import Controls
-from tunesmith.generation.targets import Targets
 from tunesmith.piece import Piece
 from tunesmith.theory import Key
 

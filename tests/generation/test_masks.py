@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+from tunesmith.controls.controls import Controls
+from tunesmith.controls.logits import filter_logits
+from tunesmith.controls.targets import resolve_targets
 from tunesmith.errors import ControlError
-from tunesmith.generation.controls import Controls, filter_logits
 from tunesmith.generation.masks import MusicConstraints, RowState, apply_mask
-from tunesmith.generation.targets import resolve_targets
 from tunesmith.representations.tokens import TokenRepresentation
 from tunesmith.theory import parse_key
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from midi_facts import MidiFacts, read_midi_independently
+from tunesmith.controls.controls import Controls
 from tunesmith.errors import ControlError
-from tunesmith.generation.controls import Controls
 from tunesmith.generation.presets import available_presets, load_preset, merge_preset
 from tunesmith.generation.run import load_run
 from tunesmith.piece import Piece
@@ -152,7 +152,7 @@ def test_a_user_preset_file_is_strict(tmp_path):
 def test_check_piece_measures_a_piece_against_controls():
     import symusic
 
-    from tunesmith.generation.arrange import apply_tempo, set_instruments
+    from tunesmith.controls.arrange import apply_tempo, set_instruments
     from tunesmith.generation.checks import check_piece
     from tunesmith.piece import Piece
 

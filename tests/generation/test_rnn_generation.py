@@ -5,7 +5,7 @@ from collections import Counter
 import torch
 
 from midi_facts import read_midi_independently
-from tunesmith.generation.controls import Controls
+from tunesmith.controls.controls import Controls
 from tunesmith.generation.run import load_run
 
 

@@ -7,10 +7,9 @@ import json
 import pytest
 
 from midi_facts import read_midi_independently
+from tunesmith.controls.controls import Controls
 from tunesmith.errors import ControlError
-from tunesmith.generation.controls import Controls
-from tunesmith.generation.run import load_run
-from tunesmith.generation.sample import generate_tokens
+from tunesmith.generation.run import generate_tokens, load_run
 from tunesmith.piece import Piece
 
 # a minor key's scale is its natural minor and its leading tone (theory.Key.scale)

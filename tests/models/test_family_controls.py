@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from midi_facts import generate_and_read
-from tunesmith.generation.controls import Controls
+from tunesmith.controls.controls import Controls
 from tunesmith.generation.run import load_run
 
 FAMILIES = ("vae", "gan", "polyphonic")

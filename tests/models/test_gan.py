@@ -13,8 +13,8 @@ import pytest
 import symusic
 import torch
 
+from tunesmith.controls.controls import Controls
 from tunesmith.errors import ControlError, TunesmithError
-from tunesmith.generation.controls import Controls
 from tunesmith.models import get_family
 from tunesmith.models.gan import FAMILY, GANConfig, make_dataset, train_step
 from tunesmith.models.gan_networks import binary_roll, gate_min, gradient_penalty, voice_margin

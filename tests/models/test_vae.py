@@ -13,8 +13,8 @@ import symusic
 import torch
 
 from midi_facts import read_midi_independently
+from tunesmith.controls.controls import Controls
 from tunesmith.errors import ControlError, TunesmithError
-from tunesmith.generation.controls import Controls
 from tunesmith.models.vae import FAMILY, build_model, make_dataset
 from tunesmith.models.vae_attributes import compute_attribute_vectors, save_attribute_vectors
 from tunesmith.models.vae_latent import (

@@ -6,7 +6,7 @@ import torch
 from tunesmith.errors import TunesmithError
 from tunesmith.models import config_from_dict, get_family
 from tunesmith.representations.tokens import TokenRepresentation
-from tunesmith.training.checkpoint import load_weights
+from tunesmith.runs.directory import load_weights
 from tunesmith.training.loop import TrainConfig, default_optimizers, fit, learning_rate
 
 TINY = {"layers": 1, "width": 48, "embedding": 32, "dropout": 0.0, "window": 64}

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from midi_facts import read_midi_independently
+from tunesmith.controls.controls import Controls
 from tunesmith.errors import TunesmithError
-from tunesmith.generation.controls import Controls
 from tunesmith.generation.run import load_run
 from tunesmith.training.polyphonic_benchmark import score_run, train_benchmark
 

@@ -26,11 +26,11 @@ def demo_command(
     import torch
 
     torch.set_num_threads(threads)
+    from tunesmith.controls.controls import Controls
     from tunesmith.data import load_corpus
-    from tunesmith.generation.controls import Controls
     from tunesmith.generation.run import load_run
     from tunesmith.outputs import write_piece_files
-    from tunesmith.training.checkpoint import MODEL_FILE
+    from tunesmith.runs.directory import MODEL_FILE
     from tunesmith.training.trainer import train
 
     run_dir = out / "run"

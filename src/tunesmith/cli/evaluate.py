@@ -35,7 +35,7 @@ def _generated_sets(paths: list[Path], *, num: int, bars: int, seed: int, temper
     corpora = []
     for path in paths:
         if _is_run(path):
-            from tunesmith.generation.controls import Controls
+            from tunesmith.controls.controls import Controls
             from tunesmith.generation.run import load_run
 
             run = load_run(path, device=device)

@@ -64,7 +64,7 @@ def generate_command(
     device: str = typer.Option("cpu", help="cpu or cuda"),
 ) -> None:
     """Generate pieces from a trained run and write .mid (+ .wav, .png, .musicxml) files."""
-    from tunesmith.generation.controls import Controls
+    from tunesmith.controls.controls import Controls
     from tunesmith.generation.presets import load_preset, merge_preset
     from tunesmith.generation.run import load_run
     from tunesmith.outputs import write_piece_files

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from tunesmith.controls.controls import Controls
+from tunesmith.controls.targets import DRUMS, Targets, instrument_name, resolve_targets
 from tunesmith.errors import ControlError
-from tunesmith.generation.controls import Controls
-from tunesmith.generation.targets import DRUMS, Targets, instrument_name, resolve_targets
 from tunesmith.piece import Piece
 from tunesmith.theory import pitch_name
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from tunesmith.controls.targets import Targets
 from tunesmith.errors import ControlError
-from tunesmith.generation.targets import Targets
 from tunesmith.representations.tokens import TokenRepresentation
 
 SIMPLE_DURATIONS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)  # beats

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tunesmith.controls.controls import Controls
 from tunesmith.errors import ControlError
-from tunesmith.generation.controls import Controls
 
 PRESET_DIRS = [Path(__file__).resolve().parents[3] / "configs" / "presets"]
 OUTPUT_KEYS = ("wav", "png", "musicxml")

@@ -1,48 +1,40 @@
-"""A trained run loaded for sampling: the family, its config, the model and the representation."""
+"""A trained run ready to sample: `load_run(path)`, `Run.generate(controls)`, and `generate(run, controls)` for
+every family (a family's own `generate`, or the token sampler shared by the token language models)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from tunesmith.generation.controls import Controls
-from tunesmith.models import Family, config_from_dict, get_family
+from tunesmith.controls.controls import Controls
+from tunesmith.generation.token_pieces import TokenGeneration
 from tunesmith.piece import Piece
-from tunesmith.representations import Representation, representation_from_dict
-from tunesmith.training.checkpoint import MODEL_FILE, load_weights, read_config
-from tunesmith.training.trainer import resolve_device
+from tunesmith.runs import TrainedRun, load_trained
 
 
-@dataclass
-class Run:
-    """Everything needed to sample again from a run directory."""
+def generate(run: TrainedRun, controls: Controls) -> list[Piece]:
+    """`controls.num` new pieces from a trained run, honouring `controls` or raising ControlError."""
+    controls.check_supported(run.family.name, run.family.supported_controls)
+    if run.family.generate is not None:
+        return run.family.generate(run, controls)
+    return generate_tokens(run, controls)
 
-    path: Path
-    family: Family
-    config: dict[str, Any]
-    model: torch.nn.Module
-    representation: Representation
-    device: torch.device
+
+def generate_tokens(run: TrainedRun, controls: Controls, use_cache: bool = True, guess: bool = True) -> list[Piece]:
+    """Sample token pieces under `controls` (continuing or infilling the primer, if any) and check them."""
+    return TokenGeneration(run, controls, use_cache=use_cache, guess=guess).pieces()
+
+
+class Run(TrainedRun):
+    """A run directory loaded for sampling: everything a `TrainedRun` holds, and `generate`."""
 
     def generate(self, controls: Controls | None = None, **kwargs: Any) -> list[Piece]:
         """New pieces under `controls` (or Controls(**kwargs))."""
-        from tunesmith.generation.sample import generate
-
         return generate(self, controls or Controls(**kwargs))
 
 
 def load_run(path: str | Path, device: str = "cpu") -> Run:
     """Load a run directory written by `tunesmith train` (one-line error if it is not one)."""
-    path = Path(path)
-    config = read_config(path)
-    family = get_family(config["family"])
-    representation = representation_from_dict(config["representation"], path)
-    model_config = config_from_dict(family.config_class, config["model"], saved=True)
-    model = family.build_model(model_config, representation)
-    load_weights(path / MODEL_FILE, model)
-    dev = resolve_device(device)
-    model.to(dev).eval()
-    return Run(path, family, config, model, representation, dev)
+    trained = load_trained(path, device)
+    return Run(trained.path, trained.family, trained.config, trained.model, trained.representation,
+               trained.device)

@@ -25,23 +25,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from tunesmith.controls.controls import Controls
+from tunesmith.controls.logits import filter_logits
 from tunesmith.errors import ControlError
-from tunesmith.generation.controls import Controls, filter_logits
 from tunesmith.generation.drafts import Drafter
 from tunesmith.generation.masks import MusicConstraints, RowState, apply_mask
-from tunesmith.generation.run import Run
-from tunesmith.piece import Piece
 
 log = logging.getLogger(__name__)
 TOKENS_PER_BAR_LIMIT = 300  # a row that has not finished its bars after this many events per bar is cut
-
-
-def generate(run: Run, controls: Controls) -> list[Piece]:
-    """`controls.num` new pieces from a trained run, honouring `controls` or raising ControlError."""
-    controls.check_supported(run.family.name, run.family.supported_controls)
-    if run.family.generate is not None:
-        return run.family.generate(run, controls)
-    return generate_tokens(run, controls)
 
 
 @dataclass
@@ -211,10 +202,3 @@ def _sample_rows(model, plan, constraints, uniforms, controls, device, max_new, 
     if any(e is None for e in ends):
         log.warning("%d row(s) did not finish within %d events", sum(e is None for e in ends), max_new)
     return [row[:e] if e is not None else row for row, e in zip(rows, ends, strict=True)]
-
-
-def generate_tokens(run: Run, controls: Controls, use_cache: bool = True, guess: bool = True) -> list[Piece]:
-    """Sample token pieces under `controls` (continuing or infilling the primer, if any) and check them."""
-    from tunesmith.generation.token_pieces import TokenGeneration
-
-    return TokenGeneration(run, controls, use_cache=use_cache, guess=guess).pieces()

@@ -9,23 +9,23 @@ from typing import Any
 
 import torch
 
-from tunesmith.errors import ControlError
-from tunesmith.generation.arrange import (
+from tunesmith.controls.arrange import (
     apply_tempo,
     set_instruments,
     set_time_signature,
     splice_bars,
     transpose_to_key,
 )
+from tunesmith.controls.controls import Controls
+from tunesmith.controls.targets import DRUMS, resolve_targets
+from tunesmith.errors import ControlError
 from tunesmith.generation.checks import check_piece, enforce
-from tunesmith.generation.controls import Controls
 from tunesmith.generation.masks import MusicConstraints
-from tunesmith.generation.run import Run
 from tunesmith.generation.sample import TOKENS_PER_BAR_LIMIT, Plan, sample_rows
-from tunesmith.generation.targets import DRUMS, resolve_targets
 from tunesmith.piece import Piece
 from tunesmith.representations.conditioning import DENSITY_LEVELS, density_level, notes_per_bar
 from tunesmith.representations.tokens import TokenRepresentation
+from tunesmith.runs import TrainedRun
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def split_bars(ids: list[int], bar_id: int) -> list[list[int]]:
 class TokenGeneration:
     """Everything one `generate` call on a token model needs, worked out once."""
 
-    def __init__(self, run: Run, controls: Controls, use_cache: bool = True, guess: bool = True):
+    def __init__(self, run: TrainedRun, controls: Controls, use_cache: bool = True, guess: bool = True):
         self.run, self.controls, self.use_cache, self.guess = run, controls, use_cache, guess
         self.rep: TokenRepresentation = run.representation
         self.cv = self.rep.conditions

@@ -6,17 +6,27 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tunesmith.errors import TunesmithError
 
 if TYPE_CHECKING:
     import torch
 
-    from tunesmith.generation.controls import Controls
-    from tunesmith.generation.run import Run
+    from tunesmith.controls.controls import Controls
     from tunesmith.piece import Piece
     from tunesmith.representations.base import Representation
+
+
+class Trained(Protocol):
+    """What a family's `generate` reads of a loaded run (`tunesmith.runs.TrainedRun` is one)."""
+
+    path: Path
+    config: dict[str, Any]
+    model: torch.nn.Module
+    representation: Representation
+    device: torch.device
 
 
 @dataclass
@@ -42,7 +52,7 @@ class Family:
     representation: dict[str, Any]
     build_model: Callable[[Any, Representation], torch.nn.Module]
     make_dataset: Callable[[list[Piece], Representation, Any, int], Any]
-    generate: Callable[[Run, Controls], list[Piece]] | None = None
+    generate: Callable[[Trained, Controls], list[Piece]] | None = None
     supported_controls: frozenset[str] = frozenset()
     collate: Callable[[list], Any] | None = None
     train_step: Callable[..., dict[str, float]] | None = None

@@ -11,15 +11,14 @@ from __future__ import annotations
 import copy
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
+from tunesmith.controls.arrange import transpose_to_key
 from tunesmith.errors import TunesmithError
-from tunesmith.generation.arrange import transpose_to_key
 from tunesmith.models.base import Family
 from tunesmith.models.gan_networks import Critic, Generator, binary_roll, gradient_penalty, update_ema
 from tunesmith.piece import Piece
@@ -168,10 +167,8 @@ class GANModel(nn.Module):
         gap = ((fake_stats - real_stats).abs() / (real_stats.abs() + 0.1)).mean()
         return gap, {"stats_gap": float(gap), "count": batch.shape[0]}
 
-    def training_snapshot(self, run_dir: Path, step: int) -> Path:
-        """A grid of piano-rolls sampled (fixed latents) from the averaged generator, in run_dir/samples/."""
-        from tunesmith.outputs.pianoroll_image import pianoroll_grid_png
-
+    def training_snapshot(self, step: int) -> list[Piece]:
+        """Eight phrases sampled (fixed latents) from the averaged generator; the loop draws them as a grid."""
         was_training = self.generator_ema.training
         self.generator_ema.eval()
         with torch.no_grad():
@@ -179,9 +176,7 @@ class GANModel(nn.Module):
             z = {k: v.to(next(self.parameters()).device) for k, v in z.items()}
             rolls = self.generator_ema(z).cpu().numpy()
         self.generator_ema.train(was_training)
-        pieces = [self.representation.decode(r, name=f"step {step} #{i + 1}") for i, r in enumerate(rolls)]
-        return pianoroll_grid_png(pieces, Path(run_dir) / "samples" / f"step_{step:07d}.png", cols=4,
-                                  title=f"samples at step {step}")
+        return [self.representation.decode(r, name=f"step {step} #{i + 1}") for i, r in enumerate(rolls)]
 
 
 def roll_statistics(roll: torch.Tensor, bar_steps: int | None = None) -> torch.Tensor:

@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from tunesmith.controls.arrange import key_shift, transpose_to_key
+from tunesmith.controls.controls import Controls
+from tunesmith.controls.targets import length_in_bars
 from tunesmith.errors import ControlError
-from tunesmith.generation.arrange import key_shift, transpose_to_key
-from tunesmith.generation.controls import Controls
-from tunesmith.generation.targets import length_in_bars
 from tunesmith.piece import Piece
 from tunesmith.representations.pianoroll import SAMPLINGS, PianoRollRepresentation
 from tunesmith.theory import parse_key

@@ -20,14 +20,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tunesmith.data.frames_json import KEYS
 from tunesmith.errors import TunesmithError
-from tunesmith.models.base import Family
+from tunesmith.models.base import Family, Trained
 from tunesmith.models.polyphonic_score import transposition_mixture
+from tunesmith.representations.frames import KEYS
 
 if TYPE_CHECKING:
-    from tunesmith.generation.controls import Controls
-    from tunesmith.generation.run import Run
+    from tunesmith.controls.controls import Controls
     from tunesmith.piece import Piece
     from tunesmith.representations.base import Representation
 
@@ -238,10 +237,10 @@ def make_dataset(pieces: list[Any], representation: Representation, config: Poly
     return RollDataset(rolls, config.window, 0, seed, score_first=False)
 
 
-def generate(run: Run, controls: Controls) -> list[Piece]:
+def generate(run: Trained, controls: Controls) -> list[Piece]:
     """Sample `controls.num` pieces of `controls.bars` bars (or seconds), continuing the primer if given."""
     controls.check_supported("polyphonic", FAMILY.supported_controls)
-    from tunesmith.generation.targets import length_in_bars
+    from tunesmith.controls.targets import length_in_bars
 
     rep = copy.copy(run.representation)  # the asked tempo is this generation's, not the run's
     if controls.tempo is not None:

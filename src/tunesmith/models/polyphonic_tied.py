@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tunesmith.data.frames_json import KEYS
 from tunesmith.models.polyphonic import FrameModel, PolyphonicConfig
+from tunesmith.representations.frames import KEYS
 
 CLASSES = 12
 # RELATIVE[k, j] = the absolute pitch class at interval j above key k

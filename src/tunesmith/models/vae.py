@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import Dataset
 
 from tunesmith.errors import ControlError, TunesmithError
-from tunesmith.models.base import Family
+from tunesmith.models.base import Family, Trained
 from tunesmith.models.vae_net import MusicVAE, VAEConfig
 from tunesmith.piece import Piece
 from tunesmith.representations.voices import (
@@ -32,8 +32,7 @@ from tunesmith.representations.voices import (
 )
 
 if TYPE_CHECKING:
-    from tunesmith.generation.controls import Controls
-    from tunesmith.generation.run import Run
+    from tunesmith.controls.controls import Controls
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +114,7 @@ def make_dataset(pieces: list[Piece], representation: VoiceRepresentation, confi
 
 def _length(controls: Controls, representation: VoiceRepresentation) -> tuple[int, float]:
     """(bars, tempo) from --bars / --seconds and --tempo: seconds become whole bars, as for every family."""
-    from tunesmith.generation.targets import length_in_bars
+    from tunesmith.controls.targets import length_in_bars
 
     if controls.seconds:
         return length_in_bars(controls.seconds, representation.meter, controls.tempo, reference=representation.tempo)
@@ -132,7 +131,7 @@ def _latent_chain(start: torch.Tensor, count: int, generator: torch.Generator) -
     return torch.stack(chain)
 
 
-def generate(run: Run, controls: Controls) -> list[Piece]:
+def generate(run: Trained, controls: Controls) -> list[Piece]:
     """Sample from the prior (or near a primer's latent), steered by attribute vectors; segments of
     neighbouring latents are joined when more bars are asked for than one segment holds."""
     from tunesmith.models.vae_attributes import attribute_offset
@@ -176,7 +175,7 @@ def generate(run: Run, controls: Controls) -> list[Piece]:
 def _filter(controls: Controls):
     if controls.top_k is None and controls.top_p is None:
         return None
-    from tunesmith.generation.controls import filter_logits
+    from tunesmith.controls.logits import filter_logits
 
     return lambda logits: filter_logits(logits, 1.0, controls.top_k, controls.top_p)
 

@@ -17,8 +17,9 @@ from torch.utils.data import Dataset, default_collate
 
 from tunesmith.errors import TunesmithError
 from tunesmith.fileio import append_jsonl
+from tunesmith.outputs.pianoroll_image import pianoroll_grid_png
 from tunesmith.progress import progress_bar
-from tunesmith.training.checkpoint import (
+from tunesmith.runs.directory import (
     METRICS_FILE,
     MODEL_FILE,
     load_checkpoint,
@@ -234,7 +235,9 @@ def fit(model: torch.nn.Module, train_data: Dataset, valid_data: Dataset | None,
                     rate["time limit in"] = f"{int(left // 60)}:{int(left % 60):02d}"
                 bar.advance(1, loss=f"{stats.get('loss', float('nan')):.3f}", **rate)
                 if hasattr(model, "training_snapshot") and state["step"] % config.snapshot_every == 0:
-                    model.training_snapshot(run_dir, state["step"])
+                    pianoroll_grid_png(model.training_snapshot(state["step"]),
+                                       run_dir / "samples" / f"step_{state['step']:07d}.png", cols=4,
+                                       title=f"samples at step {state['step']}")
                 if config.valid_every and state["step"] % config.valid_every == 0:
                     validate()
                 if state["step"] % config.checkpoint_every == 0:

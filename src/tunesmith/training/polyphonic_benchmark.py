@@ -21,9 +21,10 @@ from tunesmith.models import config_from_dict, config_to_dict, get_family
 from tunesmith.models.polyphonic import FrameModel, RollDataset, model_scorer
 from tunesmith.models.polyphonic_score import baseline_scores, mixture_scorer, score_rolls
 from tunesmith.representations.frames import FrameRepresentation
-from tunesmith.training.checkpoint import MODEL_FILE, load_weights, read_config, save_weights, write_config
+from tunesmith.runs import load_trained, resolve_device
+from tunesmith.runs.directory import MODEL_FILE, load_weights, read_config, save_weights, write_config
 from tunesmith.training.loop import TrainConfig, fit
-from tunesmith.training.trainer import read_config_file, resolve_device
+from tunesmith.training.trainer import read_config_file
 
 log = logging.getLogger(__name__)
 RESULTS_FILE = "results.json"
@@ -190,11 +191,9 @@ def score_run(run_dirs: Path | list[Path], files: dict[str, Path], device: str =
               mixture: int | None = None) -> dict[str, float]:
     """NLL per frame of trained polyphonic runs on each benchmark file given ({split name: path}); several runs
     are scored as their equal-weight mixture. `mixture` overrides the runs' transposition mixture."""
-    from tunesmith.generation.run import load_run
-
     scorers = []
     for run_dir in [run_dirs] if isinstance(run_dirs, Path | str) else run_dirs:
-        run = load_run(run_dir, device=device)
+        run = load_trained(run_dir, device=device)
         if run.family.name != "polyphonic":
             raise TunesmithError(f"{run_dir} holds a {run.family.name} run; the benchmark needs a polyphonic one")
         scorers.append(model_scorer(run.model, run.device, transpositions=mixture))

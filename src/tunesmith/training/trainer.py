@@ -17,7 +17,7 @@ from tunesmith.errors import TunesmithError
 from tunesmith.fileio import write_json_atomic
 from tunesmith.models import Family, config_from_dict, config_to_dict, get_family
 from tunesmith.representations import representation_from_dict
-from tunesmith.training.checkpoint import SPLIT_FILE, read_config, write_config
+from tunesmith.runs import SPLIT_FILE, read_config, resolve_device, write_config
 from tunesmith.training.loop import FitResult, TrainConfig, fit
 
 log = logging.getLogger(__name__)
@@ -54,15 +54,6 @@ def apply_settings(values: dict[str, dict[str, Any]], settings: list[str]) -> di
             parsed = value.strip()
         values.setdefault(section, {})[key.strip()] = parsed
     return values
-
-
-def resolve_device(device: str) -> torch.device:
-    """'cpu', 'cuda' or 'cuda:N', checked against what this machine has."""
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise TunesmithError("--device cuda asked for, but this machine has no CUDA GPU (use --device cpu)")
-    if device != "cpu" and not device.startswith("cuda"):
-        raise TunesmithError(f"unknown device {device!r} (choose cpu or cuda)")
-    return torch.device(device)
 
 
 def _make_dataset(family: Family, pieces, representation, config, seed: int, augment: bool):

@@ -11,8 +11,7 @@ import torch
 from safetensors import safe_open
 
 from tunesmith.errors import TunesmithError
-from tunesmith.training import checkpoint
-from tunesmith.training.checkpoint import (
+from tunesmith.runs.directory import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
     MODEL_FILE,
@@ -24,6 +23,7 @@ from tunesmith.training.checkpoint import (
     save_weights,
     write_config,
 )
+from tunesmith.runs import directory as checkpoint
 
 
 class TiedNet(torch.nn.Module):

@@ -14,8 +14,8 @@ from typing import Any
 
 from miditok.constants import MIDI_INSTRUMENTS
 
+from tunesmith.controls.controls import Controls
 from tunesmith.errors import ControlError, TunesmithError
-from tunesmith.generation.controls import Controls
 from tunesmith.piece import Piece
 from tunesmith.theory import Key, parse_key, parse_pitch, pitch_name
 

@@ -8,7 +8,7 @@ import logging
 import numpy as np
 import symusic
 
-from tunesmith.generation.targets import DRUMS, instrument_name
+from tunesmith.controls.targets import DRUMS, instrument_name
 from tunesmith.piece import Piece
 from tunesmith.theory import Key
 
