@@ -16,7 +16,7 @@ from fractions import Fraction
 
 import symusic
 
-from tunesmith.data.files import clean_score, score_from_music21
+from tunesmith.data.scores import clean_score, score_from_music21
 
 # file-header fields that are defaults for every tune of a book (the title, T:, belongs to the book)
 _HEADER_FIELDS = re.compile(r"^(?:[LMQ]:|%%MIDI)")

@@ -17,7 +17,8 @@ from typing import Any
 import symusic
 
 from tunesmith.data.abc import read_abc_tune, split_tunes
-from tunesmith.data.files import MUSIC_SUFFIXES, read_piece, score_from_music21
+from tunesmith.data.files import MUSIC_SUFFIXES, read_piece
+from tunesmith.data.scores import score_from_music21
 from tunesmith.errors import MusicFileError, TunesmithError
 from tunesmith.fileio import write_json_atomic
 from tunesmith.piece import Piece

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import symusic
 
+from tunesmith.data.abc import read_abc_tune, split_tunes
+from tunesmith.data.scores import clean_score, score_from_music21
 from tunesmith.errors import MusicFileError
 from tunesmith.piece import Piece
 
@@ -17,57 +19,12 @@ SCORE_SUFFIXES = (".mxl", ".musicxml", ".xml", ".abc", ".krn")
 MUSIC_SUFFIXES = MIDI_SUFFIXES + SCORE_SUFFIXES
 
 
-def clean_score(score: symusic.Score) -> symusic.Score:
-    """Drop tracks without notes and repeated meta events (music21 writes them once per part)."""
-    score = score.copy()
-    keep = [t for t in score.tracks if len(t.notes)]
-    score.tracks = symusic.core.TrackTickList(keep) if hasattr(symusic.core, "TrackTickList") else keep
-    for attr in ("time_signatures", "key_signatures", "tempos"):
-        events = getattr(score, attr)
-        seen, unique = set(), []
-        for ev in sorted(events, key=lambda e: e.time):
-            sig = (ev.time, *(getattr(ev, a) for a in ("numerator", "denominator", "key", "tonality", "mspq")
-                               if hasattr(ev, a)))
-            if sig not in seen:
-                seen.add(sig)
-                unique.append(ev)
-        events.clear()
-        for ev in unique:
-            events.append(ev)
-    return score
-
-
-def score_from_music21(stream) -> symusic.Score:
-    """A music21 Score/Part -> symusic Score, through music21's own MIDI writer."""
-    from music21.midi import translate
-
-    midi_bytes = translate.streamToMidiFile(stream).writestr()
-    score = clean_score(symusic.Score.from_midi(midi_bytes))
-    pickup = _pickup_quarters(stream)
-    if pickup:  # music21 writes a pickup at tick 0; move the notes so bar lines fall where the score has them
-        for track in score.tracks:
-            track.shift_time(int(round(pickup * score.ticks_per_quarter)), inplace=True)
-    return score
-
-
-def _pickup_quarters(stream) -> float:
-    """How many quarter notes the first measure's pickup leaves out (its paddingLeft), else 0."""
-    parts = getattr(stream, "parts", None)
-    container = parts[0] if parts is not None and len(parts) else stream
-    measures = container.getElementsByClass("Measure")
-    if not len(measures):
-        return 0.0
-    return float(measures[0].paddingLeft or 0.0)
-
-
 def read_score(path: Path) -> symusic.Score:
     """Parse a file of any supported kind into a cleaned symusic Score."""
     suffix = path.suffix.lower()
     if suffix in MIDI_SUFFIXES:  # from bytes: symusic knows a format by its suffix, and not '.kar'
         return clean_score(symusic.Score.from_midi(path.read_bytes()))
     if suffix == ".abc":  # a tune or a book of tunes: its first tune
-        from tunesmith.data.abc import read_abc_tune, split_tunes
-
         text = path.read_text(encoding="utf-8", errors="replace")
         tunes = split_tunes(text)
         return read_abc_tune(tunes[0].text if tunes else text)
