@@ -10,6 +10,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
@@ -20,13 +21,16 @@ from rich.progress import (
 class Bar:
     """One progress bar; `advance(n, **fields)` moves it and updates the fields shown after it."""
 
-    def __init__(self, progress: Progress | None, task: int | None):
+    def __init__(self, progress: Progress | None = None, task: TaskID = TaskID(0)):
         self._progress, self._task = progress, task
 
     def advance(self, n: float = 1, **fields: object) -> None:
-        if self._progress is not None:
-            text = "  ".join(f"{k} {v}" for k, v in fields.items())
-            self._progress.update(self._task, advance=n, **({"info": text} if fields else {}))
+        if self._progress is None:
+            return
+        if fields:
+            self._progress.update(self._task, advance=n, info="  ".join(f"{k} {v}" for k, v in fields.items()))
+        else:
+            self._progress.update(self._task, advance=n)
 
     def set_total(self, total: float) -> None:
         if self._progress is not None:
@@ -37,7 +41,7 @@ class Bar:
 def progress_bar(total: float | None, description: str, enabled: bool = True, unit: str = "it") -> Iterator[Bar]:
     """A bar showing done/total, rate in `unit`/s, elapsed and time left; a no-op when disabled."""
     if not enabled:
-        yield Bar(None, None)
+        yield Bar()
         return
     columns = (
         TextColumn("[bold]{task.description}"),
@@ -57,12 +61,12 @@ def progress_bar(total: float | None, description: str, enabled: bool = True, un
 
 
 class _RateBar(Bar):
-    def __init__(self, progress: Progress, task: int, unit: str):
+    def __init__(self, progress: Progress, task: TaskID, unit: str):
         super().__init__(progress, task)
-        self._unit = unit
+        self._shown, self._unit = progress, unit
 
     def advance(self, n: float = 1, **fields: object) -> None:
         super().advance(n, **fields)
-        speed = self._progress.tasks[self._task].speed
+        speed = self._shown.tasks[self._task].speed
         if speed:
-            self._progress.update(self._task, rate=f"{speed:,.1f} {self._unit}/s")
+            self._shown.update(self._task, rate=f"{speed:,.1f} {self._unit}/s")

@@ -73,8 +73,8 @@ def _meter(header: str) -> Fraction | None:
     text = found[-1] if found else "4/4"
     if text in ("C", "C|"):
         return Fraction(1)
-    found = re.fullmatch(r"(\d+)/(\d+)", text)
-    return Fraction(int(found.group(1)), int(found.group(2))) if found else None
+    fraction = re.fullmatch(r"(\d+)/(\d+)", text)
+    return Fraction(int(fraction.group(1)), int(fraction.group(2))) if fraction else None
 
 
 def _length(number: str, slashes: str, divisor: str) -> Fraction:

@@ -204,7 +204,9 @@ def _build_bundled_cache(name: str, folder: Path, *, limit: int | None, progress
     tmp = folder.with_name(f"{folder.name}.partial-{os.getpid()}")  # several processes may build at once
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "midi").mkdir(parents=True)
-    entries, rejected, seen = [], [], set()
+    entries: list[dict[str, str]] = []
+    rejected: list[str] = []
+    seen: set[str] = set()
     for converted, bad in parallel_map(_convert_bundled, files, workers, progress, f"building {name} corpus",
                                      chunk=1):  # a file can be a book of hundreds of tunes
         rejected.extend(bad)

@@ -177,11 +177,13 @@ def _sounding_profile(piece: Piece) -> tuple[np.ndarray, np.ndarray, int, int]:
             cur_end = max(cur_end, e)
             continue
         if cur_pitch is not None:
-            starts.append(cur_start), ends.append(cur_end)
+            starts.append(cur_start)
+            ends.append(cur_end)
             cells += cur_end - cur_start
         cur_pitch, cur_start, cur_end = p, s, e
     if cur_pitch is not None:
-        starts.append(cur_start), ends.append(cur_end)
+        starts.append(cur_start)
+        ends.append(cur_end)
         cells += cur_end - cur_start
     if not starts:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), 0, length

@@ -27,7 +27,7 @@ def _track_bars(piece: Piece) -> tuple[Notes, list[int], int]:
 
 def _sounding_bars(notes: Notes, bar_ticks: int, n_bars: int) -> list[tuple[int, int, int]]:
     """(bar, track, pitch class) for every bar in which a note of that pitch class sounds."""
-    out = []
+    out: list[tuple[int, int, int]] = []
     for t, e, p, tr in zip(notes.time.tolist(), notes.end.tolist(), notes.pitch.tolist(), notes.track.tolist(),
                            strict=True):
         last = (max(e, t + 1) - 1) // bar_ticks  # a note ending on a barline does not sound in the next bar

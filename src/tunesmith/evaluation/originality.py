@@ -63,7 +63,7 @@ class Originality:
         moved = "" if shift == 0 else f", {'up' if shift > 0 else 'down'} {abs(shift)} semitones"
         unit = "bar" if self.longest_run == 1 else "bars"
         offset = f" (bars shifted {self.source_offset_beats} beats)" if self.source_offset_beats else ""
-        return f"{self.longest_run} {unit} = {self.source} from bar {self.source_bar + 1}{offset}{moved}"
+        return f"{self.longest_run} {unit} = {self.source} from bar {(self.source_bar or 0) + 1}{offset}{moved}"
 
 
 def bar_signatures(piece: Piece, offset_steps: int = 0) -> list[Bar]:

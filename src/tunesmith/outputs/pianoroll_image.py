@@ -45,7 +45,8 @@ def bar_lines(piece: Piece) -> tuple[np.ndarray, np.ndarray]:
         if int(ts.time) > 0 and meter != current and min(meter) > 0:  # repeats of the same meter change nothing
             changes[int(ts.time)] = meter
     times = sorted(changes)
-    bars, beats = [], []
+    bars: list[float] = []
+    beats: list[float] = []
     for i, start in enumerate(times):
         num, den = changes[start]
         stop = times[i + 1] if i + 1 < len(times) else None
@@ -143,9 +144,9 @@ def draw_piece(ax: Axes, piece: Piece, legend: bool = True, compact: bool = Fals
         verts = np.stack([np.stack([start, pitch - 0.42], 1), np.stack([stop, pitch - 0.42], 1),
                           np.stack([stop, pitch + 0.42], 1), np.stack([start, pitch + 0.42], 1)], 1)
         faces = np.column_stack([np.tile(colour, (len(alpha), 1)), alpha])
-        ax.add_collection(PolyCollection(verts, facecolors=faces, edgecolors=[tuple(c * 0.6 for c in colour)],
+        ax.add_collection(PolyCollection(list(verts), facecolors=faces, edgecolors=[tuple(c * 0.6 for c in colour)],
                                          linewidths=0.5 if not compact else 0.3, zorder=2))
-        handles.append(Patch(facecolor=colour, edgecolor=tuple(c * 0.6 for c in colour), label=label))
+        handles.append(Patch(facecolor=colour, edgecolor=tuple(c * 0.6 for c in colour), label=label))  # type: ignore[arg-type]
     if not tracks:
         ax.text(0.5, 0.5, "no notes", transform=ax.transAxes, ha="center", va="center", color="#7d8590")
     if legend and handles:
