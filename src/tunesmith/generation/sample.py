@@ -1,10 +1,11 @@
-"""Sampling: `generate(run, controls)` for every family; token language models share the sampler here.
+"""The token sampler the token language models share: `sample_rows(model, plan, constraints, ...)`.
 
 A token generation is a `Plan` (the conditioning prefix, then a primer or the infilling context: each slot
 either a forced id or a set of ids to sample among) followed by free sampling under `MusicConstraints`.
 Every row has its own seeded generator, so piece i is the same whatever --num is. The model's state
 (the Transformer's key/value cache, the RNN's hidden state) is carried between steps; `use_cache=False`
 recomputes it from the tokens each step instead (same tokens, slower: used to check the cache).
+`Rows` holds what the rows have written and where the constraints stand; `ModelFeed` holds the model's side.
 
 Each id is drawn from one uniform number by the cumulative sum (`draw`), so the ids depend only on the
 probabilities and the seed. That lets one row of the Transformer be sampled speculatively: the sampler
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -103,102 +105,153 @@ class Uniforms:
 
 def _sample_rows(model, plan, constraints, uniforms, controls, device, max_new, use_cache, guess) -> list[list[int]]:
     num, slots = len(uniforms), plan.slots
-    rows: list[list[int]] = [[] for _ in range(num)]
-    states = [RowState() for _ in range(num)]
-    ends: list[int | None] = [None] * num
-    context = getattr(model, "context", None)
-    logits, state = None, None
-    everything = torch.ones(constraints.vocab.size, dtype=torch.bool)
     # one row with a cache that can take several events at once: feed guesses of the next events along
     # with each sampled one (drafts.py), and keep those that the row then draws anyway
     drafter = None
     if guess and num == 1 and use_cache and getattr(model, "guessing", False):
         drafter = Drafter(constraints.vocab.kind, constraints.vocab.values)
-    guesses: list[int] = []  # guessed events fed after the latest sampled one, not yet drawn
-    ahead, pending, kept = None, None, 0  # logits after each fed event, the uncommitted state, guesses drawn
-
-    def feed(count: int) -> None:
-        nonlocal logits, state
-        if use_cache:
-            logits, state = model.step(torch.tensor([r[-count:] for r in rows], device=device), state)
-        else:
-            logits, _ = model.step(torch.tensor([r[-context:] if context else r for r in rows], device=device), None)
-
-    def feed_guessing(token: int) -> None:
-        nonlocal logits, state, ahead, pending, kept, guesses
-        if guesses and token == guesses[0]:  # guessed right: the logits after it are known already
-            guesses, kept = guesses[1:], kept + 1
-            logits = ahead[:, kept]
-            return
-        if pending is not None:
-            state = model.commit(pending, kept + 1)
-        guesses = drafter.guess()
-        ahead, pending = model.verify(np.array([[token, *guesses]]), state)
-        ahead = ahead.numpy()
-        logits, kept = ahead[:, 0], 0
-
-    unfinished = num  # rows not yet ended
-
-    def write(r: int, token: int) -> None:
-        nonlocal unfinished
-        index = len(rows[r])
-        rows[r].append(token)
-        if drafter is not None:
-            drafter.see(token)
-        if ends[r] is not None:
-            return
-        if index < plan.music_at:
-            constraints.condition(states[r], token)
-        else:
-            constraints.advance(states[r], token)
-            if constraints.done(states[r], token):
-                ends[r], unfinished = index + 1, unfinished - 1
-
-    filtering = controls.temperature != 1.0 or controls.top_k is not None or controls.top_p is not None
+    rows = Rows(num, plan, constraints, drafter)
+    fed = ModelFeed(model, device, use_cache, drafter)
     i, sampled = 0, 0
     while True:
-        if i < len(slots) and isinstance(slots[i], int):
-            j = i
-            while j < len(slots) and isinstance(slots[j], int):
-                j += 1
-            for r in range(num):
-                for token in slots[i:j]:
-                    write(r, int(token))
-            feed(j - i)
-            i = j
+        forced = _forced_until(slots, i)
+        if forced > i:
+            rows.write_forced(slots[i:forced])
+            fed.feed(rows.ids, forced - i)
+            i = forced
             continue
-        if not unfinished or sampled >= max_new:
+        if not rows.unfinished or sampled >= max_new:
             break
-        if i < len(slots):
-            allowed = slots[i].expand(num, -1).numpy()
-        elif num == 1:
-            allowed = constraints.allowed(states[0]).numpy()[None]
+        drawn = draw_rows(fed.next_logits(), rows.allowed(i), controls, uniforms)
+        for r, token in enumerate(drawn):
+            rows.write(r, token)
+        i += 1
+        sampled += 1
+        if not rows.unfinished:
+            break
+        if drafter is not None and i >= len(slots):
+            fed.feed_guessing(drawn[0])
         else:
-            allowed = torch.stack([everything if ends[r] is not None else constraints.allowed(states[r])
+            fed.feed(rows.ids, 1)
+    return rows.finished(max_new)
+
+
+def _forced_until(slots: list[int | torch.Tensor], i: int) -> int:
+    """The end of the run of forced ids that begins at slot `i` (`i` itself when slot `i` is sampled)."""
+    j = i
+    while j < len(slots) and isinstance(slots[j], int):
+        j += 1
+    return j
+
+
+def draw_rows(logits: np.ndarray, allowed: np.ndarray, controls: Controls, uniforms: list[Uniforms]) -> list[int]:
+    """One id per row from logits [rows, V] among the `allowed` ids [rows, V], after temperature, top-k, top-p."""
+    scores = apply_mask(logits, allowed)
+    if controls.temperature != 1.0 or controls.top_k is not None or controls.top_p is not None:
+        scores = filter_logits(torch.from_numpy(scores), controls.temperature, controls.top_k, controls.top_p).numpy()
+    return [draw(scores[r], uniforms[r]()) for r in range(len(uniforms))]
+
+
+class Rows:
+    """The rows as they grow: their ids, each row's state under the constraints, and where each ended."""
+
+    def __init__(self, num: int, plan: Plan, constraints: MusicConstraints, drafter: Drafter | None):
+        self.plan, self.constraints, self.drafter = plan, constraints, drafter
+        self.ids: list[list[int]] = [[] for _ in range(num)]
+        self.states = [RowState() for _ in range(num)]
+        self.ends: list[int | None] = [None] * num
+        self.unfinished = num  # rows not yet ended
+        self.everything = torch.ones(constraints.vocab.size, dtype=torch.bool)
+
+    def write(self, r: int, token: int) -> None:
+        """Append `token` to row `r`: a conditioning id before the music, then events until the row ends."""
+        index = len(self.ids[r])
+        self.ids[r].append(token)
+        if self.drafter is not None:
+            self.drafter.see(token)
+        if self.ends[r] is not None:
+            return
+        if index < self.plan.music_at:
+            self.constraints.condition(self.states[r], token)
+        else:
+            self.constraints.advance(self.states[r], token)
+            if self.constraints.done(self.states[r], token):
+                self.ends[r], self.unfinished = index + 1, self.unfinished - 1
+
+    def write_forced(self, tokens: list[int | torch.Tensor]) -> None:
+        """The same forced ids at the end of every row."""
+        for r in range(len(self.ids)):
+            for token in tokens:
+                self.write(r, int(token))
+
+    def allowed(self, slot: int) -> np.ndarray:
+        """Which ids each row may take at `slot` [rows, V]: the plan's set, or what the constraints allow next
+        (anything, for a row that has ended); a ControlError when a row is left with none."""
+        num, constraints = len(self.ids), self.constraints
+        if slot < len(self.plan.slots):
+            allowed = torch.as_tensor(self.plan.slots[slot]).expand(num, -1).numpy()
+        elif num == 1:
+            allowed = constraints.allowed(self.states[0]).numpy()[None]
+        else:
+            allowed = torch.stack([self.everything if self.ends[r] is not None else constraints.allowed(self.states[r])
                                    for r in range(num)]).numpy()
         possible = allowed.any(-1)
         if not possible.all():
-            s = states[int(np.argmin(possible))]
+            s = self.states[int(np.argmin(possible))]
             raise ControlError(f"impossible request: the controls leave no possible next event in bar {s.bars} "
                                f"(after {s.notes_in_bar} notes in that bar); loosen --density, --pitch-range or "
                                "--scale-lock")
-        if isinstance(logits, torch.Tensor):
-            logits = logits.float().cpu().numpy()
-        scores = apply_mask(logits, allowed)
-        if filtering:
-            scores = filter_logits(torch.from_numpy(scores), controls.temperature, controls.top_k,
-                                   controls.top_p).numpy()
-        drawn = [draw(scores[r], uniforms[r]()) for r in range(num)]
-        for r, token in enumerate(drawn):
-            write(r, token)
-        i += 1
-        sampled += 1
-        if not unfinished:
-            break
-        if drafter is not None and i >= len(slots):
-            feed_guessing(drawn[0])
+        return allowed
+
+    def finished(self, max_new: int) -> list[list[int]]:
+        """Each row's ids up to and including the event that ended it (all of them for a row that did not end)."""
+        if any(e is None for e in self.ends):
+            log.warning("%d row(s) did not finish within %d events", sum(e is None for e in self.ends), max_new)
+        return [row[:e] if e is not None else row for row, e in zip(self.ids, self.ends, strict=True)]
+
+
+class ModelFeed:
+    """The model's side of sampling: its state after the ids fed so far, and the logits for each row's next id.
+
+    With the cache, only the new ids are fed; without it, every row's ids (the last `context` of them) each
+    time. With a drafter (one row), each drawn id is fed with guesses of the ids after it (`feed_guessing`).
+    """
+
+    def __init__(self, model: Any, device: torch.device, use_cache: bool, drafter: Drafter | None):
+        self.model, self.device, self.use_cache, self.drafter = model, device, use_cache, drafter
+        self.context = getattr(model, "context", None)
+        self.logits: torch.Tensor | np.ndarray | None = None
+        self.state = None
+        self.guesses: list[int] = []  # guessed events fed after the latest sampled one, not yet drawn
+        self.ahead = np.zeros((1, 0, 0), dtype=np.float32)  # logits after each event of the latest call on guesses
+        self.pending = None  # the state of that call, not yet committed
+        self.kept = 0  # how many of its guesses were drawn
+
+    def feed(self, rows: list[list[int]], count: int) -> None:
+        """The latest `count` ids of every row."""
+        if self.use_cache:
+            tokens = torch.tensor([r[-count:] for r in rows], device=self.device)
+            self.logits, self.state = self.model.step(tokens, self.state)
         else:
-            feed(1)
-    if any(e is None for e in ends):
-        log.warning("%d row(s) did not finish within %d events", sum(e is None for e in ends), max_new)
-    return [row[:e] if e is not None else row for row, e in zip(rows, ends, strict=True)]
+            context = self.context
+            tokens = torch.tensor([r[-context:] if context else r for r in rows], device=self.device)
+            self.logits, _ = self.model.step(tokens, None)
+
+    def feed_guessing(self, token: int) -> None:
+        """The one row's drawn `token`: known already when it was the next guess, else fed with new guesses."""
+        if self.guesses and token == self.guesses[0]:  # guessed right: the logits after it are known already
+            self.guesses, self.kept = self.guesses[1:], self.kept + 1
+            self.logits = self.ahead[:, self.kept]
+            return
+        if self.pending is not None:
+            self.state = self.model.commit(self.pending, self.kept + 1)
+        self.guesses = self.drafter.guess() if self.drafter is not None else []
+        ahead, self.pending = self.model.verify(np.array([[token, *self.guesses]]), self.state)
+        self.ahead = ahead.numpy()
+        self.logits, self.kept = self.ahead[:, 0], 0
+
+    def next_logits(self) -> np.ndarray:
+        """The logits for each row's next id [rows, V], as float32 numbers."""
+        if isinstance(self.logits, torch.Tensor):
+            self.logits = self.logits.float().cpu().numpy()
+        return np.asarray(self.logits)
