@@ -76,6 +76,9 @@ def test_every_control_measured_exactly(duet, asked):
         "loopable": item(True, {"notes_past_loop_point": 0}),
         "style": item("bach", "bach", hard=False),
     }
+    assert list(check_piece(duet, asked)) == [  # the report's order: what is fixed first, then the music
+        "bars", "seconds", "tempo", "time_signature", "instruments", "pitch_range", "scale_lock", "key", "velocity",
+        "dynamics", "density", "end_on_tonic", "loopable", "style"]
 
 
 def test_only_the_asked_controls_are_checked(duet):

@@ -4,12 +4,14 @@
 (bars, tempo, meter, instruments, pitch range, scale lock, velocity range, end on the tonic, loop seam)
 are guaranteed by masks or by the piece helpers, so a failure there is an error (`enforce`);
 soft ones (key without --scale-lock, density level, dynamics shape, style) steer the model and are
-reported as measured.
+reported as measured. Each control's check is one function registered with `@check(control, hard)`:
+a new control's check is one more such function.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -53,8 +55,17 @@ def final_onset_pitches(piece: Piece) -> list[int]:
     return sorted(p for t, p in notes if t == last)
 
 
-def _item(asked: Any, measured: Any, ok: bool, hard: bool) -> dict[str, Any]:
-    return {"asked": asked, "measured": measured, "ok": bool(ok), "hard": hard}
+Measured = tuple[Any, Any, bool]  # what was asked, what the piece holds, whether that meets it
+Check = Callable[[Piece, Targets], Measured | None]
+CHECKS: dict[str, tuple[Check, bool]] = {}  # control -> (its check, whether it is hard), in report order
+
+
+def check(name: str, hard: bool) -> Callable[[Check], Check]:
+    """Register a control's check: (piece, targets) -> (asked, measured, ok), or None when it was not asked."""
+    def register(function: Check) -> Check:
+        CHECKS[name] = (function, hard)
+        return function
+    return register
 
 
 def check_piece(piece: Piece, targets: Targets | Controls) -> dict[str, dict[str, Any]]:
@@ -62,69 +73,148 @@ def check_piece(piece: Piece, targets: Targets | Controls) -> dict[str, dict[str
     if isinstance(targets, Controls):
         targets = resolve_targets(targets, targets.primer_piece())
     out: dict[str, dict[str, Any]] = {}
-    out["bars"] = _item(targets.bars, piece.bars, piece.bars == targets.bars, True)
-    bar_seconds = piece.bar_ticks / piece.tpq * 60.0 / piece.tempo
-    if targets.seconds is not None:
-        length = round(piece.bars * bar_seconds, 2)
-        out["seconds"] = _item(targets.seconds, length, abs(length - targets.seconds) <= bar_seconds / 2 + 1e-6, True)
-    if targets.tempo is not None:
-        tempos = [round(float(t.qpm), 3) for t in piece.score.tempos] or [120.0]
-        ok = all(abs(t - targets.tempo) <= TEMPO_TOLERANCE for t in tempos)
-        out["tempo"] = _item(targets.tempo, tempos[0] if len(set(tempos)) == 1 else tempos, ok, True)
-    if targets.time_signature is not None:
-        meters = sorted({f"{t.numerator}/{t.denominator}" for t in piece.score.time_signatures}) or ["4/4"]
-        asked = "{}/{}".format(*targets.time_signature)
-        out["time_signature"] = _item(asked, meters[0] if len(meters) == 1 else meters, meters == [asked], True)
-    if targets.programs is not None:
-        have = sorted(DRUMS if d else p for _, p, d in piece.instruments)
-        out["instruments"] = _item([instrument_name(p) for p in targets.programs], [instrument_name(p) for p in have],
-                                   have == sorted(targets.programs), True)
-    pitches = piece.pitches()
-    if targets.pitch_range is not None:
-        lo, hi = targets.pitch_range
-        measured = f"{pitch_name(int(pitches.min()))}-{pitch_name(int(pitches.max()))}" if len(pitches) else None
-        ok = bool(len(pitches)) and lo <= int(pitches.min()) and int(pitches.max()) <= hi
-        out["pitch_range"] = _item(f"{pitch_name(lo)}-{pitch_name(hi)}", measured, ok, True)
-    if targets.key is not None:
-        found = piece.key if len(pitches) else None
-        if targets.scale is not None:
-            outside = sorted({pitch_name(int(p)) for p in pitches if int(p) % 12 not in targets.scale})
-            out["scale_lock"] = _item(str(targets.key), {"notes_outside_scale": outside}, not outside, True)
-        # a key estimate from pitch counts often picks the relative key (same notes, other mode): that is
-        # reported as such and counted as met, since the notes are the asked key's
-        measured = str(found) if found else None
-        if found is not None and found == targets.key.relative:
-            measured = f"{found} (relative {found.mode} of {targets.key}: same notes)"
-        out["key"] = _item(str(targets.key), measured, found in (targets.key, targets.key.relative), False)
-    if targets.velocity is not None:
-        velocities = [int(n.velocity) for t in piece.score.tracks for n in t.notes]
-        lo, hi = targets.velocity
-        measured = f"{min(velocities)}-{max(velocities)}" if velocities else None
-        out["velocity"] = _item(f"{lo}-{hi}", measured, bool(velocities) and lo <= min(velocities) and max(velocities) <= hi, True)
-    if targets.dynamics is not None:
-        per_bar = velocity_per_bar(piece)
-        out["dynamics"] = _item(targets.dynamics, per_bar, _dynamics_ok(targets.dynamics, per_bar), False)
-    if targets.density is not None:
-        counts = notes_per_bar_list(piece)
-        lo, hi = targets.density
-        out["density"] = _item(targets.density_label, counts, all(lo <= c <= hi for c in counts), False)
-    if targets.end_on_tonic:
-        last = final_onset_pitches(piece)
-        ok = bool(last) and targets.key.tonic in {p % 12 for p in last}
-        out["end_on_tonic"] = _item(str(targets.key), [pitch_name(p) for p in last], ok, True)
-    if targets.loopable:
-        end = targets.bars * piece.bar_ticks
-        overhang = sum(1 for t in piece.score.tracks for n in t.notes if n.time + n.duration > end)
-        out["loopable"] = _item(True, {"notes_past_loop_point": overhang}, overhang == 0 and piece.bars == targets.bars, True)
-    if targets.monophonic:
-        out["monophonic"] = _item(True, _max_polyphony(piece), _max_polyphony(piece) <= 1, True)
-    if targets.harmonise and "melody" in targets.extra:
-        kept = melody_on_top(piece, targets.extra["melody"])
-        out["harmonise"] = _item(True, {"melody_notes_on_top": f"{kept}/{len(targets.extra['melody'])}"},
-                                 kept == len(targets.extra["melody"]), True)
-    if targets.style is not None:
-        out["style"] = _item(targets.style, piece.tags.get("style"), piece.tags.get("style") == targets.style, False)
+    for name, (measure, hard) in CHECKS.items():
+        found = measure(piece, targets)
+        if found is not None:
+            asked, measured, ok = found
+            out[name] = {"asked": asked, "measured": measured, "ok": bool(ok), "hard": hard}
     return out
+
+
+@check("bars", hard=True)
+def _bars(piece: Piece, t: Targets) -> Measured:
+    return t.bars, piece.bars, piece.bars == t.bars
+
+
+@check("seconds", hard=True)
+def _seconds(piece: Piece, t: Targets) -> Measured | None:
+    if t.seconds is None:
+        return None
+    bar_seconds = piece.bar_ticks / piece.tpq * 60.0 / piece.tempo
+    length = round(piece.bars * bar_seconds, 2)
+    return t.seconds, length, abs(length - t.seconds) <= bar_seconds / 2 + 1e-6
+
+
+@check("tempo", hard=True)
+def _tempo(piece: Piece, t: Targets) -> Measured | None:
+    if t.tempo is None:
+        return None
+    tempos = [round(float(tempo.qpm), 3) for tempo in piece.score.tempos] or [120.0]
+    ok = all(abs(tempo - t.tempo) <= TEMPO_TOLERANCE for tempo in tempos)
+    return t.tempo, tempos[0] if len(set(tempos)) == 1 else tempos, ok
+
+
+@check("time_signature", hard=True)
+def _time_signature(piece: Piece, t: Targets) -> Measured | None:
+    if t.time_signature is None:
+        return None
+    meters = sorted({f"{m.numerator}/{m.denominator}" for m in piece.score.time_signatures}) or ["4/4"]
+    asked = "{}/{}".format(*t.time_signature)
+    return asked, meters[0] if len(meters) == 1 else meters, meters == [asked]
+
+
+@check("instruments", hard=True)
+def _instruments(piece: Piece, t: Targets) -> Measured | None:
+    if t.programs is None:
+        return None
+    have = sorted(DRUMS if d else p for _, p, d in piece.instruments)
+    return [instrument_name(p) for p in t.programs], [instrument_name(p) for p in have], have == sorted(t.programs)
+
+
+@check("pitch_range", hard=True)
+def _pitch_range(piece: Piece, t: Targets) -> Measured | None:
+    if t.pitch_range is None:
+        return None
+    pitches, (lo, hi) = piece.pitches(), t.pitch_range
+    measured = f"{pitch_name(int(pitches.min()))}-{pitch_name(int(pitches.max()))}" if len(pitches) else None
+    ok = bool(len(pitches)) and lo <= int(pitches.min()) and int(pitches.max()) <= hi
+    return f"{pitch_name(lo)}-{pitch_name(hi)}", measured, ok
+
+
+@check("scale_lock", hard=True)
+def _scale_lock(piece: Piece, t: Targets) -> Measured | None:
+    if t.key is None or t.scale is None:
+        return None
+    outside = sorted({pitch_name(int(p)) for p in piece.pitches() if int(p) % 12 not in t.scale})
+    return str(t.key), {"notes_outside_scale": outside}, not outside
+
+
+@check("key", hard=False)
+def _key(piece: Piece, t: Targets) -> Measured | None:
+    if t.key is None:
+        return None
+    found = piece.key if len(piece.pitches()) else None
+    # a key estimate from pitch counts often picks the relative key (same notes, other mode): that is
+    # reported as such and counted as met, since the notes are the asked key's
+    measured = str(found) if found else None
+    if found is not None and found == t.key.relative:
+        measured = f"{found} (relative {found.mode} of {t.key}: same notes)"
+    return str(t.key), measured, found in (t.key, t.key.relative)
+
+
+@check("velocity", hard=True)
+def _velocity(piece: Piece, t: Targets) -> Measured | None:
+    if t.velocity is None:
+        return None
+    velocities = [int(n.velocity) for track in piece.score.tracks for n in track.notes]
+    lo, hi = t.velocity
+    measured = f"{min(velocities)}-{max(velocities)}" if velocities else None
+    return f"{lo}-{hi}", measured, bool(velocities) and lo <= min(velocities) and max(velocities) <= hi
+
+
+@check("dynamics", hard=False)
+def _dynamics(piece: Piece, t: Targets) -> Measured | None:
+    if t.dynamics is None:
+        return None
+    per_bar = velocity_per_bar(piece)
+    return t.dynamics, per_bar, _dynamics_ok(t.dynamics, per_bar)
+
+
+@check("density", hard=False)
+def _density(piece: Piece, t: Targets) -> Measured | None:
+    if t.density is None:
+        return None
+    counts, (lo, hi) = notes_per_bar_list(piece), t.density
+    return t.density_label, counts, all(lo <= c <= hi for c in counts)
+
+
+@check("end_on_tonic", hard=True)
+def _end_on_tonic(piece: Piece, t: Targets) -> Measured | None:
+    if not t.end_on_tonic:
+        return None
+    last = final_onset_pitches(piece)
+    return str(t.key), [pitch_name(p) for p in last], bool(last) and t.key.tonic in {p % 12 for p in last}
+
+
+@check("loopable", hard=True)
+def _loopable(piece: Piece, t: Targets) -> Measured | None:
+    if not t.loopable:
+        return None
+    end = t.bars * piece.bar_ticks
+    overhang = sum(1 for track in piece.score.tracks for n in track.notes if n.time + n.duration > end)
+    return True, {"notes_past_loop_point": overhang}, overhang == 0 and piece.bars == t.bars
+
+
+@check("monophonic", hard=True)
+def _monophonic(piece: Piece, t: Targets) -> Measured | None:
+    if not t.monophonic:
+        return None
+    return True, _max_polyphony(piece), _max_polyphony(piece) <= 1
+
+
+@check("harmonise", hard=True)
+def _harmonise(piece: Piece, t: Targets) -> Measured | None:
+    if not (t.harmonise and "melody" in t.extra):
+        return None
+    kept, melody = melody_on_top(piece, t.extra["melody"]), t.extra["melody"]
+    return True, {"melody_notes_on_top": f"{kept}/{len(melody)}"}, kept == len(melody)
+
+
+@check("style", hard=False)
+def _style(piece: Piece, t: Targets) -> Measured | None:
+    if t.style is None:
+        return None
+    return t.style, piece.tags.get("style"), piece.tags.get("style") == t.style
 
 
 def melody_on_top(piece: Piece, melody: list[tuple[int, float, int]]) -> int:
