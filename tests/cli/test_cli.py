@@ -30,6 +30,11 @@ def test_help_lists_the_commands(run_cli):
     (lambda tmp, run: ["generate"], "Missing argument"),
     (lambda tmp, run: ["train", "--model", "rnn", "--epochs", "many", "--out", tmp / "r"], "Invalid value for '--epochs'"),
     (lambda tmp, run: ["no-such-command"], "No such command"),
+    (lambda tmp, run: ["generate", run, "--attribute", "density"], "--attribute takes NAME=AMOUNT"),
+    (lambda tmp, run: ["reconstruct", run, tmp / "missing.mid"], "`tunesmith reconstruct` needs a vae run"),
+    (lambda tmp, run: ["interpolate", run, tmp / "a.mid", tmp / "b.mid"], "`tunesmith interpolate` needs a vae run"),
+    (lambda tmp, run: ["attributes", run, "--corpus", "bach"], "`tunesmith attributes` needs a vae run"),
+    (lambda tmp, run: ["attributes", run, "--corpus", "bach", "--split", "most"], "--split must be one of all, train"),
 ])
 def test_bad_input_is_one_line_and_exit_2(make_args, message, tmp_path, tiny_rnn_run, run_cli, monkeypatch):
     import torch

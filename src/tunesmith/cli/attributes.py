@@ -2,31 +2,28 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
-from tunesmith.cli.common import console
+from tunesmith.cli.common import Device, VaeRunDir, console, load_vae_run
 from tunesmith.errors import TunesmithError
 
 SPLITS = ("all", "train", "valid", "test")
 
 
 def attributes_command(
-    run_dir: Path = typer.Argument(..., help="run directory of a trained vae"),
+    run_dir: VaeRunDir,
     corpus: str = typer.Option(..., "--corpus", "-c", help="bundled corpus (bach, folk) or a folder of files"),
     split: str = typer.Option("train", help="which pieces of the corpus: train (as the model was trained), valid, test or all"),
     limit: int = typer.Option(None, help="read only the first N files of the corpus"),
     max_segments: int = typer.Option(20000, help="encode at most this many segments (drawn at random)"),
     seed: int = typer.Option(0, help="which segments are drawn"),
-    device: str = typer.Option("cpu", help="cpu or cuda"),
+    device: Device = "cpu",
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show progress bars"),
 ) -> None:
     """Compute latent directions for note density, pitch, pitch range, syncopation and velocity;
     `generate`, `reconstruct` and `interpolate` then take --attribute NAME=AMOUNT."""
-    from tunesmith.cli.reconstruct import load_vae_run
     from tunesmith.data import load_corpus, split_pieces
-    from tunesmith.models.vae_attributes import compute_attribute_vectors, save_attribute_vectors
+    from tunesmith.generation.latent import attribute_vectors
 
     if split not in SPLITS:
         raise TunesmithError(f"--split must be one of {', '.join(SPLITS)} (got {split!r})")
@@ -34,9 +31,8 @@ def attributes_command(
     pieces = load_corpus(corpus, limit=limit, progress=progress).pieces
     if split != "all":
         pieces = split_pieces(pieces)[split]
-    vectors = compute_attribute_vectors(run.model, run.representation, pieces, source=corpus,
-                                        max_segments=max_segments, seed=seed, progress=progress)
-    path = save_attribute_vectors(run.path, vectors)
+    vectors, path = attribute_vectors(run, pieces, source=corpus, max_segments=max_segments, seed=seed,
+                                      progress=progress)
     console.print(f"{path}: from {vectors['segments']} segments of {corpus}")
     for name, entry in vectors["attributes"].items():
         if entry["vector"] is None:

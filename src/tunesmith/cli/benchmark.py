@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from tunesmith.cli.common import console, existing_path
+from tunesmith.cli.common import Device, console, existing_path, given
 from tunesmith.errors import TunesmithError
 
 benchmark_app = typer.Typer(help="Published benchmarks: train and score with the exact protocol.",
@@ -33,7 +33,7 @@ def polyphonic_command(
                                 help="score the mixture of the network read in every transposition from -N to +N "
                                      "semitones (0: the network alone); saved with a trained run"),
     resume: bool = typer.Option(False, "--resume", help="continue the run in --out from its last checkpoint"),
-    device: str = typer.Option("cpu", help="cpu or cuda"),
+    device: Device = "cpu",
     json_out: bool = typer.Option(False, "--json", help="print the results as one JSON line"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars"),
 ) -> None:
@@ -51,8 +51,7 @@ def polyphonic_command(
         return
     if out is None or (not resume and (train is None or valid is None)):
         raise TunesmithError("training needs --train, --valid and --out (or --run RUN --test FILE to score a run)")
-    training = {k: v for k, v in {"augment": augment, "max_minutes": max_minutes, "epochs": epochs,
-                                  "seed": seed}.items() if v is not None}
+    training = given(augment=augment, max_minutes=max_minutes, epochs=epochs, seed=seed)
     representation = {"frames_per_beat": frames_per_beat} if frames_per_beat is not None else {}
     results = train_benchmark(existing_path(train, "--train file") if train is not None else None,
                               existing_path(valid, "--valid file") if valid is not None else None, out,

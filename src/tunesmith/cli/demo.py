@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from tunesmith.cli.common import console
+from tunesmith.cli.common import Device, console
 
 
 def demo_command(
@@ -17,7 +17,7 @@ def demo_command(
     seed: int = typer.Option(0, help="random seed"),
     temperature: float = typer.Option(0.7, help="sampling temperature (lower keeps closer to the key)"),
     retrain: bool = typer.Option(False, "--retrain", help="train again even if out/run already holds a model"),
-    device: str = typer.Option("cpu", help="cpu or cuda"),
+    device: Device = "cpu",
     threads: int = typer.Option(1, help="CPU threads for torch (one is fastest for this small model on a busy CPU)"),
 ) -> None:
     """Train a small RNN on Bach chorales for a few minutes, then write 4 pieces as MIDI, WAV and PNG."""

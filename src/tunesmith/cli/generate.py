@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from tunesmith.cli.common import console, parse_csv
+from tunesmith.cli.common import Device, console, given, parse_attributes, parse_csv
 from tunesmith.errors import TunesmithError
 
-
-def parse_attributes(values: list[str] | None) -> dict[str, float]:
-    """['density=+1.5', 'pitch=-1'] -> {'density': 1.5, 'pitch': -1.0}."""
-    out = {}
-    for item in values or []:
-        name, sep, amount = item.partition("=")
-        try:
-            out[name.strip()] = float(amount)
-        except ValueError:
-            sep = ""
-        if not sep or not name.strip():
-            raise TunesmithError(f"--attribute takes NAME=AMOUNT (e.g. density=+1.5), got {item!r}")
-    return out
+if TYPE_CHECKING:
+    from tunesmith.controls.controls import Controls
+    from tunesmith.generation.presets import Preset
+    from tunesmith.piece import Piece
 
 
 def generate_command(
@@ -61,46 +53,54 @@ def generate_command(
     png: bool = typer.Option(None, "--png/--no-png", help="also draw a piano-roll (default yes)"),
     musicxml: bool = typer.Option(None, "--musicxml/--no-musicxml", help="also write a MusicXML score (default no)"),
     json_out: bool = typer.Option(False, "--json", help="print, per piece, what was asked and what was measured, as JSON"),
-    device: str = typer.Option("cpu", help="cpu or cuda"),
+    device: Device = "cpu",
 ) -> None:
     """Generate pieces from a trained run and write .mid (+ .wav, .png, .musicxml) files."""
-    from tunesmith.controls.controls import Controls
-    from tunesmith.generation.presets import load_preset, merge_preset
+    from tunesmith.generation.presets import load_preset
     from tunesmith.generation.run import load_run
-    from tunesmith.outputs import write_piece_files
 
     if primer is not None and not primer.exists():
         raise TunesmithError(f"primer not found: {primer}")
     chosen = load_preset(preset) if preset else None
-    given = dict(
+    controls = _controls(chosen, dict(
         num=num, bars=bars, seconds=seconds, seed=seed, temperature=temperature, top_k=top_k, top_p=top_p,
         primer=primer, key=key, scale_lock=scale_lock, tempo=tempo, time_signature=time_signature,
         instruments=parse_csv(instruments) or None, density=density, pitch_range=pitch_range, velocity=velocity,
         dynamics=dynamics, end_on_tonic=end_on_tonic, loopable=loopable, monophonic=monophonic,
         simple_rhythm=simple_rhythm, harmonise=harmonise, infill=infill, style=style,
         attributes=parse_attributes(attribute) or None, variation=variation, condition_track=condition_track,
-        roll_sampling=roll_sampling)
-    values = {"num": 4, **merge_preset(chosen, given)}
-    outputs = {"wav": True, "png": True, "musicxml": False, **(chosen.outputs if chosen else {})}
-    outputs.update({k: v for k, v in {"wav": wav, "png": png, "musicxml": musicxml}.items() if v is not None})
-    controls = Controls(**values)
-    run = load_run(run_dir, device=device)
-    pieces = run.generate(controls)
-    report = []
-    for piece in pieces:
-        files = write_piece_files(piece, out, piece.name, **outputs)
-        summary = piece.summary()
-        checks = piece.tags.get("checks", {})
-        report.append({"files": {k: str(v) for k, v in files.items()}, "asked": piece.tags.get("asked", {}),
-                       "measured": {**summary, **{k: v["measured"] for k, v in checks.items()}},
-                       "met": {k: v["ok"] for k, v in checks.items()}})
-        if not json_out:
-            unmet = [k for k, v in checks.items() if not v["ok"]]
-            console.print(f"{files['mid']}: {summary['bars']} bars, {summary['notes']} notes, "
-                          f"key {summary['key']}, range {summary['pitch_range']}"
-                          + (f" (not met: {', '.join(unmet)})" if unmet else ""))
+        roll_sampling=roll_sampling))
+    outputs = {"wav": True, "png": True, "musicxml": False, **(chosen.outputs if chosen else {}),
+               **given(wav=wav, png=png, musicxml=musicxml)}
+    pieces = load_run(run_dir, device=device).generate(controls)
+    report = [_write(piece, out, outputs, json_out) for piece in pieces]
     if json_out:
         print(json.dumps(report, indent=2, default=str))
+
+
+def _controls(preset: Preset | None, asked: dict[str, Any]) -> Controls:
+    """The Controls: what the user asked, over the preset's values, over the defaults."""
+    from tunesmith.controls.controls import Controls
+    from tunesmith.generation.presets import merge_preset
+
+    return Controls(**{"num": 4, **merge_preset(preset, asked)})
+
+
+def _write(piece: Piece, out: Path, outputs: dict[str, bool], json_out: bool) -> dict[str, Any]:
+    """Write the piece's files, say so in one line (unless --json), and return its entry of the JSON report."""
+    from tunesmith.outputs import write_piece_files
+
+    files = write_piece_files(piece, out, piece.name, **outputs)
+    summary = piece.summary()
+    checks = piece.tags.get("checks", {})
+    if not json_out:
+        unmet = [k for k, v in checks.items() if not v["ok"]]
+        console.print(f"{files['mid']}: {summary['bars']} bars, {summary['notes']} notes, "
+                      f"key {summary['key']}, range {summary['pitch_range']}"
+                      + (f" (not met: {', '.join(unmet)})" if unmet else ""))
+    return {"files": {k: str(v) for k, v in files.items()}, "asked": piece.tags.get("asked", {}),
+            "measured": {**summary, **{k: v["measured"] for k, v in checks.items()}},
+            "met": {k: v["ok"] for k, v in checks.items()}}
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from tunesmith.cli.common import console
+from tunesmith.cli.common import Device, console, given
 
 
 def train_command(
@@ -20,7 +20,7 @@ def train_command(
     batch_size: int = typer.Option(None, help="examples per step"),
     lr: float = typer.Option(None, help="peak learning rate"),
     seed: int = typer.Option(None, help="random seed (same seed, same run)"),
-    device: str = typer.Option("cpu", help="cpu or cuda"),
+    device: Device = "cpu",
     resume: bool = typer.Option(False, "--resume", help="continue the run in --out from its last checkpoint"),
     limit: int = typer.Option(None, help="read only the first N files of the corpus"),
     augment: bool = typer.Option(None, "--augment/--no-augment", help="transposition augmentation"),
@@ -34,9 +34,8 @@ def train_command(
 
     if threads:
         torch.set_num_threads(threads)
-    overrides = {k: v for k, v in {"max_steps": max_steps, "max_minutes": max_minutes, "epochs": epochs,
-                                   "batch_size": batch_size, "lr": lr, "seed": seed, "augment": augment}.items()
-                 if v is not None}
+    overrides = given(max_steps=max_steps, max_minutes=max_minutes, epochs=epochs, batch_size=batch_size, lr=lr,
+                      seed=seed, augment=augment)
     result = train(model, corpus, out, config_file=config, training_overrides=overrides, device=device,
                    resume=resume, limit=limit, progress=not quiet)
     best = f"{result.best_valid:.4f}" if result.best_valid is not None else "n/a"
