@@ -14,6 +14,10 @@ _LETTER = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10)  # natural minor
 HARMONIC_MINOR_SCALE = (0, 2, 3, 5, 7, 8, 11)
+# Note density in notes per bar: 'low' below the first edge, 'medium' up to the second, 'high' above it. A token
+# run measures the edges on its corpus (its tertiles); these are the edges where none were measured.
+DENSITY_LEVELS = ("low", "medium", "high")
+DENSITY_EDGES = (6.0, 12.0)
 
 # Krumhansl & Kessler (1982) probe-tone profiles, as used by the Krumhansl-Schmuckler algorithm.
 KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
@@ -119,12 +123,3 @@ def estimate_key(pitch_class_weights: np.ndarray) -> Key:
             if np.isfinite(r) and r > best_r:
                 best, best_r = Key(tonic, mode), r
     return best
-
-
-def gm_instrument_name(program: int, is_drum: bool = False) -> str:
-    """General MIDI name of a program number ('Acoustic Grand Piano'); 'Drum kit' for drum tracks."""
-    if is_drum:
-        return "Drum kit"
-    from miditok.constants import MIDI_INSTRUMENTS  # the General MIDI table miditok already ships
-
-    return MIDI_INSTRUMENTS[int(program)]["name"] if 0 <= int(program) < len(MIDI_INSTRUMENTS) else f"Program {program}"

@@ -8,7 +8,7 @@ import logging
 import numpy as np
 import symusic
 
-from tunesmith.controls.targets import DRUMS, instrument_name
+from tunesmith.instruments import DRUMS, instrument_name, program_number
 from tunesmith.piece import Piece
 from tunesmith.theory import Key
 
@@ -52,7 +52,7 @@ def set_instruments(piece: Piece, programs: list[int]) -> Piece:
     A piece whose tracks already have these programs is unchanged. Otherwise every pitched note is
     re-voiced from the top down: the first program plays the highest voice, the last the lowest.
     """
-    have = sorted(DRUMS if d else p for _, p, d in piece.instruments)
+    have = sorted(program_number(p, d) for _, p, d in piece.instruments)
     if have == sorted(programs):
         return piece.copy()
     score = piece.score.copy()
@@ -123,7 +123,7 @@ def splice_bars(base: Piece, insert: Piece, start_bar: int, end_bar: int) -> Pie
 def _nearest_track(score: symusic.Score, program: int, is_drum: bool, pitch: int, lo: int, hi: int, bar: int):
     candidates = [t for t in score.tracks if int(t.program) == program and bool(t.is_drum) == is_drum]
     if not candidates:
-        track = symusic.Track(name=instrument_name(DRUMS if is_drum else program), program=program, is_drum=is_drum)
+        track = symusic.Track(name=instrument_name(program_number(program, is_drum)), program=program, is_drum=is_drum)
         score.tracks.append(track)
         return score.tracks[-1]
 

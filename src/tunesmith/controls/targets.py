@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from miditok.constants import MIDI_INSTRUMENTS
-
 from tunesmith.controls.controls import Controls
 from tunesmith.errors import ControlError, TunesmithError
+from tunesmith.instruments import DRUMS, gm_names, instrument_name
 from tunesmith.piece import Piece
-from tunesmith.theory import Key, parse_key, parse_pitch, pitch_name
+from tunesmith.theory import DENSITY_EDGES, Key, parse_key, parse_pitch, pitch_name
 
-GM_NAMES = [entry["name"] for entry in MIDI_INSTRUMENTS]
-DRUMS = 128
 INSTRUMENT_ALIASES = {
     "piano": 0, "grand piano": 0, "harpsichord": 6, "celesta": 8, "glockenspiel": 9, "vibraphone": 11,
     "marimba": 12, "xylophone": 13, "organ": 19, "church organ": 19, "accordion": 21, "harmonica": 22,
@@ -106,11 +104,6 @@ class Targets:
         return out
 
 
-def instrument_name(program: int) -> str:
-    """General MIDI name of a program (128 = drums)."""
-    return "Drums" if program == DRUMS else GM_NAMES[program]
-
-
 def parse_instrument(text: str) -> int:
     """'violin', 'Acoustic Grand Piano', '40' -> General MIDI program (128 = drums)."""
     t = text.strip().lower()
@@ -120,8 +113,8 @@ def parse_instrument(text: str) -> int:
         return int(t)
     if t in INSTRUMENT_ALIASES:
         return INSTRUMENT_ALIASES[t]
-    exact = [i for i, n in enumerate(GM_NAMES) if n.lower() == t]
-    partial = [i for i, n in enumerate(GM_NAMES) if t in n.lower()]
+    exact = [i for i, n in enumerate(gm_names()) if n.lower() == t]
+    partial = [i for i, n in enumerate(gm_names()) if t in n.lower()]
     found = exact or partial
     if not found:
         raise ControlError(f"unknown instrument {text!r} (use a General MIDI name such as piano, violin, cello, "
@@ -159,7 +152,7 @@ def parse_time_signature(text: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
-def parse_density(value: str | float, edges: list[float]) -> tuple[tuple[int, int], str]:
+def parse_density(value: str | float, edges: Sequence[float]) -> tuple[tuple[int, int], str]:
     """'low'|'medium'|'high' (tertiles of the training corpus' notes per bar) or N -> (min, max) notes per bar."""
     low_edge, high_edge = edges
     named = {"low": (max(1, math.floor(low_edge / 2)), max(1, math.floor(low_edge))),
@@ -231,7 +224,7 @@ def resolve_targets(controls: Controls, primer: Piece | None = None, density_edg
         key = primer.key
     density, label = (None, None)
     if controls.density is not None:
-        density, label = parse_density(controls.density, density_edges or [6.0, 12.0])
+        density, label = parse_density(controls.density, density_edges or DENSITY_EDGES)
     targets = Targets(
         bars=bars, seconds=controls.seconds, tempo=tempo, time_signature=ts, key=key,
         scale=frozenset(key.scale) if controls.scale_lock and key else None,

@@ -6,7 +6,8 @@ from collections import Counter
 from typing import Any
 
 from tunesmith.data.corpora import Corpus
-from tunesmith.theory import gm_instrument_name, pitch_name
+from tunesmith.instruments import gm_instrument_name
+from tunesmith.theory import pitch_name
 
 
 def corpus_stats(corpus: Corpus) -> dict[str, Any]:

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from tunesmith.controls.controls import Controls
-from tunesmith.controls.targets import DRUMS, Targets, instrument_name, resolve_targets
+from tunesmith.controls.targets import Targets, resolve_targets
 from tunesmith.errors import ControlError
+from tunesmith.instruments import instrument_name, program_number
 from tunesmith.piece import Piece
 from tunesmith.theory import pitch_name
 
@@ -117,7 +118,7 @@ def _time_signature(piece: Piece, t: Targets) -> Measured | None:
 def _instruments(piece: Piece, t: Targets) -> Measured | None:
     if t.programs is None:
         return None
-    have = sorted(DRUMS if d else p for _, p, d in piece.instruments)
+    have = sorted(program_number(p, d) for _, p, d in piece.instruments)
     return [instrument_name(p) for p in t.programs], [instrument_name(p) for p in have], have == sorted(t.programs)
 
 

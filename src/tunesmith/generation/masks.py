@@ -17,6 +17,7 @@ import torch
 
 from tunesmith.controls.targets import Targets
 from tunesmith.errors import ControlError
+from tunesmith.instruments import DRUMS
 from tunesmith.representations.tokens import TokenRepresentation
 
 SIMPLE_DURATIONS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)  # beats
@@ -154,7 +155,7 @@ class MusicConstraints:
     def _program_mask(self, programs: list[int] | None) -> torch.Tensor:
         ok = torch.ones(self.vocab.size, dtype=torch.bool)
         if programs is not None and self.has_programs:
-            allowed = torch.tensor([p if p < 128 else -1 for p in programs])
+            allowed = torch.tensor([-1 if p == DRUMS else p for p in programs])  # MidiTok's drums are Program_-1
             ok &= ~self.program | torch.isin(self.vocab.value.long(), allowed)
         return ok
 

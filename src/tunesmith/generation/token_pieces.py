@@ -17,15 +17,17 @@ from tunesmith.controls.arrange import (
     transpose_to_key,
 )
 from tunesmith.controls.controls import Controls
-from tunesmith.controls.targets import DRUMS, resolve_targets
+from tunesmith.controls.targets import resolve_targets
 from tunesmith.errors import ControlError
 from tunesmith.generation.checks import check_piece, enforce
 from tunesmith.generation.masks import MusicConstraints
 from tunesmith.generation.sample import TOKENS_PER_BAR_LIMIT, Plan, sample_rows
+from tunesmith.instruments import program_number
 from tunesmith.piece import Piece
-from tunesmith.representations.conditioning import DENSITY_LEVELS, density_level, notes_per_bar
+from tunesmith.representations.conditioning import density_level, notes_per_bar
 from tunesmith.representations.tokens import TokenRepresentation
 from tunesmith.runs import TrainedRun
+from tunesmith.theory import DENSITY_EDGES, DENSITY_LEVELS
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,7 @@ class TokenGeneration:
         def known(programs: list[int]) -> bool:
             return seen is not None and set(programs) <= set(seen)
 
-        primer_programs = sorted({DRUMS if d else p for _, p, d in self.primer.instruments}) if self.primer else None
+        primer_programs = sorted({program_number(p, d) for _, p, d in self.primer.instruments}) if self.primer else None
         if asked is not None and known(asked):
             self.masked_programs = asked
         elif primer_programs and known(primer_programs):
@@ -96,7 +98,7 @@ class TokenGeneration:
     def condition_values(self) -> dict[str, Any]:
         """Conditioning values asked for, or taken from the primer; None where the model chooses."""
         t, primer, cv = self.targets, self.primer, self.cv
-        edges = self.rep.settings.get("density_edges", [6.0, 12.0])
+        edges = self.rep.settings.get("density_edges", DENSITY_EDGES)
         density = None
         if t.density_label:
             word = t.density_label.split()[0]
@@ -106,7 +108,7 @@ class TokenGeneration:
         meter = t.time_signature or (primer.time_signature if primer is not None else None)
         programs = self.masked_programs
         if programs is None:
-            programs = (sorted({DRUMS if d else p for _, p, d in primer.instruments}) if primer is not None else [0])
+            programs = (sorted({program_number(p, d) for _, p, d in primer.instruments}) if primer is not None else [0])
         return {"style": t.style or (cv.styles[0] if len(cv.styles) == 1 else None),
                 "key": t.key or (primer.key if primer is not None else None),
                 "time_signature": "{}/{}".format(*meter) if meter else None,

@@ -21,8 +21,9 @@ from matplotlib.patches import Patch
 
 from tunesmith.errors import TunesmithError
 from tunesmith.fileio import write_atomic
+from tunesmith.instruments import gm_instrument_name
 from tunesmith.piece import Piece
-from tunesmith.theory import gm_instrument_name, pitch_name
+from tunesmith.theory import pitch_name
 
 DPI = 110
 BLACK_KEYS = {1, 3, 6, 8, 10}

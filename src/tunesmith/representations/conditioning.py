@@ -11,17 +11,17 @@ so a left-to-right model sees the bars after the gap before it writes the gap.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tunesmith.errors import TunesmithError
+from tunesmith.instruments import DRUMS, program_number
 from tunesmith.piece import Piece
-from tunesmith.theory import PITCH_CLASS_NAMES, Key
+from tunesmith.theory import DENSITY_LEVELS, PITCH_CLASS_NAMES, Key
 
 CONDITIONS = ("style", "key", "time_signature", "tempo", "density", "instruments")
 TEMPO_EDGES = (60.0, 76.0, 92.0, 108.0, 126.0, 144.0, 168.0)  # bucket i covers [edges[i-1], edges[i])
-DENSITY_LEVELS = ("low", "medium", "high")
 INFILL_TOKENS = ("Infill_Suffix", "Infill_Prefix", "Infill_Middle", "Infill_End")
-DRUMS = 128  # instrument number used for drum tracks
 
 
 def tempo_bucket(bpm: float) -> int:
@@ -41,7 +41,7 @@ def notes_per_bar(piece: Piece) -> float:
     return piece.note_count / piece.bars if piece.bars else 0.0
 
 
-def density_level(value: float, edges: list[float]) -> str:
+def density_level(value: float, edges: Sequence[float]) -> str:
     """'low', 'medium' or 'high' for `value` notes per bar, given the two tertile edges."""
     return DENSITY_LEVELS[bisect.bisect_right(list(edges), value)]
 
@@ -101,7 +101,7 @@ class ConditionVocab:
         return self.ids[name]
 
     # --- the values of one piece ---
-    def piece_values(self, piece: Piece, style: str | None, density_edges: list[float]) -> dict[str, object]:
+    def piece_values(self, piece: Piece, style: str | None, density_edges: Sequence[float]) -> dict[str, object]:
         """The condition values of a piece (only the asked categories)."""
         values: dict[str, object] = {}
         for category in self.conditioning:
@@ -116,7 +116,7 @@ class ConditionVocab:
             elif category == "density":
                 values["density"] = density_level(notes_per_bar(piece), density_edges)
             elif category == "instruments":
-                values["instruments"] = sorted({DRUMS if d else p for _, p, d in piece.instruments})
+                values["instruments"] = sorted({program_number(p, d) for _, p, d in piece.instruments})
         return values
 
     def slot_token(self, category: str, value: object) -> int | None:

@@ -21,6 +21,7 @@ import symusic
 import torch
 
 from tunesmith.errors import TunesmithError
+from tunesmith.instruments import DRUMS_NAME, family_name, gm_families
 from tunesmith.piece import Piece
 from tunesmith.representations.base import Representation
 
@@ -30,12 +31,6 @@ SOUNDING, ONSET, VELOCITY = 0, 1, 2
 CHANNELS = 3
 SAMPLINGS = ("threshold", "bernoulli")
 OUTPUT_TPQ = 480
-DRUMS = "Drums"
-# General MIDI instrument families (program // 8)
-GM_FAMILIES = (
-    "Piano", "Chromatic Percussion", "Organ", "Guitar", "Bass", "Strings", "Ensemble", "Brass",
-    "Reed", "Pipe", "Synth Lead", "Synth Pad", "Synth Effects", "Ethnic", "Percussive", "Sound Effects",
-)
 # a note table row: (track index, start step, end step, pitch, velocity)
 NOTE_FIELDS = ("track", "start", "end", "pitch", "velocity")
 
@@ -151,7 +146,7 @@ class PianoRollRepresentation(Representation):
     def track_index(self, track: symusic.Track) -> int | None:
         """The roll track a piece's track goes to, or None when it has no place in the layout."""
         if self.track_match == "families":
-            name = DRUMS if track.is_drum else GM_FAMILIES[int(track.program) // 8]
+            name = family_name(int(track.program), track.is_drum)
             names = [t.name for t in self.tracks]
             return names.index(name) if name in names else None
         wanted = track.name.strip().lower()
@@ -348,11 +343,11 @@ def corpus_tracks(pieces: list[Piece], max_tracks: int) -> tuple[list[TrackSpec]
     for piece in pieces:
         for t in piece.score.tracks:
             if len(t.notes):
-                name = DRUMS if t.is_drum else GM_FAMILIES[int(t.program) // 8]
+                name = family_name(int(t.program), t.is_drum)
                 families[name] += len(t.notes)
                 programs[name][int(t.program)] += len(t.notes)
     chosen = [name for name, _ in families.most_common(max_tracks)]
-    order = {name: i for i, name in enumerate((*GM_FAMILIES, DRUMS))}
+    order = {name: i for i, name in enumerate(gm_families())}
     chosen.sort(key=order.__getitem__)
-    specs = [TrackSpec(n, programs[n].most_common(1)[0][0], n == DRUMS) for n in chosen]
+    specs = [TrackSpec(n, programs[n].most_common(1)[0][0], n == DRUMS_NAME) for n in chosen]
     return specs, "families"

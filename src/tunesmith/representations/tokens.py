@@ -14,9 +14,11 @@ import numpy as np
 
 from tunesmith.errors import TunesmithError
 from tunesmith.fileio import atomic_path
+from tunesmith.instruments import program_number
 from tunesmith.piece import Piece
 from tunesmith.representations.base import Representation
 from tunesmith.representations.conditioning import ConditionVocab, notes_per_bar
+from tunesmith.theory import DENSITY_EDGES
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ class TokenRepresentation(Representation):
         # conditioning settings are written only when used, so runs without them keep their config
         if conditioning or infill:
             self.settings.update({"conditioning": list(conditioning), "infill": bool(infill),
-                                  "styles": list(styles or []), "density_edges": list(density_edges or [6.0, 12.0])})
+                                  "styles": list(styles or []), "density_edges": list(density_edges or DENSITY_EDGES)})
         if programs is not None:
             self.settings["programs"] = sorted(int(p) for p in programs)
         if tokenizer is None:
@@ -61,10 +63,10 @@ class TokenRepresentation(Representation):
     # --- fitting to a corpus ---
     def fit(self, pieces: list[Piece]) -> TokenRepresentation:
         """Record the corpus' styles, density tertiles and programs (used by conditioning and controls)."""
-        self.settings["programs"] = sorted({128 if d else int(p) for piece in pieces for _, p, d in piece.instruments})
+        self.settings["programs"] = sorted({program_number(p, d) for piece in pieces for _, p, d in piece.instruments})
         if "conditioning" in self.settings:
             styles = sorted({style_of(p) for p in pieces})
-            densities = sorted(notes_per_bar(p) for p in pieces) or [6.0, 12.0]
+            densities = sorted(notes_per_bar(p) for p in pieces) or list(DENSITY_EDGES)
             edges = [float(np.quantile(densities, 1 / 3)), float(np.quantile(densities, 2 / 3))]
             self.settings.update({"styles": styles, "density_edges": edges})
             self.conditions = ConditionVocab(len(self.tokenizer), tuple(self.settings["conditioning"]), tuple(styles),
@@ -188,7 +190,7 @@ class TokenRepresentation(Representation):
     # --- conditioning ---
     def condition_prefix(self, piece: Piece) -> list[int]:
         """The conditioning ids of a training piece (empty when the run has no conditioning)."""
-        edges = self.settings.get("density_edges", [6.0, 12.0])
+        edges = self.settings.get("density_edges", DENSITY_EDGES)
         return self.conditions.prefix(self.conditions.piece_values(piece, style_of(piece), edges))
 
     # --- saving ---
