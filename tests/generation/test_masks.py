@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from tunesmith.controls.controls import Controls
-from tunesmith.controls.logits import filter_logits
 from tunesmith.controls.targets import resolve_targets
-from tunesmith.errors import ControlError
 from tunesmith.generation.masks import MusicConstraints, RowState, apply_mask
 from tunesmith.representations.tokens import TokenRepresentation
 from tunesmith.theory import parse_key
@@ -122,14 +119,3 @@ def test_monophonic_forbids_a_second_note_at_an_onset(rep):
     assert "Program_0" not in names
     assert "Position_8" not in names and "Position_16" in names  # the half note ends on beat 3
 
-
-def test_impossible_scale_and_range_is_a_clear_error():
-    with pytest.raises(ControlError, match="impossible request"):
-        resolve_targets(Controls(key="C major", scale_lock=True, pitch_range="C#4-C#4", density="high"))
-
-
-def test_filter_logits_top_k_and_top_p():
-    logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]]))
-    assert torch.isinf(filter_logits(logits, top_k=2)[0, 2:]).all()
-    kept = torch.isfinite(filter_logits(logits, top_p=0.7)[0])
-    assert kept.tolist() == [True, True, False, False]
