@@ -1,11 +1,17 @@
-"""Generation: the Controls a user gives, and sampling from a trained run.
+"""Generation: sampling new pieces from a trained run, under the user's Controls.
 
-- controls.py: `Controls`, `filter_logits`; targets.py: the controls parsed into numbers (`resolve_targets`).
-- sample.py: `generate(run, controls)` for every family; the token sampler (`sample_rows`, `generate_tokens`),
-  which guesses ahead for one Transformer row (drafts.py: `Drafter`, guesses read off the piece so far).
-- masks.py: logit masks for event tokens; token_pieces.py: one token generation, start to checked Pieces.
-- arrange.py: piece-level helpers any family can use: `apply_tempo`, `set_time_signature`,
-  `set_instruments`, `transpose_to_key`, `splice_bars`.
-- checks.py: `check_piece(piece, targets_or_controls)` -> {control: asked, measured, ok, hard}; `enforce`.
+The Controls themselves, the targets they parse into, logit filtering and the piece helpers (`arrange`) sit
+below the models, in `tunesmith.controls`; General MIDI facts are in `tunesmith.instruments`.
+
+- run.py: `load_run(path)` -> `Run`; `Run.generate(controls)` and `generate(run, controls)` for every family
+  (its own `generate`, or the token sampler); `generate_tokens(run, controls)` for the token families.
+- token_pieces.py: one token generation from start to checked Pieces (`TokenGeneration`): the conditioning
+  prefix, a fresh piece, a primer's continuation, an infilled gap or a harmonised melody, the loop seam.
+- sample.py: the token row sampler (`sample_rows`, `Plan`): every row seeded on its own, the model's cache
+  carried between steps, and one row's next events guessed ahead (drafts.py: `Drafter`).
+- masks.py: the logit masks for event tokens (`MusicConstraints`): grammar, bars, meter, scale, range, density...
+- checks.py: `check_piece(piece, targets_or_controls)` -> {control: asked, measured, ok, hard}, one registered
+  check per control; `enforce` raises for an unmet hard control.
+- latent.py: a VAE run's latent space on Pieces: `reconstruct`, `interpolate`, `attribute_vectors`.
 - presets.py: `load_preset`, `merge_preset` (configs/presets/*.toml).
 """
