@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from tunesmith.controls.controls import Controls
@@ -12,6 +14,20 @@ from tunesmith.errors import ControlError
 def test_impossible_scale_and_range_is_a_clear_error():
     with pytest.raises(ControlError, match="impossible request"):
         resolve_targets(Controls(key="C major", scale_lock=True, pitch_range="C#4-C#4", density="high"))
+
+
+@pytest.mark.parametrize(("controls", "message"), [
+    (Controls(key="C major", scale_lock=True, pitch_range="C#4-C#4"),
+     "impossible request: --scale-lock in C major leaves no note inside --pitch-range C#4-C#4"),
+    (Controls(end_on_tonic=True), "--end-on-tonic needs a --key"),
+    (Controls(key="G major", end_on_tonic=True, pitch_range="C4-F#4"),
+     "impossible request: --end-on-tonic, but no G major tonic lies inside --pitch-range C4-F#4"),
+    (Controls(scale_lock=True), "--scale-lock needs a --key"),
+])
+def test_controls_that_contradict_each_other_are_named(controls, message):
+    with pytest.raises(ControlError, match=f"^{message}"):
+        resolve_targets(controls)
+    resolve_targets(dataclasses.replace(controls, pitch_range=None, key=controls.key or "D minor"))  # met alone
 
 
 @pytest.mark.parametrize(("text", "program"), [("violin", 40), ("Trumpet", 56), ("acoustic grand", 0), ("7", 7),

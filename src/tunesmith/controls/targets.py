@@ -245,16 +245,22 @@ def resolve_targets(controls: Controls, primer: Piece | None = None, density_edg
             raise ControlError("--infill needs a --primer whose bars to regenerate")
         targets.infill = parse_infill(controls.infill, primer.bars)
         targets.bars = primer.bars
+    _check_possible(targets, controls)
+    return targets
+
+
+def _check_possible(targets: Targets, controls: Controls) -> None:
+    """A one-line ControlError when the targets contradict each other (no note or no tonic in the range)."""
+    key = targets.key
     if targets.scale is not None and targets.pitch_range is not None:
         lo, hi = targets.pitch_range
         if not any(p % 12 in targets.scale for p in range(lo, hi + 1)):
             raise ControlError(f"impossible request: --scale-lock in {key} leaves no note inside --pitch-range "
                                f"{controls.pitch_range}")
-    if targets.end_on_tonic and targets.key is None:
+    if targets.end_on_tonic and key is None:
         raise ControlError("--end-on-tonic needs a --key (or a --primer to take the key from)")
-    if targets.end_on_tonic and targets.pitch_range is not None:
+    if targets.end_on_tonic and key is not None and targets.pitch_range is not None:
         lo, hi = targets.pitch_range
-        if not any(p % 12 == targets.key.tonic for p in range(lo, hi + 1)):
+        if not any(p % 12 == key.tonic for p in range(lo, hi + 1)):
             raise ControlError(f"impossible request: --end-on-tonic, but no {key} tonic lies inside --pitch-range "
                                f"{controls.pitch_range}")
-    return targets
