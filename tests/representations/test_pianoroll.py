@@ -161,6 +161,18 @@ def test_fit_takes_the_chorale_layout_and_range(chorales):
     assert triplets.steps_per_bar == 24
 
 
+def test_rebuilding_is_strict():
+    with pytest.raises(TunesmithError) as raised:
+        representation_from_dict({"kind": "pianoroll", "lowestt": 30})
+    assert str(raised.value) == ("unknown pianoroll setting(s) lowestt (known: beats_per_bar, highest, lowest, "
+                                 "max_tracks, pitch_margin, sampling, steps_per_beat, tempo, threshold, track_match, "
+                                 "tracks)")
+    with pytest.raises(TunesmithError) as raised:
+        representation_from_dict({"kind": "pianoroll", "steps_per_beat": 4.0})
+    assert str(raised.value) == "pianoroll setting steps_per_beat must be a whole number (got 4.0)"
+    assert representation_from_dict({"kind": "pianoroll", "tempo": 90}).tempo == 90  # a whole number is a number
+
+
 def test_chorales_round_trip_on_the_grid(chorales):
     rep = PianoRollRepresentation().fit(chorales)
     compared = 0

@@ -116,8 +116,13 @@ def test_to_dict_round_trip_and_errors():
     rebuilt = representation_from_dict(rep.to_dict())
     assert isinstance(rebuilt, VoiceRepresentation) and rebuilt.to_dict() == rep.to_dict()
     assert rebuilt.steps_per_bar == 12 and rebuilt.events == 90
-    with pytest.raises(TunesmithError, match="unknown voices representation setting"):
+    with pytest.raises(TunesmithError) as raised:
         VoiceRepresentation.from_dict({"kind": "voices", "voicez": 2})
+    assert str(raised.value) == ("unknown voices representation setting(s) voicez (known: max_pitch, min_pitch, mode, "
+                                 "programs, steps_per_quarter, tempo, time_signature, tpq, velocity_bins, voice_names, "
+                                 "voices)")
+    with pytest.raises(TunesmithError, match=r"^voices representation setting voices must be a whole number \(got 2.0\)$"):
+        VoiceRepresentation.from_dict({"kind": "voices", "voices": 2.0})
     with pytest.raises(TunesmithError, match="mode 'top' is one voice"):
         VoiceRepresentation(voices=2, mode="top")
     with pytest.raises(TunesmithError, match="no notes"):

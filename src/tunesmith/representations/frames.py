@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 import symusic
 
+from tunesmith.config import config_from_dict
 from tunesmith.data.frames_json import KEYS, LOWEST_KEY
 from tunesmith.errors import TunesmithError
 from tunesmith.piece import Piece
@@ -98,9 +99,4 @@ class FrameRepresentation(Representation):
     @classmethod
     def from_dict(cls, values: dict[str, Any], run_dir: Path | None = None) -> FrameRepresentation:
         """Rebuild from `to_dict()` output; unknown keys are an error."""
-        values = {k: v for k, v in values.items() if k != "kind"}
-        known = {"frames_per_beat", "tempo", "beats_per_bar", "velocity", "program"}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise TunesmithError(f"unknown frames setting(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
-        return cls(**values)
+        return config_from_dict(cls, {k: v for k, v in values.items() if k != "kind"}, "frames")

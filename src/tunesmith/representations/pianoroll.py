@@ -20,6 +20,7 @@ import numpy as np
 import symusic
 import torch
 
+from tunesmith.config import config_from_dict
 from tunesmith.errors import TunesmithError
 from tunesmith.instruments import DRUMS_NAME, family_name, gm_families
 from tunesmith.piece import Piece
@@ -266,13 +267,7 @@ class PianoRollRepresentation(Representation):
     @classmethod
     def from_dict(cls, values: dict[str, Any], run_dir: Path | None = None) -> PianoRollRepresentation:
         """Rebuild from `to_dict()` output; unknown keys are an error."""
-        values = {k: v for k, v in values.items() if k != "kind"}
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise TunesmithError(f"unknown pianoroll setting(s) {', '.join(unknown)} "
-                                 f"(known: {', '.join(sorted(known))})")
-        return cls(**values)
+        return config_from_dict(cls, {k: v for k, v in values.items() if k != "kind"}, "pianoroll")
 
 
 def check_sampling(sampling: str, threshold: float) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import miditok
 import numpy as np
 
+from tunesmith.config import check_settings
 from tunesmith.errors import TunesmithError
 from tunesmith.fileio import atomic_path
 from tunesmith.instruments import program_number
@@ -199,15 +200,14 @@ class TokenRepresentation(Representation):
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], run_dir: Path | None = None) -> TokenRepresentation:
+        """Rebuild from `to_dict()` output (and the run's tokenizer.json, which wins); unknown keys are an error."""
         values = {k: v for k, v in values.items() if k != "kind"}
+        check_settings(cls, values, "tokens representation", exclude=("tokenizer",))
         tokenizer = None
         if run_dir is not None and (Path(run_dir) / "tokenizer.json").exists():
             kind = TOKENIZATIONS[values.get("tokenization", "REMI")]
             tokenizer = kind(params=Path(run_dir) / "tokenizer.json")
-        try:
-            return cls(**values, tokenizer=tokenizer)
-        except TypeError as exc:
-            raise TunesmithError(f"bad token representation settings: {exc}") from exc
+        return cls(**values, tokenizer=tokenizer)
 
     def save(self, run_dir: Path) -> None:
         with atomic_path(Path(run_dir) / "tokenizer.json") as tmp:

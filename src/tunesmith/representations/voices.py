@@ -19,6 +19,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 import symusic
 
+from tunesmith.config import config_from_dict
 from tunesmith.errors import TunesmithError
 from tunesmith.piece import Piece
 from tunesmith.representations.base import Representation
@@ -226,13 +227,8 @@ class VoiceRepresentation(Representation):
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], run_dir: Path | None = None) -> VoiceRepresentation:
-        values = {k: v for k, v in values.items() if k != "kind"}
-        known = set(cls.__init__.__code__.co_varnames[1: cls.__init__.__code__.co_argcount])
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise TunesmithError(f"unknown voices representation setting(s) {', '.join(unknown)} "
-                                 f"(known: {', '.join(sorted(known))})")
-        return cls(**values)
+        """Rebuild from `to_dict()` output; unknown keys are an error."""
+        return config_from_dict(cls, {k: v for k, v in values.items() if k != "kind"}, "voices representation")
 
 
 def segments(grid: VoiceGrid, steps: int, hop: int, max_rest_steps: int | None = None) -> list[VoiceGrid]:
