@@ -136,7 +136,7 @@ def main() -> None:
     gen_rolls = np.stack([rep.render(rep.note_table(p), 0, run.model.steps) for p in generated])
     pieces = load_corpus(run.config["corpus"]["source"], limit=run.config["corpus"]["limit"], progress=False).pieces
     data = run.family.make_dataset(split_pieces(pieces)["train"], rep, replace(config, max_valid_phrases=phrases),
-                                   args.seed, augment=False)
+                                   args.seed, train=False)
     data_rolls = np.stack([data[i].numpy() for i in range(len(data))])
     result["run"] = str(out)
     result["data"], result["generated"] = measure(run, data_rolls), measure(run, gen_rolls)

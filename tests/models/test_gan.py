@@ -306,11 +306,11 @@ def test_dataset_phrases_and_transposition():
     rep = small_rep()
     pieces = [melody_piece(bars=6, name="Melody"), melody_piece(bars=6, name="Tuba")]
     free = GANConfig(**{**SMALL.__dict__, "key_normalize": False})  # pieces stay in their keys, moved at random
-    train = make_dataset(pieces, rep, free, seed=0, augment=True)
-    valid = make_dataset(pieces, rep, free, seed=0, augment=False)
+    train = make_dataset(pieces, rep, free, seed=0, train=True, augment=True)
+    valid = make_dataset(pieces, rep, free, seed=0, train=False)
     # a phrase starting on every bar but the last (the Tuba piece has no track of the model); none overlap in valid
     assert len(train) == 5 and len(valid) == 3
-    plain = make_dataset(pieces, rep, GANConfig(**{**free.__dict__, "transpose": 0}), 0, augment=True)
+    plain = make_dataset(pieces, rep, GANConfig(**{**free.__dict__, "transpose": 0}), 0, train=True, augment=True)
     x, y = train[1], plain[1]
     assert x.shape == (2, 32, 25, 3)
     assert float(x.sum()) == pytest.approx(float(y.sum()))  # same notes, maybe shifted in pitch
@@ -329,7 +329,7 @@ def d_major_piece(track: str = "Melody", bars: int = 2) -> Piece:
 
 def test_key_normalised_runs_learn_in_c_and_play_in_the_key_asked_for():
     rep = small_rep()
-    phrases = make_dataset([d_major_piece(bars=2)], rep, SMALL, seed=0, augment=True)
+    phrases = make_dataset([d_major_piece(bars=2)], rep, SMALL, seed=0, train=True, augment=True)
     rows = np.nonzero(torch.stack([phrases[i] for i in range(len(phrases))])[..., SOUNDING].numpy())[-1]
     assert len(rows) and set((rows + rep.lowest) % 12) <= {0, 2, 4, 5, 7, 9, 11}  # moved from D to C major
     run = small_run()

@@ -16,7 +16,7 @@ def tiny_setup(pieces, dropout=0.0):
     family = get_family("rnn")
     rep = TokenRepresentation()
     config = config_from_dict(family.config_class, {**TINY, "dropout": dropout})
-    data = family.make_dataset(pieces, rep, config, 0, augment=False)
+    data = family.make_dataset(pieces, rep, config, 0, train=True, augment=False)
     return family.build_model(config, rep), data
 
 

@@ -128,7 +128,7 @@ def test_metrics_jsonl_logs_every_tenth_step_and_every_validation(tiny_rnn_run, 
     pieces = load_corpus("bach", limit=6, progress=False).pieces
     family = get_family("rnn")
     model_config = config_from_dict(family.config_class, json.loads((tiny_rnn_run / "config.json").read_text())["model"])
-    data = family.make_dataset(split_pieces(pieces)["valid"], run.representation, model_config, 0, augment=False)
+    data = family.make_dataset(split_pieces(pieces)["valid"], run.representation, model_config, 0, train=False)
     with torch.no_grad():
         score = evaluate(run.model, data, config.batch_size, torch.device("cpu"))
     assert score == pytest.approx(best_so_far, rel=1e-5)

@@ -19,6 +19,7 @@ from torch import nn
 
 from tunesmith.controls.arrange import transpose_to_key
 from tunesmith.errors import TunesmithError
+from tunesmith.models.averaging import ema_decay
 from tunesmith.models.base import Family
 from tunesmith.models.gan_networks import Critic, Generator, binary_roll, gradient_penalty, update_ema
 from tunesmith.piece import Piece
@@ -223,7 +224,7 @@ def train_step(model: GANModel, batch: torch.Tensor, optimizers: dict[str, torch
     generator_loss.backward()
     generator_opt.step()
     model.critic.requires_grad_(True)
-    update_ema(model.generator_ema, model.generator, min(config.ema_decay, (1 + step) / (10 + step)))
+    update_ema(model.generator_ema, model.generator, ema_decay(config.ema_decay, step))
     critic_value, wasserstein = float(critic_loss.detach()), float((real_score - fake_score).detach())
     return {"loss": critic_value, "critic_loss": critic_value, "generator_loss": float(generator_loss.detach()),
             "gradient_penalty": float(penalty.detach()), "wasserstein": wasserstein,
@@ -264,21 +265,22 @@ def learnt_pieces(pieces: list[Piece], config: GANConfig) -> list[Piece]:
     return [transpose_to_key(p, HOME_KEY) for p in pieces] if config.key_normalize else pieces
 
 
-def make_dataset(pieces: list[Piece], representation: PianoRollRepresentation, config: GANConfig, seed: int,
-                 augment: bool = False) -> PhraseDataset:
-    """Training phrases (every `phrase_hop` bars, transposed when `augment`), or spaced-out validation phrases."""
+def make_dataset(pieces: list[Piece], representation: PianoRollRepresentation, config: GANConfig, seed: int, *,
+                 train: bool, augment: bool = False) -> PhraseDataset:
+    """Training phrases (`train`: one every `phrase_hop` bars), or validation phrases (side by side, at most
+    `max_valid_phrases`, spread over the pieces); transposed at random when `augment` (not key-normalised)."""
     rep, bar = representation, representation.steps_per_bar
     steps = config.bars * bar
     pieces = learnt_pieces(pieces, config)
     tables = [rep.note_table(p) for p in pieces if rep.fits_meter(p)]
-    hop = config.phrase_hop * bar if augment else steps
+    hop = config.phrase_hop * bar if train else steps
     starts = []
     for i, table in enumerate(tables):
         end = int(table[:, 2].max()) if len(table) else 0
         for start in range(0, max(end - steps + bar, 1), hop):  # a phrase may end with up to a bar of silence
             if len(table) and ((table[:, 1] < start + steps) & (table[:, 2] > start)).any():
                 starts.append((i, start))
-    if not augment and len(starts) > config.max_valid_phrases:
+    if not train and len(starts) > config.max_valid_phrases:
         keep = np.linspace(0, len(starts) - 1, config.max_valid_phrases).round().astype(int)
         starts = [starts[k] for k in keep]
     log.info("gan: %d phrases of %d bars from %d pieces", len(starts), config.bars, len(tables))
@@ -307,5 +309,4 @@ FAMILY = Family(
     supported_controls=frozenset({"condition_track", "key", "roll_sampling", "tempo"}),
     train_step=train_step,
     fit_pieces=learnt_pieces,
-    description="MuseGAN-style multi-track piano-roll GAN (hybrid latents, WGAN-GP, EMA) with velocity",
 )

@@ -225,16 +225,14 @@ def build_model(config: PolyphonicConfig, representation: Representation | None 
 
 
 def make_dataset(pieces: list[Any], representation: Representation, config: PolyphonicConfig,
-                 seed: int, augment: bool = True) -> RollDataset:
+                 seed: int, *, train: bool, augment: bool = False) -> RollDataset:
     """Windows from Pieces (encoded by the frames representation) or ready rolls.
 
-    Training data (`augment=True`) gets random transpositions and scores every frame; validation data
-    (`augment=False`) is left as it is and, as the benchmark does, does not score each piece's first frame.
+    Training data (`train`) scores every frame; validation data, as the benchmark does, does not score each
+    piece's first frame. With `augment`, windows are transposed at random (up to `config.transpose`).
     """
     rolls = [p if isinstance(p, np.ndarray) else representation.encode(p) for p in pieces]
-    if augment:
-        return RollDataset(rolls, config.window, config.transpose, seed, score_first=True)
-    return RollDataset(rolls, config.window, 0, seed, score_first=False)
+    return RollDataset(rolls, config.window, config.transpose if augment else 0, seed, score_first=train)
 
 
 def generate(run: Trained, controls: Controls) -> list[Piece]:
@@ -269,5 +267,4 @@ FAMILY = Family(
     generate=generate,
     supported_controls=frozenset({"tempo"}),
     collate=collate_rolls,
-    description="LSTM over 88-key frames with an autoregressive (MADE-style) key output: the polyphonic benchmark model",
 )

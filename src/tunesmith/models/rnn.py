@@ -59,5 +59,4 @@ class TokenRNN(TokenLM):
         return F.linear(self.proj(h), weight, self.head.bias), state  # tied: through the embedding size
 
 
-FAMILY = token_family("rnn", RNNConfig, TokenRNN,
-                      "LSTM/GRU language model over MidiTok event tokens")
+FAMILY = token_family("rnn", RNNConfig, TokenRNN)

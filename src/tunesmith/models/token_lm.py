@@ -84,13 +84,14 @@ class TokenLM(nn.Module):
         return logits[:, -1], state
 
 
-def make_token_dataset(pieces, representation: TokenRepresentation, config: Any, seed: int = 0,
-                       augment: bool = False) -> TokenWindows:
-    """Windows of `config.window` tokens; transposed to every playable key when `augment`."""
+def make_token_dataset(pieces, representation: TokenRepresentation, config: Any, seed: int = 0, *,
+                       train: bool = True, augment: bool = False) -> TokenWindows:
+    """Windows of `config.window` tokens (the same for every split); transposed to every playable key when
+    `augment`."""
     return token_windows(pieces, representation, config.window, transpose=augment, seed=seed)
 
 
-def token_family(name: str, config_class: type, model_class: type, description: str) -> Family:
+def token_family(name: str, config_class: type, model_class: type) -> Family:
     """The Family of a token language model: REMI tokens, windows, the shared sampler and controls."""
 
     def build(config: Any, representation: TokenRepresentation) -> TokenLM:
@@ -100,4 +101,4 @@ def token_family(name: str, config_class: type, model_class: type, description: 
 
     return Family(name=name, config_class=config_class, representation={"kind": "tokens", "tokenization": "REMI"},
                   build_model=build, make_dataset=make_token_dataset, generate=None,
-                  supported_controls=TOKEN_CONTROLS, description=description)
+                  supported_controls=TOKEN_CONTROLS)

@@ -236,5 +236,4 @@ class TokenTransformer(TokenLM):
         return start + n, caches
 
 
-FAMILY = token_family("transformer", TransformerConfig, TokenTransformer,
-                      "decoder-only Transformer (pre-norm, rotary positions, KV cache) over MidiTok event tokens")
+FAMILY = token_family("transformer", TransformerConfig, TokenTransformer)

@@ -84,10 +84,11 @@ class SegmentDataset(Dataset):
                 "velocities": torch.as_tensor(self.velocities[index], dtype=torch.long)}
 
 
-def make_dataset(pieces: list[Piece], representation: VoiceRepresentation, config: VAEConfig, seed: int,
-                 augment: bool = False) -> SegmentDataset:
+def make_dataset(pieces: list[Piece], representation: VoiceRepresentation, config: VAEConfig, seed: int, *,
+                 train: bool = True, augment: bool = False) -> SegmentDataset:
     """Every window of `segment_bars` bars (one every `segment_hop_bars`) of the pieces in the grid's
-    meter, without long silences, each distinct window once."""
+    meter, without long silences, each distinct window once (the same for every split); randomly
+    transposed each epoch when `augment`."""
     steps = config.segment_bars * representation.steps_per_bar
     hop = config.segment_hop_bars * representation.steps_per_bar
     max_rest = int(config.max_rest_bars * representation.steps_per_bar)
@@ -196,5 +197,4 @@ FAMILY = Family(
     make_dataset=make_dataset,
     generate=generate,
     supported_controls=frozenset({"attributes", "variation", "tempo", "top_k", "top_p"}),
-    description="MusicVAE: bidirectional-LSTM encoder, Gaussian latent, flat or hierarchical LSTM decoder",
 )

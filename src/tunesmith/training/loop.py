@@ -1,5 +1,11 @@
 """One training loop for every family: AdamW, warm-up + cosine, clipping, validation, best checkpoint,
-early stopping, time and step limits, metrics.jsonl, and exact resume after a kill."""
+early stopping, time and step limits, metrics.jsonl, and exact resume after a kill.
+
+`fit` runs a `_Session`: steps (the loop's own or the family's `TrainStep`), then the callbacks given to it
+and the loop's own (progress, training snapshots, validation, early stopping; tunesmith.training.callbacks),
+then a checkpoint that keeps the loop's counters, the optimizers, the random state and every `Stateful`
+callback's state.
+"""
 
 from __future__ import annotations
 
@@ -13,19 +19,23 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.data import Dataset, default_collate
+from torch.utils.data import default_collate
 
 from tunesmith.errors import TunesmithError
 from tunesmith.fileio import append_jsonl
-from tunesmith.outputs.pianoroll_image import pianoroll_grid_png
-from tunesmith.progress import progress_bar
-from tunesmith.runs.directory import (
-    METRICS_FILE,
-    MODEL_FILE,
-    load_checkpoint,
-    save_checkpoint,
-    save_weights,
+from tunesmith.models.base import (
+    TOKENS,
+    EpochDataset,
+    Examples,
+    FamilyModel,
+    OwnOptimizers,
+    TrainingSnapshot,
+    TrainStep,
 )
+from tunesmith.progress import Bar, progress_bar
+from tunesmith.runs.directory import METRICS_FILE, load_checkpoint, save_checkpoint
+from tunesmith.training.callbacks import Callback, EarlyStopping, LoopState, Snapshot, Stateful, as_callback
+from tunesmith.training.validation import Validation, evaluate, to_device
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +94,7 @@ def learning_rate(step: int, config: TrainConfig, total_steps: int, time_fractio
     return config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def _batches(dataset: Dataset, config: TrainConfig, epoch: int, collate: Callable, skip: int) -> Iterable[tuple[int, Any]]:
+def _batches(dataset: Examples, config: TrainConfig, epoch: int, collate: Callable, skip: int) -> Iterable[tuple[int, Any]]:
     """The epoch's batches in an order fixed by (seed, epoch); the first `skip` are passed over."""
     order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(config.seed * 100_003 + epoch))
     for i, start in enumerate(range(0, len(order), config.batch_size)):
@@ -92,39 +102,12 @@ def _batches(dataset: Dataset, config: TrainConfig, epoch: int, collate: Callabl
             yield i, collate([dataset[int(j)] for j in order[start:start + config.batch_size]])
 
 
-def _to_device(batch: Any, device: torch.device) -> Any:
-    if torch.is_tensor(batch):
-        return batch.to(device)
-    if isinstance(batch, dict):
-        return {k: _to_device(v, device) for k, v in batch.items()}
-    if isinstance(batch, list | tuple):
-        return type(batch)(_to_device(v, device) for v in batch)
-    return batch
-
-
-@torch.no_grad()
-def evaluate(model: torch.nn.Module, dataset: Dataset, batch_size: int, device: torch.device,
-             collate: Callable | None = None) -> float:
-    """Mean loss over `dataset`, weighted by each batch's `count` (tokens, frames...)."""
-    collate = collate or default_collate
-    model.eval()
-    total, weight = 0.0, 0.0
-    for start in range(0, len(dataset), batch_size):
-        batch = _to_device(collate([dataset[i] for i in range(start, min(len(dataset), start + batch_size))]), device)
-        loss, stats = model.loss(batch)
-        n = float(stats.get("count", 1))
-        total += float(loss) * n
-        weight += n
-    model.train()
-    return total / weight if weight else float("nan")
-
-
 def default_optimizers(model: torch.nn.Module, config: TrainConfig) -> dict[str, torch.optim.Optimizer]:
     """AdamW, with no weight decay on biases, norms and embeddings' 1-D parameters. With `optimizer = "muon"`,
     the matrices of the Linear layers (not one tied to an embedding) go to Muon (Jordan et al. 2024), its step
     scaled to AdamW's size ("match_rms_adamw"), so both follow the same learning rate."""
     params = [p for p in model.parameters() if p.requires_grad]
-    matrices: list[torch.nn.Parameter] = []
+    matrices: list[torch.Tensor] = []
     if config.optimizer == "muon":
         embedded = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
         matrices = [m.weight for m in model.modules() if isinstance(m, torch.nn.Linear)
@@ -140,140 +123,208 @@ def default_optimizers(model: torch.nn.Module, config: TrainConfig) -> dict[str,
     return optimizers
 
 
-def fit(model: torch.nn.Module, train_data: Dataset, valid_data: Dataset | None, config: TrainConfig,
+def fit(model: torch.nn.Module, train_data: Examples, valid_data: Examples | None, config: TrainConfig,
         run_dir: Path, *, collate: Callable | None = None, device: str | torch.device = "cpu",
-        resume: bool = False, progress: bool = True, train_step: Callable | None = None,
-        callbacks: Iterable[Callable[[int, dict], None]] = ()) -> FitResult:
-    """Train `model` (which computes its own loss) on `train_data`; keeps the best weights in run_dir.
+        resume: bool = False, progress: bool = True, train_step: TrainStep | None = None,
+        callbacks: Iterable[Callback | Callable[[int, dict], None]] = ()) -> FitResult:
+    """Train `model` (a `FamilyModel`: it computes its own loss) on `train_data`; keeps the best weights in run_dir.
 
-    `train_step(model, batch, optimizers, step) -> stats` replaces the default step (the GAN's);
-    the model then provides `configure_optimizers(config)`. Callbacks get (step, record) after each step; one
-    with state of its own gives it as `state_tensors() -> {name: tensor}` and takes it back on resume in
-    `load_state_tensors(tensors)`.
+    `train_step` replaces the loop's step (the GAN's); the model then chooses its optimizers (`OwnOptimizers`).
+    `callbacks` are `Callback`s, or functions (step, record) called after each step; one with state of its
+    own (`Stateful`) has it checkpointed and given back on resume.
     """
     run_dir, device = Path(run_dir), torch.device(device)
     run_dir.mkdir(parents=True, exist_ok=True)
-    collate = collate or default_collate
     if len(train_data) == 0:
         raise TunesmithError("no training examples: the corpus pieces are shorter than one training window")
     torch.manual_seed(config.seed)
     model.to(device).train()
-    callbacks = list(callbacks)
-    # callbacks that keep state of their own (a weight average) have it checkpointed and restored with the run's
-    stateful = {f"callback{i}": cb for i, cb in enumerate(callbacks) if hasattr(cb, "state_tensors")}
-    if train_step and config.optimizer != "adamw":
+    session = _Session(model, train_data, config, run_dir, device, collate or default_collate, train_step,
+                       [as_callback(cb) for cb in callbacks])
+    session.start(resume)
+    validation = Validation(model, valid_data, session.state, run_dir, every=config.valid_every,
+                            batch_size=config.batch_size, device=device, collate=session.collate)
+    jobs: list[Callback] = [validation, EarlyStopping(session.state, config.patience)]
+    if isinstance(model, TrainingSnapshot):
+        jobs.insert(0, Snapshot(model, run_dir, config.snapshot_every))
+    with progress_bar(session.total_steps, "training", enabled=progress, unit="steps") as bar:
+        bar.advance(session.state.step)
+        stopped = session.run([_ProgressReport(bar, session.clock), *jobs])
+    state = session.state
+    return FitResult(state.step, state.epoch, state.best_valid, stopped, validation.history, state.elapsed / 60)
+
+
+def _step_and_optimizers(model: torch.nn.Module, config: TrainConfig,
+                         train_step: TrainStep | None) -> tuple[TrainStep, dict[str, torch.optim.Optimizer]]:
+    """The family's own step with the optimizers its network chooses, or the loop's step with AdamW (or Muon)."""
+    if not isinstance(model, FamilyModel):
+        raise TunesmithError(f"{type(model).__name__} has no loss(batch): a family's network computes its own loss")
+    if train_step is None:
+        return _DefaultStep(config.clip), default_optimizers(model, config)
+    if config.optimizer != "adamw":
         raise TunesmithError(f"optimizer = {config.optimizer!r} is for the loop's own step: this family "
                              "chooses its own optimizers (leave the setting out)")
-    optimizers = model.configure_optimizers(config) if train_step else default_optimizers(model, config)
-    steps_per_epoch = math.ceil(len(train_data) / config.batch_size)
-    total_steps = config.max_steps or config.epochs * steps_per_epoch
-    state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "best_valid": None, "bad_epochs": 0, "elapsed": 0.0}
-    metrics = run_dir / METRICS_FILE
-    if resume:
+    if not isinstance(model, OwnOptimizers):
+        raise TunesmithError(f"{type(model).__name__} has its own training step but no configure_optimizers(config)")
+    return train_step, model.configure_optimizers(config)
+
+
+class _DefaultStep:
+    """The loop's step: the model's loss, backpropagated, gradients clipped to `clip` (0: not clipped)."""
+
+    def __init__(self, clip: float):
+        self.clip = clip
+
+    def __call__(self, model: Any, batch: Any, optimizers: dict[str, torch.optim.Optimizer], step: int) -> dict:
+        loss, stats = model.loss(batch)
+        for optimizer in optimizers.values():
+            optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), self.clip) if self.clip else torch.tensor(0.0)
+        for optimizer in optimizers.values():
+            optimizer.step()
+        return {"loss": float(loss.detach()), "grad_norm": float(grad_norm), **stats}
+
+
+class _Clock:
+    """Training wall time, the sessions before a resume included (up to their last checkpoint)."""
+
+    def __init__(self, max_minutes: float | None):
+        self.limit = max_minutes * 60 if max_minutes else None
+        self.started = time.monotonic()
+
+    def start(self, elapsed: float) -> None:
+        self.started = time.monotonic() - elapsed
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def fraction(self) -> float:
+        """How far along the time limit training is (0 without one)."""
+        return self.elapsed() / self.limit if self.limit else 0.0
+
+    def left(self) -> float | None:
+        """Seconds left before the time limit (None without one)."""
+        return max(0.0, self.limit - self.elapsed()) if self.limit else None
+
+    def over(self) -> bool:
+        return self.limit is not None and self.elapsed() > self.limit
+
+
+class _ProgressReport(Callback):
+    """Moves the progress bar after each step: the loss, tokens per second (when the model counts them) and,
+    with a time limit, the time left."""
+
+    def __init__(self, bar: Bar, clock: _Clock):
+        self.bar, self.clock = bar, clock
+        self.tokens, self.started = 0, time.monotonic()
+
+    def on_step(self, step: int, record: dict[str, Any]) -> None:
+        self.tokens += record.get(TOKENS, 0)
+        rate = {"tok/s": f"{self.tokens / (time.monotonic() - self.started):,.0f}"} if self.tokens else {}
+        left = self.clock.left()
+        if left is not None:  # the step total is only an upper bound: say when the clock stops it
+            rate["time limit in"] = f"{int(left // 60)}:{int(left % 60):02d}"
+        self.bar.advance(1, loss=f"{record.get('loss', float('nan')):.3f}", **rate)
+
+
+class _Session:
+    """One call of `fit`: the model, its data and optimizers, the loop's counters and clock, the callbacks."""
+
+    def __init__(self, model: torch.nn.Module, train_data: Examples, config: TrainConfig, run_dir: Path,
+                 device: torch.device, collate: Callable, train_step: TrainStep | None, callbacks: list[Callback]):
+        self.model, self.train_data, self.config = model, train_data, config
+        self.run_dir, self.device, self.collate = run_dir, device, collate
+        self.step_fn, self.optimizers = _step_and_optimizers(model, config, train_step)
+        self.total_steps = config.max_steps or config.epochs * math.ceil(len(train_data) / config.batch_size)
+        self.callbacks = callbacks
+        # callbacks that keep state of their own (a weight average) have it checkpointed and restored with the run's
+        self.stateful = {f"callback{i}": cb for i, cb in enumerate(callbacks) if isinstance(cb, Stateful)}
+        self.metrics = run_dir / METRICS_FILE
+        self.state = LoopState()
+        self.clock = _Clock(config.max_minutes)
+
+    def start(self, resume: bool) -> None:
+        """Take up the run's last checkpoint (`resume`), or start afresh."""
+        if resume:
+            self._resume()
+        elif self.metrics.exists():
+            self.metrics.unlink()
+        self.clock.start(self.state.elapsed)
+
+    def _resume(self) -> None:
         saved: dict[str, torch.Tensor] = {}
-        state.update(load_checkpoint(run_dir, model, optimizers, saved))
-        for key, cb in stateful.items():
+        self.state = LoopState.saved(load_checkpoint(self.run_dir, self.model, self.optimizers, saved))
+        for key, cb in self.stateful.items():
             cb.load_state_tensors({k[len(key) + 1:]: v for k, v in saved.items() if k.startswith(key + ".")})
-        _truncate_metrics(metrics, state["step"], state.get("metrics_bytes"))
-        for stale in run_dir.glob(".*.tmp"):  # an atomic write the kill cut short (fileio.atomic_path's name)
+        _truncate_metrics(self.metrics, self.state.step, self.state.metrics_bytes)
+        for stale in self.run_dir.glob(".*.tmp"):  # an atomic write the kill cut short (fileio.atomic_path's name)
             stale.unlink()
-        log.info("resuming at step %d (epoch %d)", state["step"], state["epoch"])
-    elif metrics.exists():
-        metrics.unlink()
-    start_time = time.monotonic() - state["elapsed"]
-    stopped, history = "max steps", []
-    tokens_seen, session_start = 0, time.monotonic()
+        log.info("resuming at step %d (epoch %d)", self.state.step, self.state.epoch)
 
-    def checkpoint() -> None:
-        state["elapsed"] = time.monotonic() - start_time
-        state["metrics_bytes"] = metrics.stat().st_size if metrics.exists() else 0
-        kept = {f"{key}.{k}": v for key, cb in stateful.items() for k, v in cb.state_tensors().items()}
-        save_checkpoint(run_dir, model, optimizers, state, kept)
+    def checkpoint(self) -> None:
+        """Save everything a resumed run needs (tunesmith.runs.directory.save_checkpoint)."""
+        self.state.elapsed = self.clock.elapsed()
+        self.state.metrics_bytes = self.metrics.stat().st_size if self.metrics.exists() else 0
+        kept = {f"{key}.{k}": v for key, cb in self.stateful.items() for k, v in cb.state_tensors().items()}
+        save_checkpoint(self.run_dir, self.model, self.optimizers, self.state.to_dict(), kept)
 
-    def validate() -> None:
-        state["validated_step"] = state["step"]  # kept in checkpoints: a resumed run does not validate twice
-        if valid_data is None or len(valid_data) == 0:
-            save_weights(run_dir / MODEL_FILE, model)
-            return
-        loss = evaluate(model, valid_data, config.batch_size, device, collate)
-        improved = state["best_valid"] is None or loss < state["best_valid"]
-        if improved:
-            state["best_valid"], state["bad_epochs"] = loss, 0
-            save_weights(run_dir / MODEL_FILE, model)
-        else:
-            state["bad_epochs"] += 1
-        record = {"step": state["step"], "epoch": state["epoch"], "valid_loss": loss, "best": improved}
-        append_jsonl(metrics, record)
-        history.append(record)
+    def run(self, jobs: list[Callback]) -> str:
+        """Train (the loop's own `jobs` called after the given callbacks) until a limit or a callback stops
+        it; then the callbacks' last word and a checkpoint. Returns why training stopped."""
+        self.callbacks = [*self.callbacks, *jobs]
+        stopped = self._epochs()
+        for cb in self.callbacks:
+            cb.on_train_end(self.state.step)
+        self.checkpoint()
+        return stopped
 
-    with progress_bar(total_steps, "training", enabled=progress, unit="steps") as bar:
-        bar.advance(state["step"])
-        while state["step"] < total_steps:
-            if hasattr(train_data, "set_epoch"):
-                train_data.set_epoch(state["epoch"])
-            for i, batch in _batches(train_data, config, state["epoch"], collate, state["batch_in_epoch"]):
-                batch = _to_device(batch, device)
-                time_fraction = ((time.monotonic() - start_time) / (60 * config.max_minutes)
-                                 if config.max_minutes else 0.0)
-                lr = learning_rate(state["step"], config, total_steps, time_fraction)
-                for opt in optimizers.values():
-                    for group in opt.param_groups:
-                        group["lr"] = lr
-                stats = (train_step(model, batch, optimizers, state["step"]) if train_step
-                         else _default_step(model, batch, optimizers, config.clip))
-                state["step"] += 1
-                state["batch_in_epoch"] = i + 1
-                record = {"step": state["step"], "epoch": state["epoch"], "lr": lr, **stats}
-                if state["step"] % config.log_every == 0 or state["step"] == 1:
-                    append_jsonl(metrics, record)
-                for cb in callbacks:
-                    cb(state["step"], record)
-                tokens_seen += stats.get("tokens", 0)
-                rate = {"tok/s": f"{tokens_seen / (time.monotonic() - session_start):,.0f}"} if tokens_seen else {}
-                if config.max_minutes:  # the step total is only an upper bound: say when the clock stops it
-                    left = max(0.0, config.max_minutes * 60 - (time.monotonic() - start_time))
-                    rate["time limit in"] = f"{int(left // 60)}:{int(left % 60):02d}"
-                bar.advance(1, loss=f"{stats.get('loss', float('nan')):.3f}", **rate)
-                if hasattr(model, "training_snapshot") and state["step"] % config.snapshot_every == 0:
-                    pianoroll_grid_png(model.training_snapshot(state["step"]),
-                                       run_dir / "samples" / f"step_{state['step']:07d}.png", cols=4,
-                                       title=f"samples at step {state['step']}")
-                if config.valid_every and state["step"] % config.valid_every == 0:
-                    validate()
-                if state["step"] % config.checkpoint_every == 0:
-                    checkpoint()
-                if state["step"] >= total_steps:
-                    break
-                if config.max_minutes and time.monotonic() - start_time > config.max_minutes * 60:
-                    stopped = "time limit"
-                    break
-            else:  # the epoch ran to its end
-                state["epoch"] += 1
-                state["batch_in_epoch"] = 0
-                if not config.valid_every:
-                    validate()
-                if state["bad_epochs"] >= config.patience:
-                    stopped = "early stopping"
-                    break
-                checkpoint()
-                continue
-            break
-    if state.get("validated_step") != state["step"]:
-        validate()
-    checkpoint()
-    return FitResult(state["step"], state["epoch"], state["best_valid"], stopped, history, state["elapsed"] / 60)
+    def _epochs(self) -> str:
+        state = self.state
+        while state.step < self.total_steps:
+            if isinstance(self.train_data, EpochDataset):
+                self.train_data.set_epoch(state.epoch)
+            for i, batch in _batches(self.train_data, self.config, state.epoch, self.collate, state.batch_in_epoch):
+                stopped = self._step(i, batch)
+                if stopped:
+                    return stopped
+            state.epoch += 1  # the epoch ran to its end
+            state.batch_in_epoch = 0
+            for cb in self.callbacks:
+                cb.on_epoch_end(state.epoch, state.step)
+            stopped = self._asked_to_stop()
+            if stopped:
+                return stopped
+            self.checkpoint()
+        return "max steps"
 
+    def _step(self, i: int, batch: Any) -> str | None:
+        """Batch `i` of the epoch: one step, its log line, the callbacks, a checkpoint when due; then a
+        reason to stop, if there is one."""
+        state, config = self.state, self.config
+        batch = to_device(batch, self.device)
+        lr = learning_rate(state.step, config, self.total_steps, self.clock.fraction())
+        for opt in self.optimizers.values():
+            for group in opt.param_groups:
+                group["lr"] = lr
+        stats = self.step_fn(self.model, batch, self.optimizers, state.step)
+        state.step += 1
+        state.batch_in_epoch = i + 1
+        record = {"step": state.step, "epoch": state.epoch, "lr": lr, **stats}
+        if state.step % config.log_every == 0 or state.step == 1:
+            append_jsonl(self.metrics, record)
+        for cb in self.callbacks:
+            cb.on_step(state.step, record)
+        if state.step % config.checkpoint_every == 0:
+            self.checkpoint()
+        if state.step >= self.total_steps:
+            return "max steps"
+        if self.clock.over():
+            return "time limit"
+        return self._asked_to_stop()
 
-def _default_step(model: torch.nn.Module, batch: Any, optimizers: dict[str, torch.optim.Optimizer],
-                  clip: float) -> dict:
-    loss, stats = model.loss(batch)
-    for optimizer in optimizers.values():
-        optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip) if clip else torch.tensor(0.0)
-    for optimizer in optimizers.values():
-        optimizer.step()
-    return {"loss": float(loss.detach()), "grad_norm": float(grad_norm), **stats}
+    def _asked_to_stop(self) -> str | None:
+        return next((reason for cb in self.callbacks if (reason := cb.should_stop())), None)
 
 
 def _truncate_metrics(path: Path, step: int, size: int | None = None) -> None:
@@ -288,3 +339,6 @@ def _truncate_metrics(path: Path, step: int, size: int | None = None) -> None:
         return
     keep = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line).get("step", 0) <= step]
     path.write_text("".join(line + "\n" for line in keep))
+
+
+__all__ = ["OPTIMIZERS", "FitResult", "TrainConfig", "default_optimizers", "evaluate", "fit", "learning_rate"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import logging
 import tomllib
@@ -16,7 +15,7 @@ from tunesmith.data import load_corpus, split_pieces
 from tunesmith.errors import TunesmithError
 from tunesmith.fileio import write_json_atomic
 from tunesmith.models import Family, config_from_dict, config_to_dict, get_family
-from tunesmith.representations import representation_from_dict
+from tunesmith.representations import Representation, representation_from_dict
 from tunesmith.runs import SPLIT_FILE, read_config, resolve_device, write_config
 from tunesmith.training.loop import FitResult, TrainConfig, fit
 
@@ -56,9 +55,45 @@ def apply_settings(values: dict[str, dict[str, Any]], settings: list[str]) -> di
     return values
 
 
-def _make_dataset(family: Family, pieces, representation, config, seed: int, augment: bool):
-    kwargs = {"augment": augment} if "augment" in inspect.signature(family.make_dataset).parameters else {}
-    return family.make_dataset(pieces, representation, config, seed, **kwargs)
+def _settings(model: str, out: Path, resume: bool, config_file: Path | None,
+              training_overrides: dict[str, Any] | None,
+              representation_overrides: dict[str, Any] | None) -> tuple[Family, dict[str, dict[str, Any]], dict | None]:
+    """The family, its settings by section (model, training, representation) and, when resuming, the corpus
+    the run was trained on: a resumed run's own settings (training overrides still apply), else the
+    family's defaults, then the config file, then the overrides."""
+    if resume:
+        saved = read_config(out)
+        family = get_family(saved["family"])
+        if model != saved["family"]:
+            raise TunesmithError(f"{out} holds a {saved['family']} run; resume it with --model {saved['family']}")
+        return family, {"model": saved["model"], "representation": saved["representation"],
+                        "training": {**saved["training"], **(training_overrides or {})}}, saved["corpus"]
+    family = get_family(model)
+    if out.exists() and (out / "config.json").exists():
+        raise TunesmithError(f"{out} already holds a run: use --resume to continue it, or another --out")
+    sections = read_config_file(config_file)
+    return family, {"model": sections.get("model", {}),
+                    "representation": {**family.representation, **sections.get("representation", {}),
+                                       **(representation_overrides or {})},
+                    "training": {**sections.get("training", {}), **(training_overrides or {})}}, None
+
+
+def write_run_start(out: Path, family: Family, model_config: Any, representation: Representation,
+                    train_config: TrainConfig, corpus: dict[str, Any],
+                    split: dict[str, list[str]] | None = None) -> None:
+    """What a run directory holds before training: config.json (family, settings, corpus and library
+    versions), the representation's own files and, when the pieces were split here, split.json."""
+    out.mkdir(parents=True, exist_ok=True)
+    representation.save(out)
+    write_config(out, {
+        "family": family.name,
+        "model": config_to_dict(model_config),
+        "representation": representation.to_dict(),
+        "training": dataclasses.asdict(train_config),
+        "corpus": corpus,
+    })
+    if split is not None:
+        write_json_atomic(out / SPLIT_FILE, split)
 
 
 def train(model: str, corpus: str, out: Path, *, config_file: Path | None = None,
@@ -68,50 +103,31 @@ def train(model: str, corpus: str, out: Path, *, config_file: Path | None = None
     """Train a `model` family on `corpus` into the run directory `out` (or resume it)."""
     out = Path(out)
     dev = resolve_device(device)
-    if resume:
-        saved = read_config(out)
-        family = get_family(saved["family"])
-        if model != saved["family"]:
-            raise TunesmithError(f"{out} holds a {saved['family']} run; resume it with --model {saved['family']}")
-        sections = {k: saved[k] for k in CONFIG_SECTIONS}
-        corpus, limit = saved["corpus"]["source"], saved["corpus"].get("limit")
-        rep_values = saved["representation"]
-        training_values = {**sections["training"], **(training_overrides or {})}
-    else:
-        family = get_family(model)
-        if out.exists() and (out / "config.json").exists():
-            raise TunesmithError(f"{out} already holds a run: use --resume to continue it, or another --out")
-        sections = read_config_file(config_file)
-        rep_values = {**family.representation, **sections.get("representation", {}),
-                      **(representation_overrides or {})}
-        training_values = {**sections.get("training", {}), **(training_overrides or {})}
-    model_config = config_from_dict(family.config_class, {**sections.get("model", {}), **(model_overrides or {})},
+    family, sections, saved_corpus = _settings(model, out, resume, config_file, training_overrides,
+                                               representation_overrides)
+    if saved_corpus is not None:
+        corpus, limit = saved_corpus["source"], saved_corpus.get("limit")
+    model_config = config_from_dict(family.config_class, {**sections["model"], **(model_overrides or {})},
                                     saved=resume)
-    train_config = config_from_dict(TrainConfig, training_values, "training")
+    train_config = config_from_dict(TrainConfig, sections["training"], "training")
     torch.manual_seed(train_config.seed)
 
     loaded = load_corpus(corpus, limit=limit, progress=progress)
     splits = split_pieces(loaded.pieces)
-    representation = representation_from_dict(rep_values, out if resume else None)
+    representation = representation_from_dict(sections["representation"], out if resume else None)
     if not resume:
         representation.fit(family.fit_pieces(splits["train"], model_config) if family.fit_pieces else splits["train"])
-    train_data = _make_dataset(family, splits["train"], representation, model_config, train_config.seed,
-                               train_config.augment)
-    valid_data = _make_dataset(family, splits["valid"], representation, model_config, train_config.seed, False)
+    seed = train_config.seed
+    train_data = family.make_dataset(splits["train"], representation, model_config, seed, train=True,
+                                     augment=train_config.augment)
+    valid_data = family.make_dataset(splits["valid"], representation, model_config, seed, train=False, augment=False)
     network = family.build_model(model_config, representation)
     log.info("%s: %d parameters, %d training / %d validation examples", family.name,
              sum(p.numel() for p in network.parameters()), len(train_data), len(valid_data))
 
-    out.mkdir(parents=True, exist_ok=True)
-    representation.save(out)
-    write_config(out, {
-        "family": family.name,
-        "model": config_to_dict(model_config),
-        "representation": representation.to_dict(),
-        "training": dataclasses.asdict(train_config),
-        "corpus": {"source": str(corpus), "limit": limit, "pieces": len(loaded.pieces),
-                   "rejected": len(loaded.rejected)},
-    })
-    write_json_atomic(out / SPLIT_FILE, {k: [p.source or p.name for p in v] for k, v in splits.items()})
+    write_run_start(out, family, model_config, representation, train_config,
+                    {"source": str(corpus), "limit": limit, "pieces": len(loaded.pieces),
+                     "rejected": len(loaded.rejected)},
+                    {k: [p.source or p.name for p in v] for k, v in splits.items()})
     return fit(network, train_data, valid_data, train_config, out, collate=family.collate, device=dev,
                resume=resume, progress=progress, train_step=family.train_step)
