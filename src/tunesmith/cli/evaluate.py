@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from tunesmith.cli.common import console, existing_path
 from tunesmith.errors import TunesmithError
+
+if TYPE_CHECKING:
+    from tunesmith.piece import Piece
 
 NO_REFERENCE = "give --reference (a bundled corpus such as bach, or a folder) to compare against"
 
@@ -49,7 +53,7 @@ def _generated_sets(paths: list[Path], *, num: int, bars: int, seed: int, temper
 
 
 def _reference_and_training(reference: str | None, train_corpus: str | None, run_corpora: list[dict],
-                            progress: bool) -> tuple[str, list, str, list]:
+                            progress: bool) -> tuple[str, list[Piece], str, list[Piece]]:
     """(reference label, pieces, training label, pieces) from the options, else from the runs' corpus."""
     from tunesmith.data import load_corpus, split_pieces
 
@@ -60,9 +64,11 @@ def _reference_and_training(reference: str | None, train_corpus: str | None, run
         raise TunesmithError("the runs learned from different corpora; give --reference to compare them on one")
     if reference is None and train_corpus is None:
         source, limit = sources.pop()
+        assert isinstance(source, str)  # sources keeps only runs that name their corpus
         pieces = load_corpus(source, limit=limit, progress=progress).pieces
         return source, pieces, f"{source} (training split)", split_pieces(pieces)["train"]
     ref_source = reference or train_corpus
+    assert ref_source is not None  # one of them is given: the first branch returned otherwise
     ref_pieces = load_corpus(ref_source, progress=progress).pieces
     if train_corpus is None or train_corpus == ref_source:
         return ref_source, ref_pieces, ref_source, ref_pieces

@@ -184,7 +184,8 @@ def _end_on_tonic(piece: Piece, t: Targets) -> Measured | None:
     if not t.end_on_tonic:
         return None
     last = final_onset_pitches(piece)
-    return str(t.key), [pitch_name(p) for p in last], bool(last) and t.key.tonic in {p % 12 for p in last}
+    tonic = t.key.tonic if t.key is not None else None
+    return str(t.key), [pitch_name(p) for p in last], bool(last) and tonic in {p % 12 for p in last}
 
 
 @check("loopable", hard=True)

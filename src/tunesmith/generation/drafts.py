@@ -133,7 +133,9 @@ class Drafter:
         while kind is not None and len(guesses) < self.limit:
             place = recent.place(kind)
             kind = self.next_kind.get(place) or self.next_kind.get(place[:2]) or self.next_kind.get(place[:1])
-            value, rate = (None, 0.0) if kind is None else self._value(kind, recent)
+            if kind is None:
+                break
+            value, rate = self._value(kind, recent)
             chance *= rate
             if value is None or chance < MIN_CHANCE:
                 break

@@ -107,7 +107,10 @@ class MusicConstraints:
         self.music = ~v.of("PAD", "BOS", "EOS", "MASK", "Cond")
         self.music[self.bar_id] = True
         self.pitch_ok = self._pitch_mask(targets.scale, targets.pitch_range)
+        self.tonic_only: torch.Tensor | None = None  # the tonic alone, for the piece's very last note
         self.tonic_ok = self._tonic_mask()
+        # the tonic the last bar must sound (with --end-on-tonic), else None
+        self.tonic = targets.key.tonic if self.tonic_ok is not None and targets.key is not None else None
         self.program_ok = self._program_mask(programs)
         self.duration_ok = self._duration_mask()
         self.meter_id = self._meter_id(meter or ("{}/{}".format(*targets.time_signature) if targets.time_signature else None))
@@ -222,8 +225,8 @@ class MusicConstraints:
         lo = self.targets.density[0] if self.targets.density else 1
         if s.notes_in_bar < lo or s.last in self.kinds:
             return False
-        if self.tonic_ok is not None and self.bar_offset + s.bars == self.piece_bars:
-            return any(p % 12 == self.targets.key.tonic for p in s.onset_pitches)
+        if self.tonic is not None and self.bar_offset + s.bars == self.piece_bars:
+            return any(p % 12 == self.tonic for p in s.onset_pitches)
         return True
 
     def allowed(self, s: RowState) -> torch.Tensor:
@@ -232,12 +235,12 @@ class MusicConstraints:
             ok = torch.zeros_like(self.music)
             ok[self.bar_id] = True
             return ok
-        in_last_bar = self.tonic_ok is not None and self.bar_offset + s.bars == self.piece_bars
+        in_last_bar = self.tonic is not None and self.bar_offset + s.bars == self.piece_bars
         hi = self.targets.density[1] if self.targets.density else None
         if s.last in self.kinds:  # inside a note: its next part only
             pitches = self.pitch_ok
-            if in_last_bar:
-                tonic_missing = self.targets.key.tonic not in {p % 12 for p in s.onset_pitches}
+            if in_last_bar and self.tonic_ok is not None and self.tonic_only is not None:
+                tonic_missing = self.tonic not in {p % 12 for p in s.onset_pitches}
                 last_note = (hi is not None and s.notes_in_bar >= hi - 1) or self.targets.monophonic
                 pitches = self.tonic_only if tonic_missing and last_note else self.tonic_ok
             velocities = self.velocity_ok(self.bar_offset + s.bars - 1)
@@ -258,15 +261,16 @@ class MusicConstraints:
         chord_full = len(s.onset_pitches) >= (1 if self.targets.monophonic else MAX_CHORD)
         closing, last_bar = self.bar_complete(s), s.bars >= self.total_bars
         # the rest depends on these alone: the same state's mask is kept (a melody to place reads more)
-        key = (s.last, s.meter_id, s.pos, s.bar_len, self._earliest(s), capped, chord_full, closing, last_bar)
-        ok = self._free_cache.get(key) if self.melody is None else None
-        if ok is None:
+        state = (s.last, s.meter_id, s.pos, s.bar_len, self._earliest(s), capped, chord_full, closing, last_bar)
+        kept = self._free_cache.get(state) if self.melody is None else None
+        if kept is None:
             ok = self._between_notes(s, capped, chord_full or s.pos < 0, closing, last_bar)
             if self.melody is None:
-                self._free_cache[key] = ok
+                self._free_cache[state] = ok
             else:  # restrict() changes the mask in place: this one is fresh, never kept
                 ok = self.melody.restrict(ok, s)
-        return ok
+            return ok
+        return kept
 
     def _between_notes(self, s: RowState, capped: bool, no_note: bool, closing: bool, last_bar: bool) -> torch.Tensor:
         """`allowed` outside a note: where the next onset may be, a new note at this one, the bar's end..."""
@@ -391,7 +395,7 @@ class Melody:
         """`ok` narrowed to what the melody allows. Inside a note it returns a new mask; outside one it changes
         `ok` in place (the caller gives it a fresh one)."""
         c, here = self.c, self.here(s)
-        if s.melody_open:  # the melody's own note: its pitch, velocity and duration
+        if s.melody_open and here is not None:  # the melody's own note: its pitch, velocity and duration
             part = {"Program": 0, "Pitch": 1, "Velocity": 2}[s.last]
             only = torch.zeros_like(ok)
             only[here[part]] = True

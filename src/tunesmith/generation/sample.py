@@ -59,7 +59,7 @@ def sample_rows(model: torch.nn.Module, plan: Plan, constraints: MusicConstraint
     # worker threads copy it when they start, so it is not undone; nothing here needs numbers below 1e-38)
     torch.set_flush_denormal(True)
     previous = torch.backends.mkldnn.enabled
-    torch.backends.mkldnn.enabled = False
+    torch.backends.mkldnn.enabled = False  # type: ignore[assignment]  # torch's stub types the flag as its descriptor
     uniforms = [Uniforms(g) for g in generators]
     try:
         with torch.no_grad():

@@ -27,7 +27,7 @@ from tunesmith.piece import Piece
 from tunesmith.representations.conditioning import density_level, notes_per_bar
 from tunesmith.representations.tokens import TokenRepresentation
 from tunesmith.runs import TrainedRun
-from tunesmith.theory import DENSITY_EDGES, DENSITY_LEVELS
+from tunesmith.theory import DENSITY_LEVELS
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +48,12 @@ class TokenGeneration:
 
     def __init__(self, run: TrainedRun, controls: Controls, use_cache: bool = True, guess: bool = True):
         self.run, self.controls, self.use_cache, self.guess = run, controls, use_cache, guess
-        self.rep: TokenRepresentation = run.representation
+        if not isinstance(run.representation, TokenRepresentation):
+            raise ControlError(f"{run.path} is a {run.family.name} run, not a token model's")
+        self.rep = run.representation
         self.cv = self.rep.conditions
         self.primer = controls.primer_piece()
-        self.targets = resolve_targets(controls, self.primer, self.rep.settings.get("density_edges"))
+        self.targets = resolve_targets(controls, self.primer, self.rep.density_edges)
         self.window = int(getattr(run.model, "context", None) or run.config.get("model", {}).get("window", 512))
         # Program events stay among the programs the run was trained on (the asked ones when it knows them
         # all; otherwise the piece is re-voiced for the asked instruments afterwards)
@@ -62,7 +64,7 @@ class TokenGeneration:
 
         primer_programs = sorted({program_number(p, d) for _, p, d in self.primer.instruments}) if self.primer else None
         if asked is not None and known(asked):
-            self.masked_programs = asked
+            self.masked_programs: list[int] | None = asked
         elif primer_programs and known(primer_programs):
             self.masked_programs = primer_programs
         else:
@@ -70,10 +72,16 @@ class TokenGeneration:
         self._check_possible()
 
     # --- what can be done ---
-    def _check_possible(self) -> None:
-        t, cv, primer = self.targets, self.cv, self.primer
+    @property
+    def bar_id(self) -> int:
+        """The bar token's id."""
         if self.rep.bar_id is None:
             raise ControlError("the token sampler needs bar tokens: this run's tokenization has none (train with REMI)")
+        return self.rep.bar_id
+
+    def _check_possible(self) -> None:
+        t, cv, primer = self.targets, self.cv, self.primer
+        _ = self.bar_id  # a run without bar tokens is refused here
         for flag, asked in (("--infill", t.infill), ("--loopable", t.loopable)):
             if asked and not cv.infill:
                 raise ControlError(f"{flag} needs a run trained for infilling ([representation] infill = true); "
@@ -98,11 +106,11 @@ class TokenGeneration:
     def condition_values(self) -> dict[str, Any]:
         """Conditioning values asked for, or taken from the primer; None where the model chooses."""
         t, primer, cv = self.targets, self.primer, self.cv
-        edges = self.rep.settings.get("density_edges", DENSITY_EDGES)
+        edges = self.rep.density_edges
         density = None
         if t.density_label:
             word = t.density_label.split()[0]
-            density = word if word in DENSITY_LEVELS else density_level(t.density[0], edges)
+            density = word if word in DENSITY_LEVELS or t.density is None else density_level(t.density[0], edges)
         elif primer is not None:
             density = density_level(notes_per_bar(primer), edges)
         meter = t.time_signature or (primer.time_signature if primer is not None else None)
@@ -189,7 +197,7 @@ class TokenGeneration:
             self.events = [len(row) - plan.music_at for row in rows]
         elif t.infill:
             start, end = t.infill
-            bars = split_bars(self.rep.encode(self.primer), self.rep.bar_id)
+            bars = split_bars(self.rep.encode(self.primer), self.bar_id)
             plan = self.infill_plan(head, bars, start, end, bars[end:])
             rows = self.sample(plan, self.constraints(total_bars=end - start, bar_offset=start,
                                                       piece_bars=self.primer.bars, end_id=end_id), generators)
@@ -239,7 +247,7 @@ class TokenGeneration:
     def close_loop(self, head: list[int], music: list[int], piece: Piece, generator: torch.Generator) -> Piece:
         """Write the last bar again, knowing that the first bar follows it."""
         n = self.targets.bars
-        bars = split_bars(music, self.rep.bar_id)[:n]
+        bars = split_bars(music, self.bar_id)[:n]
         names = self.rep.token_names()
         meters = [names[i] for i in music if names[i].startswith("TimeSig_")]
         plan = self.infill_plan(list(head), bars, n - 1, n, bars)

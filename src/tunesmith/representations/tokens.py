@@ -41,7 +41,7 @@ class TokenRepresentation(Representation):
             raise TunesmithError(f"unknown tokenization {tokenization!r} (choose from: {', '.join(TOKENIZATIONS)})")
         if infill and tokenization != "REMI":
             raise TunesmithError("infill needs bar tokens: use tokenization = \"REMI\"")
-        self.settings = {"tokenization": tokenization, "num_velocities": num_velocities, "use_programs": use_programs,
+        self.settings: dict[str, Any] = {"tokenization": tokenization, "num_velocities": num_velocities, "use_programs": use_programs,
                          "use_tempos": use_tempos, "use_time_signatures": use_time_signatures,
                          "num_tempos": num_tempos}
         # conditioning settings are written only when used, so runs without them keep their config
@@ -108,6 +108,11 @@ class TokenRepresentation(Representation):
     @property
     def special_ids(self) -> list[int]:
         return [self.tokenizer[f"{t}_None"] for t in SPECIAL_TOKENS]
+
+    @property
+    def density_edges(self) -> list[float]:
+        """Notes per bar between 'low' and 'medium', and between 'medium' and 'high' (tertiles of the training set)."""
+        return [float(edge) for edge in self.settings.get("density_edges", DENSITY_EDGES)]
 
     @property
     def bar_id(self) -> int | None:
@@ -191,7 +196,7 @@ class TokenRepresentation(Representation):
     # --- conditioning ---
     def condition_prefix(self, piece: Piece) -> list[int]:
         """The conditioning ids of a training piece (empty when the run has no conditioning)."""
-        edges = self.settings.get("density_edges", DENSITY_EDGES)
+        edges = self.density_edges
         return self.conditions.prefix(self.conditions.piece_values(piece, style_of(piece), edges))
 
     # --- saving ---
