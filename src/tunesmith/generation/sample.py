@@ -32,6 +32,7 @@ from tunesmith.controls.logits import filter_logits
 from tunesmith.errors import ControlError
 from tunesmith.generation.drafts import Drafter
 from tunesmith.generation.masks import MusicConstraints, RowState, apply_mask
+from tunesmith.models.base import GuessingDecoder
 
 log = logging.getLogger(__name__)
 TOKENS_PER_BAR_LIMIT = 300  # a row that has not finished its bars after this many events per bar is cut
@@ -108,7 +109,7 @@ def _sample_rows(model, plan, constraints, uniforms, controls, device, max_new, 
     # one row with a cache that can take several events at once: feed guesses of the next events along
     # with each sampled one (drafts.py), and keep those that the row then draws anyway
     drafter = None
-    if guess and num == 1 and use_cache and getattr(model, "guessing", False):
+    if guess and num == 1 and use_cache and isinstance(model, GuessingDecoder) and model.guessing:
         drafter = Drafter(constraints.vocab.kind, constraints.vocab.values)
     rows = Rows(num, plan, constraints, drafter)
     fed = ModelFeed(model, device, use_cache, drafter)
