@@ -94,7 +94,7 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="run directory (default: /tmp/tunesmith-bench-gan-NAME)")
     parser.add_argument("--config", default=None, help="a TOML config file (as `tunesmith train --config`)")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                        help="change a setting after the config, e.g. --set model.bar_gates=true (repeatable)")
+                        help="change a setting after the config, e.g. --set model.gates.bar=true (repeatable)")
     parser.add_argument("--run", default=None, help="measure this trained run instead of training one")
     parser.add_argument("--minutes", type=float, default=25.0, help="training time limit (wall clock)")
     parser.add_argument("--steps", type=int, default=None, help="training step limit")
@@ -135,8 +135,8 @@ def main() -> None:
     generated = run.generate(Controls(num=phrases, bars=config.bars, seed=args.seed + 1))
     gen_rolls = np.stack([rep.render(rep.note_table(p), 0, run.model.steps) for p in generated])
     pieces = load_corpus(run.config["corpus"]["source"], limit=run.config["corpus"]["limit"], progress=False).pieces
-    data = run.family.make_dataset(split_pieces(pieces)["train"], rep, replace(config, max_valid_phrases=phrases),
-                                   args.seed, train=False)
+    as_many = replace(config, phrases=replace(config.phrases, max_valid=phrases))  # phrases like the generated
+    data = run.family.make_dataset(split_pieces(pieces)["train"], rep, as_many, args.seed, train=False)
     data_rolls = np.stack([data[i].numpy() for i in range(len(data))])
     result["run"] = str(out)
     result["data"], result["generated"] = measure(run, data_rolls), measure(run, gen_rolls)

@@ -3,7 +3,7 @@
 (its data and generated metrics, and which of them are within target), in the order given.
 
     python bench/gan_sweep.py --common "--data DIR --steps 1150 --device cuda --threads 2" \\
-        "bars=--config configs/gan-pop909.toml --set model.bar_gates=true" "plain=--config configs/gan-pop909.toml"
+        "bars=--config configs/gan-pop909.toml --set model.gates.bar=true" "plain=--config configs/gan-pop909.toml"
 """
 
 from __future__ import annotations

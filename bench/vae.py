@@ -141,7 +141,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for training and scoring")
     parser.add_argument("--device", default="cpu", help="cpu or cuda, for training and scoring")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                        help="change a setting of the config, e.g. --set model.free_bits=96 (repeatable)")
+                        help="change a setting of the config, e.g. --set model.loss.free_bits=96 (repeatable)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)

@@ -72,7 +72,8 @@ def test_unknown_keys_and_wrong_kinds_are_one_line_errors_naming_the_setting():
 
 
 def test_moved_and_removed_settings_say_so():
-    assert error({"inner_size": 2}) == "model setting inner_size is now inner.size (in a TOML file: [model.inner] size = ...)"
+    assert error({"inner_size": 2}) == ("model setting inner_size is now inner.size (in a TOML file: "
+                                        "[model.inner] size = ...)")
     assert error({"old_trick": True}) == ("model setting old_trick was removed: it did not help "
                                           "(docs/experiments.md); leave it out")
 

@@ -52,9 +52,17 @@ def assert_recorded(run_dir: Path, values: dict, training: dict) -> dict:
     config = json.loads((run_dir / "config.json").read_text())
     expected = {**values, "training": {**values.get("training", {}), **training}}
     for section in ("model", "training", "representation"):
-        for key, value in expected.get(section, {}).items():
-            assert config[section][key] == value, f"[{section}] {key}"
+        assert_within(expected.get(section, {}), config[section], section)
     return config
+
+
+def assert_within(given: dict, recorded: dict, where: str) -> None:
+    """Every key of `given` (tables such as [model.critic] too) has its value in `recorded`."""
+    for key, value in given.items():
+        if isinstance(value, dict) and where != "representation":
+            assert_within(value, recorded[key], f"{where}.{key}")
+        else:
+            assert recorded[key] == value, f"[{where}] {key}"
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +148,12 @@ def test_a_preset_loads_strictly_into_controls(path, tiny_corpus, tmp_path):
         load_preset(with_unknown_key(path, "controls", tmp_path))
     with pytest.raises(ControlError, match=UNKNOWN):
         load_preset(with_unknown_key(path, "outputs", tmp_path))
+
+
+def test_a_config_in_the_layout_before_sections_is_refused_naming_the_new_key(tmp_path):
+    flat = tmp_path / "old-gan.toml"
+    flat.write_text("[model]\nvoice_limit = true\ngate_steps = 2\nmetre_start = false\n")
+    with pytest.raises(TunesmithError) as raised:
+        train("gan", "bach", tmp_path / "run", config_file=flat, limit=6, progress=False)
+    assert str(raised.value) == "model setting gate_steps is now gates.steps (in a TOML file: [model.gates] steps = ...)"
+    assert not (tmp_path / "run").exists()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import math
 import tomllib
 from pathlib import Path
 from types import SimpleNamespace
@@ -13,17 +12,25 @@ import pytest
 import symusic
 import torch
 
+from tunesmith.config import config_from_dict
 from tunesmith.controls.controls import Controls
 from tunesmith.errors import ControlError, TunesmithError
 from tunesmith.models import get_family
 from tunesmith.models.gan import FAMILY, GANConfig, make_dataset, train_step
+from tunesmith.models.gan_config import CriticSettings
 from tunesmith.models.gan_networks import binary_roll, gate_min, gradient_penalty, voice_margin
 from tunesmith.models.gan_sampling import chained_latents, generate, parse_roll_sampling
 from tunesmith.piece import Piece
 from tunesmith.representations.pianoroll import ONSET, SOUNDING, VELOCITY, PianoRollRepresentation, TrackSpec
 from tunesmith.theory import parse_key
 
-SMALL = GANConfig(**tomllib.loads((Path(__file__).parent / "tiny-gan.toml").read_text())["model"])
+TINY = tomllib.loads((Path(__file__).parent / "tiny-gan.toml").read_text())["model"]
+SMALL = config_from_dict(GANConfig, TINY)
+
+
+def small(changes: dict) -> GANConfig:
+    """The tiny GAN's config with `changes` ({"gates.bar": True}...), read as a config file's would be."""
+    return config_from_dict(GANConfig, {**TINY, **changes})
 
 
 def small_rep(steps_per_beat: int = 4, beats: int = 4) -> PianoRollRepresentation:
@@ -75,8 +82,7 @@ def test_shapes_and_channels(steps_per_beat, beats):
 
 
 def test_pitches_are_chosen_per_block_and_tracks_gate_and_strike_as_one():
-    model = small_run(GANConfig(bars=2, latent_dim=8, generator_channels=16, critic_channels=8, pitch_steps=4,
-                                gate_steps=4)).model
+    model = small_run(small({"generator.pitch_steps": 4, "gates.steps": 4})).model
     with torch.no_grad():  # an untrained generator sounds everywhere: give its pitches and gates some contrast
         model.generator.pitch_bias[:, SOUNDING].normal_(generator=torch.Generator().manual_seed(2))
         model.generator.gates.bias[SOUNDING] = 0.0
@@ -86,15 +92,43 @@ def test_pitches_are_chosen_per_block_and_tracks_gate_and_strike_as_one():
     on = (probs[..., SOUNDING] > 0.5).view(6, 2, -1, 4, 25)  # [B, T, blocks, 4 steps, P]
     assert bool(on.any()) and bool((~on).any())
     assert torch.equal(on, on[:, :, :, :1].expand_as(on))  # a block's four steps sound the same pitches
-    flat = small_run(GANConfig(bars=2, latent_dim=8, generator_channels=16, critic_channels=8, pitch_steps=1,
-                               track_gates=False)).model
+    flat = small_run(small({"generator.pitch_steps": 1, "gates.track": False})).model
     with torch.no_grad():
         free = flat.generator(flat.generator.latents(6, torch.Generator().manual_seed(1)))
     assert not torch.equal(free[..., ONSET], free[..., :1, ONSET].expand_as(free[..., ONSET]))
-    with pytest.raises(TunesmithError, match="voice_limit needs track_gates = true"):
-        small_run(GANConfig(**{**SMALL.__dict__, "voice_limit": True, "track_gates": False}))
-    with pytest.raises(TunesmithError, match="pitch_steps must divide the 16 steps"):
-        small_run(GANConfig(bars=2, latent_dim=8, generator_channels=16, critic_channels=8, pitch_steps=3))
+    with pytest.raises(TunesmithError, match="^model setting generator.pitch_steps must divide the 16 steps"):
+        small_run(small({"generator.pitch_steps": 3}))
+
+
+@pytest.mark.parametrize(("changes", "problem"), [
+    ({"gates.voice_limit": True, "gates.track": False},
+     "gates.voice_limit needs gates.track = true (a one-voice track could never rest)"),
+    ({"gates.steps": 2, "gates.track": False}, "gates.steps needs gates.track = true (it groups the track gates)"),
+    ({"gates.learn_bar": False}, "gates.learn_bar = false needs gates.bar = true"),
+    ({"phrases.transpose": 3}, "phrases.transpose does nothing with phrases.key_normalize = true (every piece is "
+                               "moved to C major or A minor)"),
+    ({"critic.steps": 0}, "critic.steps must be at least 1 (got 0)"),
+    ({"phrases.condition_prob": 1.5}, "phrases.condition_prob must be between 0.0 and 1.0 (got 1.5)"),
+    ({"bars": 0}, "bars must be at least 1 (got 0)"),
+])
+def test_settings_that_cannot_work_are_refused_in_one_line_naming_the_setting(changes, problem):
+    with pytest.raises(TunesmithError) as raised:
+        small(changes)
+    assert str(raised.value) == f"model setting {problem}"
+
+
+def test_settings_live_in_sections_and_old_names_say_where_they_went():
+    assert (SMALL.bars, SMALL.generator.latent_dim, SMALL.generator.channels) == (2, 8, 16)
+    assert (SMALL.critic.channels, SMALL.critic.steps, SMALL.phrases.transpose) == (8, 2, 0)
+    both = config_from_dict(GANConfig, {"critic": {"lr": 2e-3}, "critic.steps": 3})  # a table and a --set
+    assert both.critic == CriticSettings(steps=3, lr=2e-3) and both.gates == GANConfig().gates
+    with pytest.raises(TunesmithError) as raised:
+        config_from_dict(GANConfig, {"critic_steps": 3})
+    assert str(raised.value) == ("model setting critic_steps is now critic.steps (in a TOML file: "
+                                 "[model.critic] steps = ...)")
+    for removed in ("metre_start", "single_strikes", "critic_bar_summary"):
+        with pytest.raises(TunesmithError, match=f"^model setting {removed} was removed: it did not help"):
+            config_from_dict(GANConfig, {removed: False})
 
 
 def test_voice_margin_keeps_one_voice_tracks_to_their_likeliest_pitch():
@@ -103,42 +137,12 @@ def test_voice_margin_keeps_one_voice_tracks_to_their_likeliest_pitch():
     assert torch.allclose(voice_margin(logits), torch.tensor([[-2.0, 1.0, -1.0, -3.0], [0.5, -0.5, -3.0, -1.5]]))
     rep = small_rep()
     rep.tracks[0].max_voices, rep.tracks[1].max_voices = 1, 2
-    model = small_run(GANConfig(**{**SMALL.__dict__, "voice_limit": True}), rep=rep).model
+    model = small_run(small({"gates.voice_limit": True}), rep=rep).model
     with torch.no_grad():
         model.generator.gates.bias[SOUNDING] = 20.0  # every step sounds: the pitches alone decide
         probs = model.generator(model.generator.latents(4, torch.Generator().manual_seed(3)))
     voices = (probs[..., SOUNDING] > 0.5).sum(-1)  # [B, T, L]
     assert bool((voices[:, 0] == 1).all()) and bool((voices[:, 1] > 2).any())  # two voices: left to the pitches
-
-
-def test_single_strikes_strike_where_a_wish_to_strike_begins():
-    model = small_run(GANConfig(**{**SMALL.__dict__, "single_strikes": True})).model
-    with torch.no_grad():
-        model.generator.step_bias[:, ONSET] = 5.0  # every step wants a strike
-        probs = model.generator(model.generator.latents(4, torch.Generator().manual_seed(5)))
-    struck = probs[..., 0, ONSET] > 0.5  # [B, T, L]: one strike for all of a track's pitches
-    assert bool(struck[..., 0].all()) and not bool(struck[..., 1:].any())  # strikes where the wish starts only
-    with torch.no_grad():
-        model.generator.step_bias[:, ONSET] = torch.tensor([5.0, -5.0] * 8)  # a wish on every other step
-        probs = model.generator(model.generator.latents(4, torch.Generator().manual_seed(5)))
-    struck = probs[..., 0, ONSET] > 0.5
-    assert bool(struck[..., ::2].all()) and not bool(struck[..., 1::2].any())
-
-
-def test_gates_start_in_the_corpus_metre():
-    model = small_run().model
-    real = torch.zeros(2, 2, 32, 25, 3)  # two 2-bar phrases; the bass is silent
-    for bar in (0, 16):
-        real[:, 0, bar: bar + 8, 5, SOUNDING] = 1.0  # the melody sounds on the first half of every bar ...
-        real[:, 0, [bar, bar + 4], 5, ONSET] = 1.0  # ... struck on beats 1 and 2
-    model.start_metre(real)
-    high, low = math.log(0.98 / 0.02), math.log(0.02 / 0.98)
-    expected = torch.full((2, 2, 16), low)
-    expected[0, SOUNDING, :8] = high
-    expected[0, ONSET, [0, 4]] = high
-    for generator in (model.generator, model.generator_ema):
-        assert torch.allclose(generator.step_bias, expected, atol=1e-5)
-        assert not generator.gates.bias.detach().any()
 
 
 def test_gate_min_is_the_minimum_and_both_gates_learn():
@@ -152,7 +156,7 @@ def test_gate_min_is_the_minimum_and_both_gates_learn():
 
 
 def test_bar_gates_start_at_the_corpus_rests_and_silence_whole_bars():
-    model = small_run(GANConfig(**{**SMALL.__dict__, "bar_gates": True})).model
+    model = small_run(small({"gates.bar": True})).model
     real = torch.zeros(8, 2, 32, 25, 3)  # eight 2-bar phrases
     real[:, 1, :, 3, SOUNDING] = 1.0  # the bass always plays
     real[:4, 0, :16, 5, SOUNDING] = 1.0  # the melody rests in the second bar of every phrase, and in both bars
@@ -192,7 +196,7 @@ def test_one_training_step_changes_both_networks():
 
 @pytest.mark.parametrize("learn", [True, False])
 def test_bar_gates_start_on_the_first_step_and_learn_only_if_asked(learn):
-    model = small_run(GANConfig(**{**SMALL.__dict__, "bar_gates": True, "learn_bar_gates": learn})).model.train()
+    model = small_run(small({"gates.bar": True, "gates.learn_bar": learn})).model.train()
     optimizers = model.configure_optimizers(SimpleNamespace(lr=1e-3))
     real = torch.zeros(4, 2, 32, 25, 3)
     real[:, :, :16, 12, SOUNDING] = 1  # every track rests in its second bar
@@ -203,8 +207,6 @@ def test_bar_gates_start_on_the_first_step_and_learn_only_if_asked(learn):
     assert bool((started != 0).all())  # set from the first batch: half the bars rest
     moved = not torch.equal(gate, model.generator.bar_gate.weight) or not torch.equal(started, model.generator.bar_bias)
     assert moved == learn
-    with pytest.raises(TunesmithError, match="learn_bar_gates = false needs bar_gates = true"):
-        small_run(GANConfig(**{**SMALL.__dict__, "learn_bar_gates": False}))
 
 
 def test_gradient_penalty_hand_made():
@@ -216,20 +218,6 @@ def test_gradient_penalty_hand_made():
     real, fake = torch.tensor([[3.0, 4.0], [3.0, 4.0]]), torch.zeros(2, 2)
     penalty = gradient_penalty(lambda x: 0.5 * (x ** 2).sum(1), real, fake, mix=torch.tensor([[1.0], [0.5]]))
     assert float(penalty.detach()) == pytest.approx(((5 - 1) ** 2 + (2.5 - 1) ** 2) / 2)
-
-
-def test_critic_bar_summary_reads_each_tracks_pitch_classes_and_rests():
-    model = small_run(GANConfig(**{**SMALL.__dict__, "critic_bar_summary": True})).model
-    roll = torch.zeros(1, 2, 32, 25, 3)  # two bars; the roll's lowest pitch (48, a C) is row 0
-    roll[0, 0, 3:9, [0, 12, 16], SOUNDING] = 1.0  # melody, bar 1: C, C an octave up, E; bar 2 rests
-    roll[0, 1, 20, 24, SOUNDING] = 1.0  # bass, bar 2: the C two octaves up
-    summary = model.critic.bar_summary(roll).view(2, 2, 13)  # [tracks, bars, 12 classes + plays]
-    expected = torch.zeros(2, 2, 13)
-    expected[0, 0, [0, 4, 12]] = 1.0
-    expected[1, 1, [0, 12]] = 1.0
-    assert torch.equal(summary, expected)
-    assert model.critic(roll).shape == (1,)
-    assert float(gradient_penalty(model.critic, roll, torch.zeros_like(roll)).detach()) > 0
 
 
 class FixedRoll(torch.nn.Module):
@@ -291,7 +279,7 @@ def test_conditioning_keeps_the_given_track():
 
 
 def test_long_pieces_chain_neighbouring_latents():
-    run = small_run(GANConfig(**{**SMALL.__dict__, "phrase_drift": 0.3}))
+    run = small_run(small({"phrase_drift": 0.3}))
     z = chained_latents(run.model.generator, 4, 0.3, 1.0, torch.Generator().manual_seed(0), torch.device("cpu"))
     shared = z["shared"]
     assert shared.shape == (4, 8)
@@ -305,12 +293,12 @@ def test_long_pieces_chain_neighbouring_latents():
 def test_dataset_phrases_and_transposition():
     rep = small_rep()
     pieces = [melody_piece(bars=6, name="Melody"), melody_piece(bars=6, name="Tuba")]
-    free = GANConfig(**{**SMALL.__dict__, "key_normalize": False})  # pieces stay in their keys, moved at random
+    free = small({"phrases.key_normalize": False, "phrases.transpose": 3})  # pieces stay in their keys, moved
     train = make_dataset(pieces, rep, free, seed=0, train=True, augment=True)
     valid = make_dataset(pieces, rep, free, seed=0, train=False)
     # a phrase starting on every bar but the last (the Tuba piece has no track of the model); none overlap in valid
     assert len(train) == 5 and len(valid) == 3
-    plain = make_dataset(pieces, rep, GANConfig(**{**free.__dict__, "transpose": 0}), 0, train=True, augment=True)
+    plain = make_dataset(pieces, rep, small({"phrases.key_normalize": False}), 0, train=True, augment=True)
     x, y = train[1], plain[1]
     assert x.shape == (2, 32, 25, 3)
     assert float(x.sum()) == pytest.approx(float(y.sum()))  # same notes, maybe shifted in pitch
@@ -350,7 +338,7 @@ def test_key_normalised_runs_learn_in_c_and_play_in_the_key_asked_for():
     assert {n.pitch % 12 for n in piece.score.tracks[1].notes} == {2, 6, 9}  # the triad, in D
     with pytest.raises(ControlError, match="primer's key is kept"):
         generate(run, Controls(primer=melody, key="E"))
-    old = small_run(GANConfig(**{**SMALL.__dict__, "key_normalize": False}))
+    old = small_run(small({"phrases.key_normalize": False}))
     with pytest.raises(ControlError, match="--key needs a gan run trained with key_normalize"):
         generate(old, Controls(key="E"))
 
@@ -361,7 +349,7 @@ def test_train_and_sample_through_the_pipeline(tmp_path):
 
     run_dir = tmp_path / "run"
     train("gan", "bach", run_dir, limit=12, progress=False,
-          model_overrides=dict(SMALL.__dict__),
+          model_overrides=TINY,
           training_overrides={"max_steps": 2, "batch_size": 4, "snapshot_every": 2})
     assert (run_dir / "samples" / "step_0000002.png").exists()
     lines = (run_dir / "metrics.jsonl").read_text().splitlines()
@@ -383,4 +371,4 @@ def test_generator_starts_at_each_tracks_velocity_and_the_critic_weighs_velocity
     roll = torch.rand(2, 2, 32, 25, 3)
     seen = run.model.judge(roll)
     assert torch.equal(seen[..., :2], roll[..., :2])
-    assert torch.allclose(seen[..., VELOCITY], roll[..., VELOCITY] * run.model.config.velocity_weight)
+    assert torch.allclose(seen[..., VELOCITY], roll[..., VELOCITY] * run.model.config.critic.velocity_weight)

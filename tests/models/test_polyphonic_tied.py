@@ -4,16 +4,18 @@ tested for both networks in test_polyphonic.py)."""
 import pytest
 import torch
 
+from tunesmith.config import config_from_dict
 from tunesmith.data.frames_json import KEYS
 from tunesmith.errors import TunesmithError
 from tunesmith.models.polyphonic import PolyphonicConfig, build_model
 from tunesmith.models.polyphonic_tied import TiedPolyphonicModel, around, below, relative_classes
 
 
-def tied(**settings) -> TiedPolyphonicModel:
+def tied(**tied_settings) -> TiedPolyphonicModel:
     torch.manual_seed(0)
-    values = {"architecture": "tied", "hidden": 16, "made_hidden": 16, "window_keys": 4, "dropout": 0.0, **settings}
-    return build_model(PolyphonicConfig(**values))
+    values = {"architecture": "tied", "hidden": 16, "made_hidden": 16, "dropout": 0.0,
+              "tied": {"window_keys": 4, **tied_settings}}
+    return build_model(config_from_dict(PolyphonicConfig, values))
 
 
 def test_neighbourhoods_and_relative_classes_on_a_hand_made_frame():
@@ -57,5 +59,9 @@ def test_the_same_music_a_fifth_higher_gets_the_same_logits_a_fifth_higher():
 
 def test_architecture_is_chosen_by_the_config():
     assert isinstance(tied(), TiedPolyphonicModel)
-    with pytest.raises(TunesmithError, match="unknown polyphonic architecture 'cnn'"):
-        build_model(PolyphonicConfig(architecture="cnn"))
+    with pytest.raises(TunesmithError, match=r"^model setting architecture must be one of lstm-nade, tied "
+                                             r"\(got 'cnn'\)$"):
+        config_from_dict(PolyphonicConfig, {"architecture": "cnn"})
+    with pytest.raises(TunesmithError, match=r"^model setting window_keys is now tied.window_keys \(in a TOML file: "
+                                             r"\[model.tied\] window_keys = ...\)$"):
+        config_from_dict(PolyphonicConfig, {"architecture": "tied", "window_keys": 4})

@@ -15,12 +15,13 @@ from tunesmith.models.transformer_decode import LOOKAHEAD
 from tunesmith.piece import Piece
 from tunesmith.representations.tokens import TokenRepresentation
 from tunesmith.representations.windows import token_windows
+from tunesmith.runs.formats import format_1_to_2
 
 
 def tiny(window: int = 16, **kw) -> TokenTransformer:
     torch.manual_seed(0)
-    return TokenTransformer(TransformerConfig(layers=2, width=32, heads=4, ff_mult=2, dropout=0.0, window=window,
-                                              vocab_size=50, pad_id=0, **kw)).eval()
+    config = TransformerConfig(layers=2, width=32, heads=4, ff_mult=2, dropout=0.0, window=window, **kw)
+    return TokenTransformer(config, vocab_size=50, pad_id=0).eval()
 
 
 def test_forward_shapes_and_tied_weights():
@@ -127,8 +128,12 @@ def test_config_is_strict_and_heads_must_divide_the_width():
     with pytest.raises(TunesmithError, match="tie_embeddings must be true or false"):
         config_from_dict(TransformerConfig, {"tie_embeddings": 1})
     assert config_from_dict(TransformerConfig, {"dropout": 0, "layers": 2}).dropout == 0  # a whole number is a number
-    with pytest.raises(TunesmithError, match="heads"):
-        TokenTransformer(TransformerConfig(width=30, heads=4, vocab_size=10))
+    with pytest.raises(TunesmithError, match=r"^setting width must split into 4 heads of an even size \(got 30\)$"):
+        TransformerConfig(width=30, heads=4)
+    with pytest.raises(TunesmithError, match=r"^model setting window must be at least 2 \(got 1\)$"):
+        config_from_dict(TransformerConfig, {"window": 1})
+    with pytest.raises(TunesmithError, match="unknown model setting.*vocab_size"):  # the tokenizer's, not a setting
+        config_from_dict(TransformerConfig, {"vocab_size": 300})
     assert get_family("transformer").name == "transformer"
 
 
@@ -204,6 +209,6 @@ def test_pitch_features_are_read_and_written_by_the_tied_rows(family):
 
 def test_runs_saved_before_pitch_features_load_without_them():
     assert config_from_dict(TransformerConfig, {"layers": 2}).pitch_features  # new runs have them
-    old = config_from_dict(TransformerConfig, {"layers": 2}, saved=True)  # a saved run that never had the setting
-    assert old.pitch_features is False
-    assert config_from_dict(TransformerConfig, {"pitch_features": True}, saved=True).pitch_features
+    old = format_1_to_2({"family": "transformer", "model": {"layers": 2, "vocab_size": 300, "pad_id": 0}}, "old run")
+    assert old["model"] == {"pitch_features": False, "layers": 2}  # the setting as it was; the vocabulary dropped
+    assert config_from_dict(TransformerConfig, old["model"]).pitch_features is False

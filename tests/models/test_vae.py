@@ -2,6 +2,7 @@
 vectors that move what they name, the run-directory pipeline and the commands, and clear errors."""
 
 import copy
+import dataclasses
 import shutil
 import tomllib
 from pathlib import Path
@@ -13,6 +14,7 @@ import symusic
 import torch
 
 from midi_facts import read_midi_independently
+from tunesmith.config import config_from_dict, config_to_dict
 from tunesmith.controls.controls import Controls
 from tunesmith.errors import ControlError, TunesmithError
 from tunesmith.models.vae import FAMILY, build_model, make_dataset
@@ -25,12 +27,17 @@ from tunesmith.models.vae_latent import (
     reconstruction_accuracy,
     slerp,
 )
-from tunesmith.models.vae_net import VAEConfig
+from tunesmith.models.vae_net import SegmentGrid, VAEConfig
 from tunesmith.piece import Piece
 from tunesmith.representations.voices import VoiceRepresentation
 
 TPQ = 480
 TINY = tomllib.loads((Path(__file__).parent / "tiny-vae.toml").read_text())["model"]
+
+
+def tiny(changes: dict | None = None) -> VAEConfig:
+    """The tiny VAE's config with `changes` ({"loss.free_bits": 4.0}...), read as a config file's would be."""
+    return config_from_dict(VAEConfig, {**TINY, **(changes or {})})
 
 
 def melody(notes: list[tuple[int, int, int]], bars: int = 2, velocity: int = 90, name: str = "m") -> Piece:
@@ -77,7 +84,7 @@ def two_tunes():
     a = melody([(0, 4, 60), (4, 2, 62), (6, 2, 64), (8, 8, 67), (16, 4, 65), (20, 4, 64), (24, 8, 60)], name="a")
     b = melody([(0, 2, 72), (2, 2, 71), (4, 2, 69), (6, 2, 67), (8, 6, 69), (16, 8, 74), (28, 4, 72)], name="b")
     torch.manual_seed(0)
-    model = build_model(VAEConfig(**TINY), rep)
+    model = build_model(tiny(), rep)
     data = make_dataset([a, b], rep, model.config, seed=0)
     assert len(data) == 2
     return rep, train(model, data, 300, lr=5e-3), a, b, data
@@ -86,7 +93,7 @@ def two_tunes():
 def test_shapes_flat_and_hierarchical():
     rep = VoiceRepresentation(voices=3, mode="tracks")
     for hierarchical, bars, bar_paths in ((False, 2, False), (True, 4, False), (True, 4, True)):
-        model = build_model(VAEConfig(**TINY, segment_bars=bars, hierarchical=hierarchical, bar_paths=bar_paths), rep)
+        model = build_model(tiny({"segment_bars": bars, "hierarchical": hierarchical, "bar_paths": bar_paths}), rep)
         assert model.to_mu.in_features == 2 * 48 * (bars if bar_paths else 1)  # every bar's state, or the last
         steps = bars * 16
         events = torch.randint(0, rep.events, (5, 3, steps))
@@ -105,10 +112,30 @@ def test_shapes_flat_and_hierarchical():
         assert not ((sampled_e == 1) & (prev == 0)).any()
 
 
+def test_sizes_come_from_the_representation_and_settings_check_themselves():
+    rep = VoiceRepresentation(voices=3, mode="tracks", velocity_bins=16)
+    model = build_model(tiny(), rep)
+    assert model.grid == SegmentGrid(voices=3, events=rep.events, velocity_bins=16, steps_per_bar=16)
+    assert model.steps == 32 and not {"voices", "events", "velocity_bins", "steps_per_bar"} & set(
+        config_to_dict(model.config))  # sizes are read from the representation, never saved as settings
+    assert (model.config.encoder.size, model.config.decoder.size, model.config.loss.free_bits) == (48, 128, 12.0)
+    for changes, problem in [({"hierarchical": True, "segment_bars": 1},
+                              "segment_bars must be at least 2 for the hierarchical decoder (got 1)"),
+                             ({"decoder.scheduled_sampling": 1.5},
+                              "decoder.scheduled_sampling must be between 0.0 and 1.0 (got 1.5)"),
+                             ({"dropout": 1.0}, "dropout must be at least 0 and below 1 (got 1.0)")]:
+        with pytest.raises(TunesmithError) as raised:
+            tiny(changes)
+        assert str(raised.value) == f"model setting {problem}"
+    with pytest.raises(TunesmithError, match=r"^model setting chunk_loss is now loss.chunk_weight \(in a TOML file: "
+                                             r"\[model.loss\] chunk_weight = ...\)$"):
+        config_from_dict(VAEConfig, {"chunk_loss": 1.0})
+
+
 def test_scheduled_sampling_and_beta_ramp_follow_the_step_count():
     rep = VoiceRepresentation()
-    model = build_model(VAEConfig(**{**TINY, "beta_warmup_steps": 4, "scheduled_sampling": 0.5,
-                                     "scheduled_sampling_steps": 2}), rep).train()
+    model = build_model(tiny({"loss.beta_warmup_steps": 4, "decoder.scheduled_sampling": 0.5,
+                              "decoder.scheduled_sampling_steps": 2}), rep).train()
     batch = {"events": torch.randint(0, rep.events, (3, 1, 32)), "velocities": torch.zeros(3, 1, 32, dtype=torch.long)}
     betas = [model.loss(batch)[1]["beta"] for _ in range(6)]
     assert betas == pytest.approx([0.0, 0.05, 0.1, 0.15, 0.2, 0.2])
@@ -118,33 +145,37 @@ def test_scheduled_sampling_and_beta_ramp_follow_the_step_count():
     assert int(model.trained_steps) == 6  # validation does not advance the schedules
 
 
+def chunk_weighted(config: VAEConfig, weight: float) -> VAEConfig:
+    return dataclasses.replace(config, loss=dataclasses.replace(config.loss, chunk_weight=weight))
+
+
 def test_chunk_loss_reads_every_step_from_the_bar_embedding_alone():
     rep = VoiceRepresentation(min_pitch=48, max_pitch=84)
     scale = [60, 62, 64, 65, 67, 69, 71, 72]
     pieces = [melody(every(k, scale, bars=4, offset=o), bars=4, name=f"k{k}-{o}") for k in (2, 4) for o in range(4)]
     torch.manual_seed(0)
-    model = build_model(VAEConfig(**{**TINY, "segment_bars": 4, "hierarchical": True, "chunk_loss": 1.0}), rep)
+    model = build_model(tiny({"segment_bars": 4, "hierarchical": True, "loss.chunk_weight": 1.0}), rep)
     assert model.chunk_head.out_features == 16 * rep.events  # one bar's steps from one bar embedding
-    assert "chunk_head" not in dict(build_model(VAEConfig(**TINY), rep).named_children())  # off by default
+    assert "chunk_head" not in dict(build_model(tiny(), rep).named_children())  # off by default
     data = make_dataset(pieces, rep, model.config, seed=0)
     batch = {k: torch.stack([data[i][k] for i in range(len(data))]) for k in ("events", "velocities")}
     torch.manual_seed(1)
     loss, stats = model.train().loss(batch)
     torch.manual_seed(1)
-    model.config.chunk_loss = 0.5
+    model.config = chunk_weighted(model.config, 0.5)
     half, half_stats = model.loss(batch)
     # the same z (same seed): the chunk term is the only part the weight changes
     assert stats["chunk_nll"] == pytest.approx(half_stats["chunk_nll"], rel=1e-5)
     assert float((loss - half).detach()) == pytest.approx(0.5 * stats["chunk_nll"], rel=1e-4)
     assert stats["chunk_nll"] > 0.9 * 4 * 16 * np.log(rep.events)  # untrained: about uniform per step
-    model.config.chunk_loss = 1.0
+    model.config = chunk_weighted(model.config, 1.0)
     train(model, data, 150, lr=5e-3)
     assert model.train().loss(batch)[1]["chunk_nll"] < 0.3 * stats["chunk_nll"]  # z now carries the bars' notes
 
 
 def test_the_prior_is_fitted_to_the_training_posteriors_and_generate_samples_it(two_tunes, tmp_path):
     rep, trained, a, b, data = two_tunes
-    model = build_model(VAEConfig(**TINY), rep)
+    model = build_model(tiny(), rep)
     assert model.prior_mean.abs().sum() == 0 and (model.prior_std == 1).all()
     batch = {k: torch.stack([data[i][k] for i in range(2)]) for k in ("events", "velocities")}
     mu, sigma = model.encode(batch["events"], batch["velocities"])
@@ -162,7 +193,7 @@ def test_the_prior_is_fitted_to_the_training_posteriors_and_generate_samples_it(
     run = SimpleNamespace(path=tmp_path, model=fitted, representation=rep, device=torch.device("cpu"))
     for piece in FAMILY.generate(run, Controls(num=3, bars=2, seed=5, temperature=0.05)):
         assert (piece_segments(rep, 2, piece)[0].events == piece_segments(rep, 2, a)[0].events).mean() > 0.9
-    assert not hasattr(build_model(VAEConfig(**TINY, fitted_prior=False), rep), "prior_mean")
+    assert not hasattr(build_model(tiny({"fitted_prior": False}), rep), "prior_mean")
 
 
 def test_tiny_vae_reconstructs_its_two_training_segments(two_tunes):
@@ -191,7 +222,7 @@ def test_density_vector_raises_the_note_density_of_decoded_music(tmp_path):
     scale = [60, 62, 64, 65, 67, 69, 71, 72]
     pieces = [melody(every(k, scale, offset=o), name=f"k{k}-{o}") for k in (1, 2, 4, 8) for o in range(8)]
     torch.manual_seed(1)
-    model = build_model(VAEConfig(**TINY), rep)
+    model = build_model(tiny(), rep)
     train(model, make_dataset(pieces, rep, model.config, seed=0, augment=True), 150, seed=1, batch=32)
     vectors = compute_attribute_vectors(model, rep, pieces, source="fixture", progress=False)
     density = vectors["attributes"]["density"]
@@ -241,7 +272,7 @@ def test_bad_input_gives_a_clear_error(two_tunes):
     with pytest.raises(TunesmithError, match="has no notes"):
         encode_piece(model, rep, melody([], name="silent"))
     with pytest.raises(TunesmithError, match="bar_paths needs the hierarchical decoder"):
-        build_model(VAEConfig(**TINY, bar_paths=True), rep)
+        build_model(tiny({"bar_paths": True}), rep)
     with pytest.raises(TunesmithError, match="needs the 'voices' representation"):
         build_model(VAEConfig(), SimpleNamespace(kind="tokens"))
 

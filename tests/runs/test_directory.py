@@ -11,6 +11,7 @@ import torch
 from safetensors import safe_open
 
 from tunesmith.errors import TunesmithError
+from tunesmith.runs import directory as checkpoint
 from tunesmith.runs.directory import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
@@ -23,7 +24,6 @@ from tunesmith.runs.directory import (
     save_weights,
     write_config,
 )
-from tunesmith.runs import directory as checkpoint
 
 
 class TiedNet(torch.nn.Module):
@@ -258,11 +258,11 @@ def test_a_failed_save_keeps_the_old_weights(tmp_path, monkeypatch):
     assert path.read_bytes() == old and sorted(p.name for p in tmp_path.iterdir()) == [MODEL_FILE]
 
 
-def test_config_round_trip_adds_the_library_versions(tmp_path):
+def test_config_round_trip_adds_the_format_and_the_library_versions(tmp_path):
     write_config(tmp_path, {"family": "rnn", "model": {"width": 48}})
     back = read_config(tmp_path)
-    assert back == {"family": "rnn", "model": {"width": 48}, "versions": library_versions()}
-    assert (tmp_path / CONFIG_FILE).read_text().startswith('{\n  "family": "rnn",')
+    assert back == {"format": 2, "family": "rnn", "model": {"width": 48}, "versions": library_versions()}
+    assert (tmp_path / CONFIG_FILE).read_text().startswith('{\n  "family": "rnn",\n  "format": 2,')
 
 
 def test_library_versions_name_each_library():

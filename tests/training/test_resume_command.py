@@ -23,19 +23,20 @@ import pytest
 TUNESMITH = [sys.executable, "-m", "tunesmith.cli.main"]
 MAX_STEPS = 30
 # every setting that draws random numbers is on (dropout, transposition, the VAE's scheduled sampling, the
-# GAN's latents and metre start), so a resume that loses any random state cannot match
+# GAN's latents and bar gates), so a resume that loses any random state cannot match
 TRAINING = {"batch_size": 4, "lr": 3e-3, "warmup_steps": 2, "max_steps": MAX_STEPS, "checkpoint_every": 2,
             "log_every": 1, "seed": 7}
 FAMILIES = {
     "rnn": {"model": {"layers": 1, "width": 32, "embedding": 16, "dropout": 0.2, "window": 64}},
     "transformer": {"model": {"layers": 1, "width": 32, "heads": 2, "ff_mult": 2, "dropout": 0.1, "window": 64},
                     "training": {"optimizer": "muon"}},
-    "vae": {"model": {"segment_bars": 2, "latent_size": 16, "embed_size": 8, "velocity_embed_size": 4,
-                      "encoder_size": 16, "decoder_size": 16, "dropout": 0.1, "free_bits": 4.0,
-                      "beta_warmup_steps": 10, "scheduled_sampling_steps": 10},
+    "vae": {"model": {"segment_bars": 2, "latent_size": 16, "dropout": 0.1,
+                      "embedding": {"events": 8, "velocity": 4}, "encoder": {"size": 16},
+                      "decoder": {"size": 16, "scheduled_sampling_steps": 10},
+                      "loss": {"free_bits": 4.0, "beta_warmup_steps": 10}},
             "representation": {"kind": "voices", "voices": 2, "mode": "tracks", "time_signature": "4/4"}},
-    "gan": {"model": {"bars": 1, "latent_dim": 8, "generator_channels": 8, "critic_channels": 8,
-                      "metre_start": True, "bar_gates": True}},
+    "gan": {"model": {"bars": 1, "generator": {"latent_dim": 8, "channels": 8}, "critic": {"channels": 8},
+                      "gates": {"bar": True}}},
     "polyphonic": {"model": {"hidden": 16, "made_hidden": 16, "window": 32, "dropout": 0.2, "input_dropout": 0.1,
                              "transpose": 3}},
 }

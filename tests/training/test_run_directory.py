@@ -71,7 +71,8 @@ def test_adding_files_to_the_folder_moves_no_other_piece(tiny_corpus, tmp_path):
 
 def test_config_json_records_the_settings_and_library_versions(tiny_rnn_run):
     config = json.loads((tiny_rnn_run / "config.json").read_text())
-    assert set(config) == {"family", "model", "representation", "training", "corpus", "versions"}
+    assert set(config) == {"format", "family", "model", "representation", "training", "corpus", "versions"}
+    assert config["format"] == 2
     for library in ("torch", "symusic", "miditok", "music21", "numpy", "safetensors", "tunesmith"):
         assert config["versions"][library] == metadata.version(library), library
     assert config["versions"]["python"] == platform.python_version()
@@ -81,7 +82,7 @@ def test_config_json_records_the_settings_and_library_versions(tiny_rnn_run):
     run = load_run(tiny_rnn_run)  # the weights fit the model the config describes
     assert config["model"] == dataclasses.asdict(run.model.config)
     assert (config["model"]["cell"], config["model"]["layers"], config["model"]["width"]) == ("lstm", 1, 48)
-    assert config["model"]["vocab_size"] == run.representation.vocab_size > 100
+    assert "vocab_size" not in config["model"] and run.model.embed.num_embeddings == run.representation.vocab_size > 100
     assert config["representation"] == run.representation.to_dict()
     assert config["representation"]["kind"] == "tokens" and config["representation"]["tokenization"] == "REMI"
 

@@ -217,42 +217,5 @@ class Family:
                                  f"(got {self.config_class!r})")
 
 
-def config_from_dict(config_class: type, values: dict[str, Any] | None, what: str = "model",
-                     saved: bool = False) -> Any:
-    """Build a config dataclass strictly: an unknown key is an error naming it and the known ones.
-
-    `saved` values come from a run written earlier: a setting it lacks is one added since, and takes the
-    value that keeps that run what it was (the class's `SAVED_BEFORE`), not the default of new runs.
-    """
-    values = dict(values or {})
-    if saved:
-        values = {**getattr(config_class, "SAVED_BEFORE", {}), **values}
-    known = {f.name for f in dataclasses.fields(config_class)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise TunesmithError(f"unknown {what} setting(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
-    for f in dataclasses.fields(config_class):
-        if f.name in values and not _same_kind(f.default, values[f.name]):
-            raise TunesmithError(f"{what} setting {f.name} must be {_KINDS[type(f.default)]} "
-                                 f"(got {values[f.name]!r})")
-    return config_class(**values)
-
-
-_KINDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
-
-
-def _same_kind(default: Any, value: Any) -> bool:
-    """Whether `value` can stand where `default` does (a number for a number, text for text...); settings
-    whose default is None or a collection are not checked here."""
-    if type(default) not in _KINDS:
-        return True
-    if isinstance(default, bool) or isinstance(value, bool):
-        return isinstance(default, bool) and isinstance(value, bool)
-    if isinstance(default, float):
-        return isinstance(value, int | float)
-    return isinstance(value, type(default))
-
-
-def config_to_dict(config: Any) -> dict[str, Any]:
-    """A config dataclass as a plain dict (for config.json)."""
-    return dataclasses.asdict(config)
+# the strict settings reader lives in tunesmith.config (below the representations, which use it too)
+from tunesmith.config import config_from_dict, config_to_dict  # noqa: E402, F401

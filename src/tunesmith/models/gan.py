@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,47 +20,13 @@ from tunesmith.controls.arrange import transpose_to_key
 from tunesmith.errors import TunesmithError
 from tunesmith.models.averaging import ema_decay
 from tunesmith.models.base import Family
+from tunesmith.models.gan_config import HOME_KEY, GANConfig
 from tunesmith.models.gan_networks import Critic, Generator, binary_roll, gradient_penalty, update_ema
+from tunesmith.models.gan_sampling import CONTROLS, generate
 from tunesmith.piece import Piece
-from tunesmith.representations.pianoroll import ONSET, SOUNDING, VELOCITY, PianoRollRepresentation
-from tunesmith.theory import Key
+from tunesmith.representations.pianoroll import SOUNDING, VELOCITY, PianoRollRepresentation
 
 log = logging.getLogger(__name__)
-HOME_KEY = Key(0, "major")  # where key-normalised runs learn (minor pieces: A minor, the same scale)
-
-
-@dataclass
-class GANConfig:
-    """Settings of the GAN family (the piano-roll's grid, tracks and pitches come from the representation)."""
-
-    bars: int = 4  # bars per phrase
-    latent_dim: int = 32  # size of each of the four latents (shared/track x static/temporal)
-    generator_channels: int = 64
-    critic_channels: int = 32
-    critic_steps: int = 2  # critic updates per generator update
-    gp_weight: float = 10.0
-    generator_lr: float = 1e-3  # peak rates at the training's default lr (a different lr scales both)
-    critic_lr: float = 1e-3
-    ema_decay: float = 0.995
-    condition_prob: float = 0.5  # share of training phrases given one real track to accompany
-    phrase_hop: int = 1  # bars between the starts of neighbouring training phrases
-    transpose: int = 3  # random transposition of training phrases, up to this many semitones (none if key_normalize)
-    phrase_drift: float = 0.5  # how far the latents move from one phrase to the next in long pieces
-    velocity_weight: float = 3.0  # how much velocity counts, against notes, in the critic's distance
-    max_valid_phrases: int = 256
-    pitch_steps: int = 2  # steps sharing one choice of pitches (1: every step chooses its own)
-    track_gates: bool = True  # a per-step sound gate and strike per track, shared by its pitches
-    key_normalize: bool = True  # learn every piece moved to C major / A minor; `generate --key` moves it back
-    gate_steps: int = 1  # steps sharing one decision of whether a track sounds (with track_gates)
-    metre_start: bool = False  # start the gates at the first batch's sounding and strike rates per place in the bar
-    voice_limit: bool = False  # a one-voice track (a melody, a chorale voice) plays its likeliest pitch when gated on
-    single_strikes: bool = False  # a track is never struck on two steps running
-    bar_gates: bool = False  # per track and bar, a gate from its latents decides whether it plays at all (whole-bar
-    # rests), started so that the tracks rest in as many bars as the first batch's
-    learn_bar_gates: bool = True  # false: the bar gates keep their start (each track rests as often as in the corpus)
-    critic_bar_summary: bool = False  # the critic also reads, per track and bar, its pitch classes and whether it plays
-
-    SAVED_BEFORE: ClassVar[dict[str, Any]] = {"pitch_steps": 1, "track_gates": False, "key_normalize": False}
 
 
 class GANModel(nn.Module):
@@ -76,29 +41,23 @@ class GANModel(nn.Module):
         self.config, self.representation = config, representation
         rep = representation
         self.tracks, self.steps = len(rep.tracks), config.bars * rep.steps_per_bar
-        needs_gates = [n for n in ("voice_limit", "metre_start", "single_strikes") if getattr(config, n)]
-        if needs_gates and not config.track_gates:  # a one-voice track could never rest, or the setting is moot
-            raise TunesmithError(f"{', '.join(needs_gates)} needs track_gates = true")
-        if not config.learn_bar_gates and not config.bar_gates:
-            raise TunesmithError("learn_bar_gates = false needs bar_gates = true")
-        for name in ("pitch_steps", "gate_steps"):
-            steps = getattr(config, name)
-            if steps < 1 or rep.steps_per_bar % steps:
-                raise TunesmithError(f"{name} must divide the {rep.steps_per_bar} steps of a bar (got {steps})")
-        self.generator = Generator(self.tracks, config.bars, rep.steps_per_bar, rep.pitches, config.latent_dim,
-                                   config.generator_channels, pitch_steps=config.pitch_steps,
-                                   track_gates=config.track_gates,
-                                   voices=[t.max_voices for t in rep.tracks] if config.voice_limit else None,
-                                   gate_steps=config.gate_steps, single_strikes=config.single_strikes,
-                                   bar_gates=config.bar_gates, learn_bar_gates=config.learn_bar_gates)
+        generator, gates = config.generator, config.gates
+        for name, steps in (("generator.pitch_steps", generator.pitch_steps), ("gates.steps", gates.steps)):
+            if rep.steps_per_bar % steps:
+                raise TunesmithError(f"model setting {name} must divide the {rep.steps_per_bar} steps of a bar "
+                                     f"(got {steps})")
+        self.generator = Generator(self.tracks, config.bars, rep.steps_per_bar, rep.pitches, generator.latent_dim,
+                                   generator.channels, pitch_steps=generator.pitch_steps, track_gates=gates.track,
+                                   voices=[t.max_voices for t in rep.tracks] if gates.voice_limit else None,
+                                   gate_steps=gates.steps, bar_gates=gates.bar, learn_bar_gates=gates.learn_bar)
         self.critic = Critic(self.tracks, config.bars, rep.steps_per_beat, rep.bar_beats, rep.pitches,
-                             config.critic_channels, bar_summary=config.critic_bar_summary)
+                             config.critic.channels)
         velocity = torch.tensor([t.velocity for t in rep.tracks])[:, None, None]
         with torch.no_grad():  # each fitted track starts at the corpus's mean velocity (the critic then shapes it)
             bias = self.generator.pitch_bias[:, VELOCITY]
             bias.copy_(torch.where(velocity > 0, torch.logit(velocity / 127, eps=1e-3), bias))
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
-        self.base_lr = {"generator": config.generator_lr, "critic": config.critic_lr}
+        self.base_lr = {"generator": generator.lr, "critic": config.critic.lr}
         self.loop_lr = 1.0
 
     # --- training ---
@@ -114,7 +73,7 @@ class GANModel(nn.Module):
         B = real.shape[0]
         z = self.generator.latents(B, device=real.device)
         track = torch.randint(0, self.tracks, (B,), device=real.device)
-        given = torch.rand(B, device=real.device) < (self.config.condition_prob if conditional else 0.0)
+        given = torch.rand(B, device=real.device) < (self.config.phrases.condition_prob if conditional else 0.0)
         track = torch.where(given, track, torch.full_like(track, self.tracks))
         condition = real[torch.arange(B), track.clamp(max=self.tracks - 1)]  # [B, L, P, 3]
         roll = binary_roll(self.generator(z, condition, track))
@@ -122,25 +81,10 @@ class GANModel(nn.Module):
         return torch.where(keep, real, roll)
 
     def judge(self, roll: torch.Tensor) -> torch.Tensor:
-        """What the critic sees: the roll with its velocity channel scaled by `velocity_weight`."""
+        """What the critic sees: the roll with its velocity channel scaled by `critic.velocity_weight`."""
         weight = torch.ones(roll.shape[-1], device=roll.device)
-        weight[VELOCITY] = self.config.velocity_weight
+        weight[VELOCITY] = self.config.critic.velocity_weight
         return roll * weight
-
-    @torch.no_grad()
-    def start_metre(self, real: torch.Tensor) -> None:
-        """Start the gates where the first batch is: per track and place in the bar, how often it sounds and how
-        often a sounding step is struck (log-odds), so the generator begins in the corpus's metre."""
-        bar = self.representation.steps_per_bar
-        on = real[..., SOUNDING].amax(-1)  # [B, T, L]
-        struck = (real[..., ONSET] * real[..., SOUNDING]).amax(-1)
-        on, struck = (x.view(*x.shape[:2], -1, bar).sum((0, 2)) for x in (on, struck))  # [T, bar]
-        sound_rate = on / (real.shape[0] * self.config.bars)
-        strike_rate = struck / on.clamp(min=1)
-        bias = torch.stack([sound_rate, strike_rate], 1).clamp(0.02, 0.98).logit()  # [T, 2, bar]
-        for generator in (self.generator, self.generator_ema):
-            generator.step_bias.copy_(bias)
-            generator.gates.bias.zero_()
 
     @torch.no_grad()
     def start_bars(self, real: torch.Tensor, samples: int = 256) -> None:
@@ -196,25 +140,23 @@ def roll_statistics(roll: torch.Tensor, bar_steps: int | None = None) -> torch.T
 
 def train_step(model: GANModel, batch: torch.Tensor, optimizers: dict[str, torch.optim.Optimizer],
                step: int) -> dict[str, float]:
-    """`critic_steps` WGAN-GP critic updates, then one generator update and its moving average."""
+    """`critic.steps` WGAN-GP critic updates, then one generator update and its moving average."""
     config, real = model.config, batch
     for name, opt in optimizers.items():  # keep the loop's schedule shape, at this family's own rates
         for group in opt.param_groups:
             if group["lr"] != group.get("family_lr"):  # the loop set its rate since our last step
                 group["family_lr"] = group["lr"] = model.base_lr[name] * group["lr"] / model.loop_lr
     critic_opt, generator_opt = optimizers["critic"], optimizers["generator"]
-    if step == 0 and config.metre_start:
-        model.start_metre(real)
-    if step == 0 and config.bar_gates:
+    if step == 0 and config.gates.bar:
         model.start_bars(real)
     model.critic.requires_grad_(True)
-    for _ in range(config.critic_steps):
+    for _ in range(config.critic.steps):
         with torch.no_grad():
             fake = model.judge(model.fake(real))
         seen = model.judge(real)
         real_score, fake_score = model.critic(seen).mean(), model.critic(fake).mean()
         penalty = gradient_penalty(model.critic, seen, fake)
-        critic_loss = fake_score - real_score + config.gp_weight * penalty
+        critic_loss = fake_score - real_score + config.critic.gp_weight * penalty
         critic_opt.zero_grad(set_to_none=True)
         critic_loss.backward()
         critic_opt.step()
@@ -224,7 +166,7 @@ def train_step(model: GANModel, batch: torch.Tensor, optimizers: dict[str, torch
     generator_loss.backward()
     generator_opt.step()
     model.critic.requires_grad_(True)
-    update_ema(model.generator_ema, model.generator, ema_decay(config.ema_decay, step))
+    update_ema(model.generator_ema, model.generator, ema_decay(config.generator.ema_decay, step))
     critic_value, wasserstein = float(critic_loss.detach()), float((real_score - fake_score).detach())
     return {"loss": critic_value, "critic_loss": critic_value, "generator_loss": float(generator_loss.detach()),
             "gradient_penalty": float(penalty.detach()), "wasserstein": wasserstein,
@@ -260,31 +202,31 @@ class PhraseDataset(torch.utils.data.Dataset):
 
 
 def learnt_pieces(pieces: list[Piece], config: GANConfig) -> list[Piece]:
-    """The pieces as the GAN learns them: with `key_normalize`, each moved (at most a tritone) to C major or
+    """The pieces as the GAN learns them: with `phrases.key_normalize`, each moved (at most a tritone) to C major or
     A minor by its Krumhansl-Schmuckler key, so there is one scale to learn instead of 24."""
-    return [transpose_to_key(p, HOME_KEY) for p in pieces] if config.key_normalize else pieces
+    return [transpose_to_key(p, HOME_KEY) for p in pieces] if config.phrases.key_normalize else pieces
 
 
 def make_dataset(pieces: list[Piece], representation: PianoRollRepresentation, config: GANConfig, seed: int, *,
                  train: bool, augment: bool = False) -> PhraseDataset:
-    """Training phrases (`train`: one every `phrase_hop` bars), or validation phrases (side by side, at most
-    `max_valid_phrases`, spread over the pieces); transposed at random when `augment` (not key-normalised)."""
+    """Training phrases (`train`: one every `phrases.hop` bars), or validation phrases (side by side, at most
+    `phrases.max_valid`, spread over the pieces); transposed at random when `augment` (not key-normalised)."""
     rep, bar = representation, representation.steps_per_bar
     steps = config.bars * bar
     pieces = learnt_pieces(pieces, config)
     tables = [rep.note_table(p) for p in pieces if rep.fits_meter(p)]
-    hop = config.phrase_hop * bar if train else steps
+    hop = config.phrases.hop * bar if train else steps
     starts = []
     for i, table in enumerate(tables):
         end = int(table[:, 2].max()) if len(table) else 0
         for start in range(0, max(end - steps + bar, 1), hop):  # a phrase may end with up to a bar of silence
             if len(table) and ((table[:, 1] < start + steps) & (table[:, 2] > start)).any():
                 starts.append((i, start))
-    if not train and len(starts) > config.max_valid_phrases:
-        keep = np.linspace(0, len(starts) - 1, config.max_valid_phrases).round().astype(int)
+    if not train and len(starts) > config.phrases.max_valid:
+        keep = np.linspace(0, len(starts) - 1, config.phrases.max_valid).round().astype(int)
         starts = [starts[k] for k in keep]
     log.info("gan: %d phrases of %d bars from %d pieces", len(starts), config.bars, len(tables))
-    transpose = config.transpose if augment and not config.key_normalize else 0
+    transpose = config.phrases.transpose if augment else 0  # 0 when key-normalised (GANConfig checks)
     return PhraseDataset(tables, starts, rep, steps, transpose, seed)
 
 
@@ -293,20 +235,14 @@ def build_model(config: GANConfig, representation: PianoRollRepresentation) -> G
     return GANModel(config, representation)
 
 
-def _generate(run: Any, controls: Any) -> list[Piece]:
-    from tunesmith.models.gan_sampling import generate
-
-    return generate(run, controls)
-
-
 FAMILY = Family(
     name="gan",
     config_class=GANConfig,
     representation={"kind": "pianoroll", "steps_per_beat": 4},
     build_model=build_model,
     make_dataset=make_dataset,
-    generate=_generate,
-    supported_controls=frozenset({"condition_track", "key", "roll_sampling", "tempo"}),
+    generate=generate,
+    supported_controls=CONTROLS,
     train_step=train_step,
     fit_pieces=learnt_pieces,
 )

@@ -50,12 +50,12 @@ class Generator(nn.Module):
 
     def __init__(self, tracks: int, bars: int, steps_per_bar: int, pitches: int, latent_dim: int = 32,
                  channels: int = 64, condition_channels: int = 16, pitch_steps: int = 1, track_gates: bool = False,
-                 voices: list[int] | None = None, gate_steps: int = 1, single_strikes: bool = False,
+                 voices: list[int] | None = None, gate_steps: int = 1,
                  bar_gates: bool = False, learn_bar_gates: bool = True):
         super().__init__()
         self.tracks, self.bars, self.steps, self.pitches, self.latent_dim = tracks, bars, steps_per_bar, pitches, latent_dim
         self.pitch_steps, self.track_gates, self.voices, self.gate_steps = pitch_steps, track_gates, voices, gate_steps
-        self.single_strikes, self.bar_gates = single_strikes, bar_gates
+        self.bar_gates = bar_gates
         self.coarse_steps = math.ceil(steps_per_bar / 4)
         self.octaves = math.ceil(pitches / 12)
         c, cc = channels, condition_channels
@@ -147,7 +147,7 @@ class Generator(nn.Module):
         neighbours); with `voices`, a one-voice track's pitch sounds by its margin over the likeliest other (it
         plays its likeliest pitch: silence is the gate's); with track gates, a gate per
         `gate_steps` steps says whether the track sounds at all (a note sounds where both say so: the smaller logit) and a
-        per-step strike is every sounding pitch's onset (with `single_strikes`, never on two steps running)."""
+        per-step strike is every sounding pitch's onset."""
         sounding, onset, velocity = logits.unbind(3)  # [B, T, K, S, P] each
         sounding = _blocks(sounding, self.pitch_steps)
         if self.voices is not None:
@@ -157,12 +157,7 @@ class Generator(nn.Module):
         if gates is not None:
             gate = _blocks(gates[:, :, :, SOUNDING], self.gate_steps).repeat_interleave(self.gate_steps, 3)
             sounding = torch.minimum(sounding, gate)
-            strike = gates[:, :, :, ONSET]  # [B, T, K, S, 1]
-            if self.single_strikes:  # not where the step before (across barlines) wanted one: a strike is an edge
-                flat = strike.flatten(2)  # [B, T, K*S]
-                before = torch.cat([torch.full_like(flat[..., :1], -30.0), flat[..., :-1]], -1)
-                strike = torch.minimum(flat, -before).view_as(strike)
-            onset = strike.expand_as(onset)
+            onset = gates[:, :, :, ONSET].expand_as(onset)  # [B, T, K, S, P]: one strike for all its pitches
         return torch.stack([sounding, onset, velocity], 3)
 
     def _condition_maps(self, condition: torch.Tensor | None, condition_track: torch.Tensor,
@@ -232,10 +227,10 @@ class Critic(nn.Module):
     """Convolutional WGAN critic over the whole phrase: pitch-time stream plus a pitch-class (chroma) stream."""
 
     def __init__(self, tracks: int, bars: int, steps_per_beat: int, beats_per_bar: int, pitches: int,
-                 channels: int = 32, bar_summary: bool = False):
+                 channels: int = 32):
         super().__init__()
         c, o = channels, math.ceil(pitches / 12)
-        self.pitches, self.octaves, self.beats, self.bars = pitches, o, bars * beats_per_bar, bars
+        self.pitches, self.octaves = pitches, o
         inputs = tracks * CHANNELS
         self.pitch_time = nn.Sequential(
             nn.Conv2d(inputs, c, (1, 12), stride=(1, 12)), nn.LeakyReLU(0.2),  # [B, c, L, O]
@@ -249,9 +244,7 @@ class Critic(nn.Module):
         )
         self.bar = nn.Sequential(nn.Conv2d(3 * c, 4 * c, (beats_per_bar, 1), stride=(beats_per_bar, 1)),
                                  nn.LeakyReLU(0.2))  # [B, 4c, bars, 1]
-        # with bar_summary, it also reads each track's bars whole: which pitch classes sound in it, and whether any
-        self.summary = nn.Linear(tracks * bars * 13, 4 * c) if bar_summary else None
-        self.head = nn.Sequential(nn.Linear(4 * c * (bars + bool(bar_summary)), 4 * c), nn.LeakyReLU(0.2),
+        self.head = nn.Sequential(nn.Linear(4 * c * bars, 4 * c), nn.LeakyReLU(0.2),
                                   nn.Linear(4 * c, 1))
 
     def forward(self, roll: torch.Tensor) -> torch.Tensor:
@@ -262,17 +255,7 @@ class Critic(nn.Module):
         chroma = x.view(B, T * C, L, self.octaves, 12).sum(3)  # [B, T*3, L, 12]
         h = torch.cat([self.pitch_time(x), self.chroma(chroma)], 1)  # [B, 3c, beats, 1]
         h = self.bar(h).flatten(1)  # [B, 4c * bars]
-        if self.summary is not None:
-            h = torch.cat([h, F.leaky_relu(self.summary(self.bar_summary(roll)), 0.2)], 1)
         return self.head(h).squeeze(-1)  # [B]
-
-    def bar_summary(self, roll: torch.Tensor) -> torch.Tensor:
-        """Roll [B, T, L, P, 3] -> per track and bar, the pitch classes that sound in it and whether any note
-        does: [B, T * bars * 13]."""
-        B, T, L, P, _ = roll.shape
-        on = F.pad(roll[..., SOUNDING], (0, self.octaves * 12 - P)).view(B, T, self.bars, -1, self.octaves, 12)
-        classes = on.amax((3, 4))  # [B, T, bars, 12]
-        return torch.cat([classes, classes.amax(-1, keepdim=True)], -1).flatten(1)
 
 
 def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,

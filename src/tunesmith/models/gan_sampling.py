@@ -13,11 +13,13 @@ from tunesmith.controls.arrange import key_shift, transpose_to_key
 from tunesmith.controls.controls import Controls
 from tunesmith.controls.targets import length_in_bars
 from tunesmith.errors import ControlError
+from tunesmith.models.gan_config import HOME_KEY
 from tunesmith.piece import Piece
 from tunesmith.representations.pianoroll import SAMPLINGS, PianoRollRepresentation
 from tunesmith.theory import parse_key
 
 log = logging.getLogger(__name__)
+CONTROLS = frozenset({"condition_track", "key", "roll_sampling", "tempo"})  # beyond the universal ones
 
 
 def parse_roll_sampling(value: str | None, default_threshold: float) -> tuple[str, float]:
@@ -77,15 +79,13 @@ def chained_latents(generator: Any, num_phrases: int, drift: float, scale: float
 @torch.no_grad()
 def generate(run: Any, controls: Controls) -> list[Piece]:
     """`controls.num` pieces of `controls.bars` bars (or the primer's length when harmonising it)."""
-    from tunesmith.models.gan import FAMILY, HOME_KEY
-
-    controls.check_supported(FAMILY.name, FAMILY.supported_controls)
+    controls.check_supported("gan", CONTROLS)
     model, rep, device = run.model, run.representation, run.device
     config, generator = model.config, model.generator_ema.eval()
     mode, threshold = parse_roll_sampling(controls.roll_sampling, rep.threshold)
     primer = controls.primer_piece()
     key = parse_key(controls.key) if controls.key else None
-    if key is not None and not config.key_normalize:
+    if key is not None and not config.phrases.key_normalize:
         raise ControlError("--key needs a gan run trained with key_normalize (this run learnt every key as found)")
     if key is not None and primer is not None:
         raise ControlError("--key cannot be used with --primer for the gan model: the primer's key is kept")
@@ -93,7 +93,7 @@ def generate(run: Any, controls: Controls) -> list[Piece]:
     if controls.condition_track is not None or primer is not None:
         if primer is None:
             raise ControlError("--condition-track needs --primer FILE.mid holding the track to accompany")
-        if config.key_normalize:  # accompany it where the model learnt, then move everything back
+        if config.phrases.key_normalize:  # accompany it where the model learnt, then move everything back
             shift = key_shift(primer, HOME_KEY, (rep.lowest, rep.highest))
             primer = primer.transpose(shift)
         cond_index = condition_index(rep, controls.condition_track or rep.tracks[0].name)

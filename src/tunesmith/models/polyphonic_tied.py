@@ -3,7 +3,7 @@ that key, so what it learns in one key holds in all of them (transposition equiv
 weights instead of taught by transposed copies of the data; after Johnson 2017's tied parallel networks).
 
 - Time axis: one LSTM per key, weights shared by all 88, reading from the previous frame the keys within
-  `window_keys` of its own, the previous frame's notes counted by pitch class relative to its key, and a
+  `tied.window_keys` of its own, the previous frame's notes counted by pitch class relative to its key, and a
   small learned embedding of the key itself (the register: the one thing that is not shared).
 - Key axis: p(frame_t | frames_<t) = prod_i p(x_ti | x_t,<i, frames_<t), as in RNN-NADE. Key i's logit
   comes from a shared MLP given its LSTM state and, from the frame being predicted, the keys just below
@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tunesmith.models.polyphonic import FrameModel, PolyphonicConfig
+from tunesmith.models.polyphonic_net import FrameModel, PolyphonicConfig
 from tunesmith.representations.frames import KEYS
 
 CLASSES = 12
@@ -48,23 +48,24 @@ class TiedPolyphonicModel(FrameModel):
     def __init__(self, config: PolyphonicConfig):
         super().__init__()
         self.config = c = config
+        width, embed = c.tied.window_keys, c.tied.key_embed
         self.register_buffer("one_hot", ONE_HOT.clone(), persistent=False)
-        self.key_embed = nn.Embedding(KEYS, c.key_embed)
-        self.lstm = nn.LSTM(2 * c.window_keys + 1 + CLASSES + c.key_embed, c.hidden, c.layers, batch_first=True,
+        self.key_embed = nn.Embedding(KEYS, embed)
+        self.lstm = nn.LSTM(2 * width + 1 + CLASSES + embed, c.hidden, c.layers, batch_first=True,
                             dropout=c.dropout if c.layers > 1 else 0.0)
         self.drop = nn.Dropout(c.dropout)
         self.out = nn.Sequential(
-            nn.Linear(c.hidden + 2 * c.window_keys + CLASSES + 1 + c.key_embed, c.made_hidden), nn.GELU(),
+            nn.Linear(c.hidden + 2 * width + CLASSES + 1 + embed, c.made_hidden), nn.GELU(),
             nn.Dropout(c.dropout), nn.Linear(c.made_hidden, 1))
 
     def _keys(self, *shape: int) -> torch.Tensor:
         """The key embedding broadcast to [*shape, 88, E]."""
-        return self.key_embed.weight.expand(*shape, KEYS, self.config.key_embed)
+        return self.key_embed.weight.expand(*shape, KEYS, self.config.tied.key_embed)
 
     def time_inputs(self, previous: torch.Tensor) -> torch.Tensor:
         """What each key's LSTM reads of the previous frame: [..., 88] -> [..., 88, F]."""
         counts = (previous @ self.one_hot).unsqueeze(-2).expand(*previous.shape, CLASSES)  # [..., 88, 12]
-        return torch.cat([around(previous, self.config.window_keys), relative_classes(counts) / 4.0,
+        return torch.cat([around(previous, self.config.tied.window_keys), relative_classes(counts) / 4.0,
                           self._keys(*previous.shape[:-1])], dim=-1)
 
     def context(self, rolls: torch.Tensor) -> torch.Tensor:
@@ -81,7 +82,7 @@ class TiedPolyphonicModel(FrameModel):
         """Logit of every key given its state [..., 88, H] and the keys below it in `frames` [..., 88]."""
         per_key = frames.unsqueeze(-1) * self.one_hot  # [..., 88, 12]
         under = per_key.cumsum(-2) - per_key  # notes strictly below each key, by absolute class
-        features = torch.cat([states, below(frames, 2 * self.config.window_keys),
+        features = torch.cat([states, below(frames, 2 * self.config.tied.window_keys),
                               relative_classes(under) / 4.0, under.sum(-1, keepdim=True) / 4.0,
                               self._keys(*frames.shape[:-1])], dim=-1)
         return self.out(features).squeeze(-1)

@@ -9,13 +9,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tunesmith.errors import TunesmithError
+from tunesmith.config import at_least, one_of, require
 from tunesmith.models.token_lm import TokenLM, token_family
 
 
-@dataclass
+@dataclass(frozen=True)
 class RNNConfig:
-    """Settings of the RNN family; `vocab_size` and `pad_id` come from the tokenizer."""
+    """Settings of the RNN family (the vocabulary is the tokenizer's)."""
 
     cell: str = "lstm"  # lstm | gru
     layers: int = 2
@@ -25,26 +25,28 @@ class RNNConfig:
     tie_embeddings: bool = True
     window: int = 256  # training window in tokens
     pitch_features: bool = False  # Pitch tokens also embed fixed pitch-class and height features
-    vocab_size: int = 0
-    pad_id: int = 0
+
+    def __post_init__(self) -> None:
+        one_of("cell", self.cell, ("lstm", "gru"))
+        for name in ("layers", "width", "embedding", "window"):
+            at_least(name, getattr(self, name), 1)
+        require(0 <= self.dropout < 1, "dropout", f"must be at least 0 and below 1 (got {self.dropout})")
 
 
 class TokenRNN(TokenLM):
     """Embedding -> stacked LSTM/GRU -> (tied) output projection."""
 
-    def __init__(self, config: RNNConfig, pitches: Any = None):
+    def __init__(self, config: RNNConfig, vocab_size: int, pad_id: int = 0, pitches: Any = None):
         super().__init__()
-        if config.cell not in ("lstm", "gru"):
-            raise TunesmithError(f"unknown RNN cell {config.cell!r} (choose lstm or gru)")
-        self.config, self.pad_id = config, config.pad_id
-        self.embed = nn.Embedding(config.vocab_size, config.embedding, padding_idx=config.pad_id)
+        self.config, self.pad_id = config, pad_id
+        self.embed = nn.Embedding(vocab_size, config.embedding, padding_idx=pad_id)
         rnn = nn.LSTM if config.cell == "lstm" else nn.GRU
         self.rnn = rnn(config.embedding, config.width, num_layers=config.layers, batch_first=True,
                        dropout=config.dropout if config.layers > 1 else 0.0)
         self.drop = nn.Dropout(config.dropout)
         # tying needs the last hidden size to equal the embedding size: project down first
         self.proj = nn.Linear(config.width, config.embedding) if config.tie_embeddings else None
-        self.head = nn.Linear(config.embedding if config.tie_embeddings else config.width, config.vocab_size)
+        self.head = nn.Linear(config.embedding if config.tie_embeddings else config.width, vocab_size)
         if config.tie_embeddings:
             self.head.weight = self.embed.weight
         self._add_pitch_features(pitches)

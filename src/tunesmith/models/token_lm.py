@@ -95,9 +95,9 @@ def token_family(name: str, config_class: type, model_class: type) -> Family:
     """The Family of a token language model: REMI tokens, windows, the shared sampler and controls."""
 
     def build(config: Any, representation: TokenRepresentation) -> TokenLM:
-        config.vocab_size, config.pad_id = representation.vocab_size, representation.pad_id
+        # the vocabulary is the tokenizer's (saved beside the run), not a setting
         pitches = representation.pitch_of_token() if getattr(config, "pitch_features", False) else None
-        return model_class(config, pitches)
+        return model_class(config, representation.vocab_size, representation.pad_id, pitches)
 
     return Family(name=name, config_class=config_class, representation={"kind": "tokens", "tokenization": "REMI"},
                   build_model=build, make_dataset=make_token_dataset, generate=None,

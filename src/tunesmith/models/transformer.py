@@ -10,22 +10,23 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tunesmith.config import at_least, require
 from tunesmith.errors import TunesmithError
 from tunesmith.models.rotary import apply_rotary, rotary_tables
 from tunesmith.models.token_lm import TokenLM, token_family
 from tunesmith.models.transformer_decode import LOOKAHEAD, Decoder, KVCache
 
 
-@dataclass
+@dataclass(frozen=True)
 class TransformerConfig:
-    """Settings of the Transformer family; `vocab_size` and `pad_id` come from the tokenizer."""
+    """Settings of the Transformer family (the vocabulary is the tokenizer's)."""
 
     layers: int = 4
     width: int = 256  # model dimension
@@ -36,9 +37,14 @@ class TransformerConfig:
     window: int = 512  # training window in tokens; also the attention span when generating
     rope_base: float = 10000.0
     pitch_features: bool = True  # Pitch tokens also embed fixed pitch-class and height features
-    SAVED_BEFORE: ClassVar[dict[str, Any]] = {"pitch_features": False}  # runs saved before a setting existed
-    vocab_size: int = 0
-    pad_id: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("layers", "width", "heads", "ff_mult"):
+            at_least(name, getattr(self, name), 1)
+        at_least("window", self.window, 2)
+        require(0 <= self.dropout < 1, "dropout", f"must be at least 0 and below 1 (got {self.dropout})")
+        require(self.width % self.heads == 0 and (self.width // self.heads) % 2 == 0, "width",
+                f"must split into {self.heads} heads of an even size (got {self.width})")
 
 
 class SelfAttention(nn.Module):
@@ -98,19 +104,15 @@ class TokenTransformer(TokenLM):
     training. The state is updated in place by `step`.
     """
 
-    def __init__(self, config: TransformerConfig, pitches: Any = None):
+    def __init__(self, config: TransformerConfig, vocab_size: int, pad_id: int = 0, pitches: Any = None):
         super().__init__()
-        if config.window < 2:
-            raise TunesmithError(f"window must be at least 2 events (got {config.window})")
-        if config.width % config.heads or (config.width // config.heads) % 2:
-            raise TunesmithError(f"width {config.width} must split into {config.heads} heads of an even size")
-        self.config, self.pad_id = config, config.pad_id
+        self.config, self.pad_id = config, pad_id
         self.context = config.window
-        self.embed = nn.Embedding(config.vocab_size, config.width)
+        self.embed = nn.Embedding(vocab_size, config.width)
         self.drop = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.layers))
         self.norm = nn.LayerNorm(config.width)
-        self.head = nn.Linear(config.width, config.vocab_size, bias=False)
+        self.head = nn.Linear(config.width, vocab_size, bias=False)
         self.apply(self._init)
         for name, p in self.named_parameters():
             if name.endswith("out.weight") or name.endswith("mlp.2.weight"):  # GPT-2's scaled residual init

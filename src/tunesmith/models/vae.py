@@ -1,6 +1,7 @@
 """The VAE family (MusicVAE): segments of a fixed number of bars encoded to a latent you can sample,
-interpolate and steer. The network is in vae_net.py, latent operations in vae_latent.py, attribute
-vectors in vae_attributes.py; this file is the family: data, model building and `generate`.
+interpolate and steer. The network and its settings are in vae_net.py, the training segments in vae_data.py,
+latent operations in vae_latent.py, attribute vectors in vae_attributes.py; this file is the family: model
+building and `generate`.
 
 Longer pieces than one segment are made by decoding a chain of neighbouring latents (each a small
 spherical step from the one before towards a fresh prior sample) and playing the segments one after
@@ -9,34 +10,26 @@ another.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import logging
 import math
 from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from tunesmith.errors import ControlError, TunesmithError
 from tunesmith.models.base import Family, Trained
-from tunesmith.models.vae_net import MusicVAE, VAEConfig
+from tunesmith.models.vae_attributes import attribute_offset
+from tunesmith.models.vae_data import make_dataset
+from tunesmith.models.vae_latent import decode_latents, encode_piece, slerp
+from tunesmith.models.vae_net import MusicVAE, SegmentGrid, VAEConfig
 from tunesmith.piece import Piece
-from tunesmith.representations.voices import (
-    FIRST_PITCH,
-    VoiceGrid,
-    VoiceRepresentation,
-    concatenate,
-    segments,
-)
+from tunesmith.representations.voices import VoiceRepresentation, concatenate
 
 if TYPE_CHECKING:
     from tunesmith.controls.controls import Controls
 
 log = logging.getLogger(__name__)
 
-TRANSPOSE_RANGE = (-5, 6)  # semitones of the random transposition that augments training segments
 CHAIN_STEP = 0.35          # how far (as a slerp fraction) each further segment's latent moves from the last
 
 
@@ -44,71 +37,7 @@ def build_model(config: VAEConfig, representation: VoiceRepresentation) -> Music
     """A MusicVAE sized for the representation (voices, event classes, velocity bins, bar length)."""
     if not isinstance(representation, VoiceRepresentation):
         raise TunesmithError(f"the vae model needs the 'voices' representation (got {representation.kind!r})")
-    if config.hierarchical and config.segment_bars < 2:
-        raise TunesmithError("a hierarchical decoder needs segments of at least 2 bars (set segment_bars)")
-    if config.bar_paths and not config.hierarchical:
-        raise TunesmithError("bar_paths needs the hierarchical decoder (set hierarchical = true)")
-    config = dataclasses.replace(config, voices=representation.voices, events=representation.events,
-                                 velocity_bins=representation.velocity_bins,
-                                 steps_per_bar=representation.steps_per_bar)
-    return MusicVAE(config)
-
-
-class SegmentDataset(Dataset):
-    """Training segments (events and velocities [V, T]), randomly transposed per epoch when augmenting."""
-
-    def __init__(self, grids: list[VoiceGrid], events: int, seed: int = 0, augment: bool = False):
-        # uint8 keeps a corpus of segments small (event classes and velocity bins are below 256)
-        self.events = np.stack([g.events for g in grids]).astype(np.uint8) if grids else np.zeros((0, 0, 0), np.uint8)
-        self.velocities = (np.stack([g.velocities for g in grids]).astype(np.uint8) if grids
-                           else np.zeros((0, 0, 0), np.uint8))
-        self.classes, self.seed, self.augment, self.epoch = events, seed, augment, 0
-
-    def __len__(self) -> int:
-        return len(self.events)
-
-    def set_epoch(self, epoch: int) -> None:
-        """A new transposition for every segment each epoch."""
-        self.epoch = epoch
-
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        events = self.events[index].astype(np.int64)
-        if self.augment:
-            rng = np.random.default_rng((self.seed, self.epoch, index))
-            shift = int(rng.integers(TRANSPOSE_RANGE[0], TRANSPOSE_RANGE[1] + 1))
-            on = events >= FIRST_PITCH
-            moved = events + shift * on
-            if on.any() and moved[on].min() >= FIRST_PITCH and moved[on].max() < self.classes:
-                events = moved
-        return {"events": torch.as_tensor(events, dtype=torch.long),
-                "velocities": torch.as_tensor(self.velocities[index], dtype=torch.long)}
-
-
-def make_dataset(pieces: list[Piece], representation: VoiceRepresentation, config: VAEConfig, seed: int, *,
-                 train: bool = True, augment: bool = False) -> SegmentDataset:
-    """Every window of `segment_bars` bars (one every `segment_hop_bars`) of the pieces in the grid's
-    meter, without long silences, each distinct window once (the same for every split); randomly
-    transposed each epoch when `augment`."""
-    steps = config.segment_bars * representation.steps_per_bar
-    hop = config.segment_hop_bars * representation.steps_per_bar
-    max_rest = int(config.max_rest_bars * representation.steps_per_bar)
-    grids, seen, other_meter = [], set(), 0
-    for piece in pieces:
-        if not representation.fits_meter(piece):
-            other_meter += 1
-            continue
-        if piece.note_count == 0:
-            continue
-        for window in segments(representation.encode(piece), steps, hop, max_rest):
-            window = VoiceGrid(window.events.astype(np.uint8), window.velocities.astype(np.uint8))
-            key = hashlib.sha1(window.events.tobytes() + window.velocities.tobytes()).digest()
-            if key not in seen:
-                seen.add(key)
-                grids.append(window)
-    if other_meter:
-        log.info("left out %d of %d pieces not in %s", other_meter, len(pieces), representation.time_signature)
-    log.info("%d distinct %d-bar segments from %d pieces", len(grids), config.segment_bars, len(pieces))
-    return SegmentDataset(grids, representation.events, seed, augment)
+    return MusicVAE(config, SegmentGrid.of(representation))
 
 
 # ---------------- generation ----------------
@@ -124,8 +53,6 @@ def _length(controls: Controls, representation: VoiceRepresentation) -> tuple[in
 
 def _latent_chain(start: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:
     """`count` latents [count, Z]: `start`, then each a CHAIN_STEP slerp towards a fresh prior sample."""
-    from tunesmith.models.vae_latent import slerp
-
     chain = [start]
     for _ in range(count - 1):
         chain.append(slerp(chain[-1], torch.randn(start.shape, generator=generator), CHAIN_STEP))
@@ -135,9 +62,6 @@ def _latent_chain(start: torch.Tensor, count: int, generator: torch.Generator) -
 def generate(run: Trained, controls: Controls) -> list[Piece]:
     """Sample from the prior (or near a primer's latent), steered by attribute vectors; segments of
     neighbouring latents are joined when more bars are asked for than one segment holds."""
-    from tunesmith.models.vae_attributes import attribute_offset
-    from tunesmith.models.vae_latent import decode_latents, encode_piece
-
     controls.check_supported(FAMILY.name, FAMILY.supported_controls)
     model, rep = run.model, run.representation
     config: VAEConfig = model.config

@@ -18,6 +18,7 @@ import torch
 
 from tunesmith.errors import ControlError, TunesmithError
 from tunesmith.fileio import write_json_atomic
+from tunesmith.models.vae_data import make_dataset
 from tunesmith.models.vae_latent import encode_grids
 from tunesmith.models.vae_net import MusicVAE
 from tunesmith.piece import Piece
@@ -62,8 +63,6 @@ def grid_attributes(rep: VoiceRepresentation, events: np.ndarray, velocities: np
 def compute_attribute_vectors(model: MusicVAE, rep: VoiceRepresentation, pieces: list[Piece], *, source: str = "",
                               max_segments: int = 20000, seed: int = 0, progress: bool = True) -> dict[str, Any]:
     """Attribute vectors from the segments of `pieces` (at most `max_segments`, drawn at random)."""
-    from tunesmith.models.vae import make_dataset
-
     data = make_dataset(pieces, rep, model.config, seed, augment=False)
     if len(data) == 0:
         raise TunesmithError(f"no {model.config.segment_bars}-bar segments in the {len(pieces)} pieces given "

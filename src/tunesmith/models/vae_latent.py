@@ -123,7 +123,6 @@ def reconstruct(model: MusicVAE, rep: VoiceRepresentation, piece: Piece, offset:
 def reconstruction_accuracy(model: MusicVAE, grids: list[VoiceGrid], batch_size: int = 256) -> dict[str, float]:
     """Per-step event accuracy on segments, teacher-forced and sampled (greedy from the posterior
     mean), as MusicVAE reports it; also the velocity-bin accuracy at note-ons and the KL per segment."""
-    c = model.config
     totals = {"teacher_forced": 0.0, "sampled": 0.0, "velocity": 0.0, "kl_bits": 0.0}
     steps = onsets = 0
     for start in range(0, len(grids), batch_size):
@@ -144,7 +143,7 @@ def reconstruction_accuracy(model: MusicVAE, grids: list[VoiceGrid], batch_size:
     n = max(1, len(grids))
     return {"teacher_forced": totals["teacher_forced"] / max(1, steps), "sampled": totals["sampled"] / max(1, steps),
             "velocity": totals["velocity"] / max(1, onsets), "kl_bits": totals["kl_bits"] / n,
-            "segments": len(grids), "steps_per_segment": c.steps * c.voices}
+            "segments": len(grids), "steps_per_segment": model.steps * model.grid.voices}
 
 
 # ---------------- whole pieces, for the interpolate / reconstruct commands ----------------

@@ -4,6 +4,7 @@ weights, the resumable checkpoint, metrics, split), the device, and loading a ru
 - directory.py: file names, `write_config`/`read_config`, `save_weights`/`load_weights`,
   `save_checkpoint`/`load_checkpoint`.
 - load.py: `TrainedRun`, `load_trained(path, device)`, `resolve_device`.
+- formats.py: config.json's format number and the migration from each older one.
 """
 
 from tunesmith.runs.directory import (

@@ -15,6 +15,7 @@ from safetensors.torch import load_file, save_file
 
 from tunesmith.errors import TunesmithError
 from tunesmith.fileio import atomic_path, write_json_atomic
+from tunesmith.runs.formats import FORMAT, migrate
 
 CONFIG_FILE = "config.json"
 MODEL_FILE = "model.safetensors"
@@ -35,21 +36,24 @@ def library_versions() -> dict[str, str]:
 
 
 def write_config(run_dir: Path, config: dict[str, Any]) -> None:
-    """config.json with the library versions added."""
-    write_json_atomic(Path(run_dir) / CONFIG_FILE, {**config, "versions": library_versions()})
+    """config.json, in the current format, with the library versions added."""
+    config = {k: v for k, v in config.items() if k != "format"}
+    write_json_atomic(Path(run_dir) / CONFIG_FILE, {"format": FORMAT, **config, "versions": library_versions()})
 
 
 def read_config(run_dir: Path) -> dict[str, Any]:
-    """config.json of a run, or a one-line error when `run_dir` is not a run."""
+    """config.json of a run, brought to the current format (runs.formats), or a one-line error when `run_dir`
+    is not a run."""
     path = Path(run_dir) / CONFIG_FILE
     if not Path(run_dir).is_dir():
         raise TunesmithError(f"run directory not found: {run_dir}")
     if not path.exists():
         raise TunesmithError(f"{run_dir} is not a tunesmith run (no {CONFIG_FILE})")
     try:
-        return json.loads(path.read_text())
+        config = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise TunesmithError(f"{path} is damaged ({exc.msg})") from exc
+    return migrate(config, str(run_dir))
 
 
 def _state_tensors(module: torch.nn.Module) -> dict[str, torch.Tensor]:

@@ -41,7 +41,7 @@ def load_trained(path: str | Path, device: str = "cpu") -> TrainedRun:
     config = read_config(path)
     family = get_family(config["family"])
     representation = representation_from_dict(config["representation"], path)
-    model_config = config_from_dict(family.config_class, config["model"], saved=True)
+    model_config = config_from_dict(family.config_class, config["model"])  # read_config migrated it
     model = family.build_model(model_config, representation)
     load_weights(path / MODEL_FILE, model)
     dev = resolve_device(device)
