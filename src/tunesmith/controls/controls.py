@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from tunesmith.errors import ControlError
+from tunesmith.piece import Piece
 
 UNIVERSAL = frozenset({"num", "bars", "seconds", "seed", "temperature", "primer"})
 
@@ -30,7 +30,7 @@ class Controls:
     temperature: float = 1.0
     top_k: int | None = None
     top_p: float | None = None
-    primer: Any = None  # a path or a Piece
+    primer: str | Path | Piece | None = None  # a path or a Piece
     # musical controls (honoured by the families that list them)
     key: str | None = None
     scale_lock: bool = False
@@ -80,12 +80,10 @@ class Controls:
             flags = ", ".join("--" + n.replace("_", "-") for n in unsupported)
             raise ControlError(f"the {family_name} model cannot honour {flags}")
 
-    def primer_piece(self):
+    def primer_piece(self) -> Piece | None:
         """The primer as a Piece (loaded when given as a path), or None."""
         if self.primer is None:
             return None
-        from tunesmith.piece import Piece
-
         return self.primer if isinstance(self.primer, Piece) else Piece.load(Path(self.primer))
 
     def generator(self, index: int = 0, device: str | torch.device = "cpu") -> torch.Generator:

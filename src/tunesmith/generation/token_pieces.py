@@ -73,6 +73,13 @@ class TokenGeneration:
 
     # --- what can be done ---
     @property
+    def given_primer(self) -> Piece:
+        """The primer, for the controls that work on one (--infill, --harmonise; resolve_targets asks for it)."""
+        if self.primer is None:
+            raise ControlError("this control needs a --primer to work on")
+        return self.primer
+
+    @property
     def bar_id(self) -> int:
         """The bar token's id."""
         if self.rep.bar_id is None:
@@ -197,13 +204,14 @@ class TokenGeneration:
             self.events = [len(row) - plan.music_at for row in rows]
         elif t.infill:
             start, end = t.infill
-            bars = split_bars(self.rep.encode(self.primer), self.bar_id)
+            primer = self.given_primer
+            bars = split_bars(self.rep.encode(primer), self.bar_id)
             plan = self.infill_plan(head, bars, start, end, bars[end:])
             rows = self.sample(plan, self.constraints(total_bars=end - start, bar_offset=start,
-                                                      piece_bars=self.primer.bars, end_id=end_id), generators)
+                                                      piece_bars=primer.bars, end_id=end_id), generators)
             for row in rows:
                 middle = self.decode_bars(row[plan.music_at:], start, end - start)
-                out.append((row, splice_bars(self.primer, middle, start, end)))
+                out.append((row, splice_bars(primer, middle, start, end)))
             self.events = [len(row) - plan.music_at for row in rows]
         else:
             self.primer_ids = self.rep.encode(self.primer) if self.primer is not None else []
@@ -226,7 +234,7 @@ class TokenGeneration:
 
     def melody_notes(self) -> list[tuple[int, int, int, int, int]]:
         """The primer's top line as (bar, position, pitch, length in positions, velocity) on the token grid."""
-        primer = self.primer
+        primer = self.given_primer
         pos_res = int(max(self.rep.tokenizer.config.beat_res.values()))
         bar_positions = primer.time_signature[0] * pos_res
         top: dict[int, tuple[int, int, int]] = {}

@@ -57,7 +57,7 @@ def apply_settings(values: dict[str, dict[str, Any]], settings: list[str]) -> di
 
 def _settings(model: str, out: Path, resume: bool, config_file: Path | None,
               training_overrides: dict[str, Any] | None,
-              representation_overrides: dict[str, Any] | None) -> tuple[Family, dict[str, dict[str, Any]], dict | None]:
+              representation_overrides: dict[str, Any] | None) -> tuple[Family, dict[str, dict[str, Any]], dict[str, Any] | None]:
     """The family, its settings by section (model, training, representation) and, when resuming, the corpus
     the run was trained on: a resumed run's own settings (training overrides still apply), else the
     family's defaults, then the config file, then the overrides."""
