@@ -96,3 +96,35 @@ def test_classes_that_are_not_dataclasses_are_read_by_their_keyword_arguments():
     with pytest.raises(TunesmithError) as raised:
         config_from_dict(Plain, {"voice": 2}, "voices representation")
     assert str(raised.value) == "unknown voices representation setting(s) voice (known: names, tempo, voices)"
+
+
+def test_a_settings_file_is_read_by_its_suffix(tmp_path):
+    from tunesmith.config import read_settings_file
+
+    (tmp_path / "a.toml").write_text("[model]\nlayers = 2\n")
+    (tmp_path / "b.json").write_text('{"model": {"layers": 3}}')
+    assert read_settings_file(tmp_path / "a.toml") == {"model": {"layers": 2}}
+    assert read_settings_file(tmp_path / "b.json") == {"model": {"layers": 3}}
+
+
+def test_a_missing_or_broken_settings_file_is_one_line_of_the_callers_error(tmp_path):
+    from tunesmith.config import read_settings_file
+    from tunesmith.errors import ControlError
+
+    with pytest.raises(ControlError, match=r"^preset file not found: .*nope\.toml$"):
+        read_settings_file(tmp_path / "nope.toml", ControlError, "preset file")
+    (tmp_path / "bad.toml").write_text("[model\n")
+    with pytest.raises(TunesmithError, match=r"bad\.toml is not valid TOML: "):
+        read_settings_file(tmp_path / "bad.toml")
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(TunesmithError, match=r"bad\.json is not valid JSON: "):
+        read_settings_file(tmp_path / "bad.json")
+
+
+def test_unknown_keys_are_named_with_the_known_ones():
+    from tunesmith.config import reject_unknown
+
+    reject_unknown(["b", "a"], ["a", "b", "c"], "here")  # all known: nothing raised
+    with pytest.raises(TunesmithError) as raised:
+        reject_unknown(["zed", "a", "why"], ["b", "a"], "f.toml [controls]", noun="section")
+    assert str(raised.value) == "f.toml [controls]: unknown section(s) why, zed (known: a, b)"

@@ -12,6 +12,8 @@ which the command line prints as it is.
   format 1 (`MOVED`: old name -> where it is now) or were removed (`REMOVED`: name -> the value every run
   now has): a file that still uses one is told so.
 - `config_to_dict(config)`: nested dicts, as config.json stores them.
+- `read_settings_file(path)`, `reject_unknown(values, known, where)`: a file the user wrote (TOML, or JSON by
+  its suffix) read with one-line errors, and its top-level keys checked.
 - `at_least`, `between`, `one_of`, `require`: the checks a section's `__post_init__` makes; each raises a
   one-line `SettingError` naming the setting.
 """
@@ -20,6 +22,10 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from tunesmith.errors import TunesmithError
@@ -33,6 +39,27 @@ class SettingError(TunesmithError):
     def __init__(self, setting: str, problem: str, what: str = ""):
         self.setting, self.problem, self.what = setting, problem, what
         super().__init__(f"{what + ' ' if what else ''}setting {setting} {problem}")
+
+
+def read_settings_file(path: Path, error: type[TunesmithError] = TunesmithError,
+                       what: str = "config file") -> dict[str, Any]:
+    """A TOML file (JSON when it ends in .json) as a dict; a missing or unparsable file is one line of `error`."""
+    path = Path(path)
+    if not path.exists():
+        raise error(f"{what} not found: {path}")
+    try:
+        return json.loads(path.read_text()) if path.suffix == ".json" else tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise error(f"{path} is not valid {'JSON' if path.suffix == '.json' else 'TOML'}: {exc}") from exc
+
+
+def reject_unknown(values: Iterable[str], known: Iterable[str], where: str, noun: str = "key",
+                   error: type[TunesmithError] = TunesmithError) -> None:
+    """One line of `error` naming the `values` that are not `known` (and the known ones), if any."""
+    known = sorted(known)
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise error(f"{where}: unknown {noun}(s) {', '.join(unknown)} (known: {', '.join(known)})")
 
 
 def require(ok: bool, setting: str, problem: str) -> None:
@@ -152,14 +179,10 @@ def _build(cls: type, values: dict[str, Any], what: str, prefix: str) -> Any:
     return cls(**kwargs)
 
 
-def config_from_dict(config_class: type, values: dict[str, Any] | None, what: str = "model",
-                     saved: bool = False) -> Any:
+def config_from_dict(config_class: type, values: dict[str, Any] | None, what: str = "model") -> Any:
     """Build a (possibly nested) config dataclass strictly: an unknown key is an error naming it and the known
-    ones, a value of the wrong kind an error naming the setting, sections are dicts (TOML tables).
-
-    `saved` is accepted for callers written before config.json had a format: a saved run is brought to the
-    current layout by `tunesmith.runs` (read_config) before its settings get here, so it changes nothing.
-    """
+    ones, a value of the wrong kind an error naming the setting, sections are dicts (TOML tables). A saved run
+    is brought to the current layout by `tunesmith.runs` (read_config) before its settings get here."""
     values = nested(dict(values or {}))
     check_settings(config_class, values, what)
     try:

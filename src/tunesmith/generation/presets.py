@@ -9,11 +9,11 @@ win over the preset's.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tunesmith.config import read_settings_file, reject_unknown
 from tunesmith.controls.controls import Controls
 from tunesmith.errors import ControlError
 
@@ -47,25 +47,14 @@ def load_preset(name_or_path: str | Path) -> Preset:
             raise ControlError(f"unknown preset {str(name_or_path)!r} (choose from: {', '.join(available_presets())}, "
                                "or give a .toml file)")
         path = found[0]
-    if not path.exists():
-        raise ControlError(f"preset file not found: {path}")
-    try:
-        values = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ControlError(f"{path} is not valid TOML: {exc}") from exc
-    _strict(values, TOP_KEYS, str(path))
+    values = read_settings_file(path, ControlError, "preset file")
     known = {f.name for f in dataclasses.fields(Controls)} | {"extra_bars"}
-    _strict(values.get("controls", {}), known, f"{path} [controls]")
-    _strict(values.get("outputs", {}), OUTPUT_KEYS, f"{path} [outputs]")
-    _strict({k: None for k in values.get("requires", [])}, known, f"{path} requires")
+    for part, names, allowed in ((str(path), values, TOP_KEYS), (f"{path} [controls]", values.get("controls", {}), known),
+                                 (f"{path} [outputs]", values.get("outputs", {}), OUTPUT_KEYS),
+                                 (f"{path} requires", values.get("requires", []), known)):
+        reject_unknown(names, allowed, part, error=ControlError)
     return Preset(path.stem, values.get("description", ""), list(values.get("requires", [])),
                   dict(values.get("controls", {})), dict(values.get("outputs", {})))
-
-
-def _strict(values: dict[str, Any], known, where: str) -> None:
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        raise ControlError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
 
 
 def merge_preset(preset: Preset | None, given: dict[str, Any]) -> dict[str, Any]:

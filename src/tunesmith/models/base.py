@@ -187,8 +187,9 @@ class Family:
     """A model family, registered by name in `tunesmith.models.MODELS`.
 
     - `name`: the name it is registered and saved under (config.json's "family").
-    - `config_class`: a @dataclass of the network's settings, all with defaults; fields that come from the
-      representation (`vocab_size`...) are filled by `build_model`.
+    - `config_class`: a @dataclass of the network's settings, all with defaults, built by
+      `tunesmith.config.config_from_dict` and checking itself in `__post_init__`; sizes that come from the
+      representation (the vocabulary, tracks, pitches) are not settings: `build_model` reads them from it.
     - `representation`: the default representation config, e.g. {"kind": "tokens", "tokenization": "REMI"}.
     - `build_model` (BuildModel) and `make_dataset` (MakeDataset): the network and its examples.
     - `generate` (Generate): sampling; None for token language models (`TokenModel`), which share the

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import tomllib
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 import torch
 
+from tunesmith.config import read_settings_file, reject_unknown
 from tunesmith.data import load_corpus, split_pieces
 from tunesmith.errors import TunesmithError
 from tunesmith.fileio import write_json_atomic
@@ -27,16 +27,8 @@ def read_config_file(path: Path | None) -> dict[str, dict[str, Any]]:
     """A TOML or JSON file with [model], [training] and [representation] sections (strict)."""
     if path is None:
         return {}
-    path = Path(path)
-    if not path.exists():
-        raise TunesmithError(f"config file not found: {path}")
-    try:
-        values = tomllib.loads(path.read_text()) if path.suffix == ".toml" else json.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise TunesmithError(f"{path} is not valid {path.suffix[1:].upper() or 'TOML/JSON'}: {exc}") from exc
-    unknown = sorted(set(values) - set(CONFIG_SECTIONS) - {"family", "corpus", "model_family"})
-    if unknown:
-        raise TunesmithError(f"{path}: unknown section(s) {', '.join(unknown)} (known: {', '.join(CONFIG_SECTIONS)})")
+    values = read_settings_file(path)
+    reject_unknown(set(values) - {"family", "corpus", "model_family"}, CONFIG_SECTIONS, str(path), "section")
     return values
 
 
@@ -107,8 +99,7 @@ def train(model: str, corpus: str, out: Path, *, config_file: Path | None = None
                                                representation_overrides)
     if saved_corpus is not None:
         corpus, limit = saved_corpus["source"], saved_corpus.get("limit")
-    model_config = config_from_dict(family.config_class, {**sections["model"], **(model_overrides or {})},
-                                    saved=resume)
+    model_config = config_from_dict(family.config_class, {**sections["model"], **(model_overrides or {})})
     train_config = config_from_dict(TrainConfig, sections["training"], "training")
     torch.manual_seed(train_config.seed)
 
