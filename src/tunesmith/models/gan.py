@@ -24,22 +24,28 @@ from tunesmith.models.gan_config import HOME_KEY, GANConfig
 from tunesmith.models.gan_networks import Critic, Generator, binary_roll, gradient_penalty, update_ema
 from tunesmith.models.gan_sampling import CONTROLS, generate
 from tunesmith.piece import Piece
+from tunesmith.representations.base import Representation
 from tunesmith.representations.pianoroll import SOUNDING, VELOCITY, PianoRollRepresentation
 
 log = logging.getLogger(__name__)
 
 
+def pianoroll_representation(representation: Representation) -> PianoRollRepresentation:
+    """`representation` as the piano-roll the gan family is built on (a one-line error when it is another)."""
+    if not isinstance(representation, PianoRollRepresentation):
+        raise TunesmithError("the gan model needs the pianoroll representation")
+    return representation
+
+
 class GANModel(nn.Module):
     """Generator, critic and the generator's moving average; the representation decodes its rolls."""
 
-    def __init__(self, config: GANConfig, representation: PianoRollRepresentation):
+    def __init__(self, config: GANConfig, representation: Representation):
         super().__init__()
-        if not isinstance(representation, PianoRollRepresentation):
-            raise TunesmithError("the gan model needs the pianoroll representation")
-        if not representation.tracks:
+        rep = pianoroll_representation(representation)
+        if not rep.tracks:
             raise TunesmithError("the piano-roll has no tracks: fit it to a corpus first")
-        self.config, self.representation = config, representation
-        rep = representation
+        self.config, self.representation = config, rep
         self.tracks, self.steps = len(rep.tracks), config.bars * rep.steps_per_bar
         generator, gates = config.generator, config.gates
         for name, steps in (("generator.pitch_steps", generator.pitch_steps), ("gates.steps", gates.steps)):
@@ -207,11 +213,12 @@ def learnt_pieces(pieces: list[Piece], config: GANConfig) -> list[Piece]:
     return [transpose_to_key(p, HOME_KEY) for p in pieces] if config.phrases.key_normalize else pieces
 
 
-def make_dataset(pieces: list[Piece], representation: PianoRollRepresentation, config: GANConfig, seed: int, *,
+def make_dataset(pieces: list[Piece], representation: Representation, config: GANConfig, seed: int, *,
                  train: bool, augment: bool = False) -> PhraseDataset:
     """Training phrases (`train`: one every `phrases.hop` bars), or validation phrases (side by side, at most
     `phrases.max_valid`, spread over the pieces); transposed at random when `augment` (not key-normalised)."""
-    rep, bar = representation, representation.steps_per_bar
+    rep = pianoroll_representation(representation)
+    bar = rep.steps_per_bar
     steps = config.bars * bar
     pieces = learnt_pieces(pieces, config)
     tables = [rep.note_table(p) for p in pieces if rep.fits_meter(p)]
@@ -230,7 +237,7 @@ def make_dataset(pieces: list[Piece], representation: PianoRollRepresentation, c
     return PhraseDataset(tables, starts, rep, steps, transpose, seed)
 
 
-def build_model(config: GANConfig, representation: PianoRollRepresentation) -> GANModel:
+def build_model(config: GANConfig, representation: Representation) -> GANModel:
     """The GAN for this representation's tracks, grid and pitch range."""
     return GANModel(config, representation)
 

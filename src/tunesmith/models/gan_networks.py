@@ -9,6 +9,7 @@ GANs", NeurIPS 2017.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -80,7 +81,8 @@ class Generator(nn.Module):
             # where in the bar each track tends to sound and strike (the metre), learnt beside the latents' say
             self.step_bias = nn.Parameter(torch.zeros(tracks, 2, steps_per_bar))
             with torch.no_grad():  # start sounding (the pitches decide); training starts it in the corpus's metre
-                self.gates.bias.copy_(torch.tensor([2.0, 0.0]))
+                # the layer is built with its bias (Conv2d's default), which torch types as optional
+                cast(torch.Tensor, self.gates.bias).copy_(torch.tensor([2.0, 0.0]))
         if bar_gates:  # per track and bar, from its latents: does the track play in this bar at all
             self.bar_gate = nn.Linear(6 * latent_dim, 1)
             self.bar_bias = nn.Parameter(torch.zeros(tracks))
@@ -273,5 +275,5 @@ def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
     """ema <- decay * ema + (1 - decay) * model for parameters; buffers (batch-norm statistics) copied."""
     for e, p in zip(ema.parameters(), model.parameters(), strict=True):
         e.lerp_(p, 1 - decay)
-    for e, b in zip(ema.buffers(), model.buffers(), strict=True):
-        e.copy_(b)
+    for buffer, source in zip(ema.buffers(), model.buffers(), strict=True):
+        buffer.copy_(source)

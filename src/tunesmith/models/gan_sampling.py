@@ -116,7 +116,7 @@ def generate(run: Any, controls: Controls) -> list[Piece]:
     for i in range(controls.num):
         z = chained_latents(generator, phrases, config.phrase_drift, controls.temperature, controls.generator(i),
                             device)
-        if condition is None:
+        if condition is None or cond_index is None:  # nothing to accompany (a primer gives both or neither)
             rolls = generator(z)  # [phrases, T, L, P, 3]
         else:
             given = condition.view(phrases, model.steps, *condition.shape[1:])

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from tunesmith.errors import TunesmithError
 from tunesmith.models.base import Family, Trained
 from tunesmith.models.polyphonic_net import FrameModel, PolyphonicConfig, PolyphonicModel
 from tunesmith.models.polyphonic_score import transposition_mixture
 from tunesmith.models.polyphonic_tied import TiedPolyphonicModel
-from tunesmith.representations.frames import KEYS
+from tunesmith.representations.frames import KEYS, FrameRepresentation
 
 if TYPE_CHECKING:
     from tunesmith.controls.controls import Controls
@@ -114,19 +115,22 @@ def generate(run: Trained, controls: Controls) -> list[Piece]:
     controls.check_supported("polyphonic", FAMILY.supported_controls)
     from tunesmith.controls.targets import length_in_bars
 
-    rep = copy.copy(run.representation)  # the asked tempo is this generation's, not the run's
+    model, trained_rep = run.model, run.representation
+    if not isinstance(model, FrameModel) or not isinstance(trained_rep, FrameRepresentation):
+        raise TunesmithError(f"{run.path} is not a polyphonic run (its network is a {type(model).__name__})")
+    rep = copy.copy(trained_rep)  # the asked tempo is this generation's, not the run's
     if controls.tempo is not None:
         rep.tempo = float(controls.tempo)
     bars = controls.bars
     if controls.seconds is not None:  # whole bars, as for every family
         bars, rep.tempo = length_in_bars(controls.seconds, (rep.beats_per_bar, 4), controls.tempo,
-                                         reference=run.representation.tempo)
+                                         reference=trained_rep.tempo)
     frames = rep.frames_for(bars=bars)
     primer_piece = controls.primer_piece()
     primer = torch.as_tensor(rep.encode(primer_piece)) if primer_piece is not None else None
     pieces = []
     for i in range(controls.num):
-        roll = run.model.sample(frames, controls.generator(i, run.device), 1, controls.temperature, primer)
+        roll = model.sample(frames, controls.generator(i, run.device), 1, controls.temperature, primer)
         pieces.append(rep.decode(roll[0].cpu().numpy(), name=f"polyphonic-{i + 1}"))
     log.info("sampled %d piece(s) of %d frames", len(pieces), frames)
     return pieces

@@ -12,7 +12,7 @@ biases depend on the LSTM state h_t and, through a linear skip, on the previous 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -74,6 +74,21 @@ class FrameModel(nn.Module):
     """What every polyphonic network shares: the loss and the sampling loop. Subclasses give `frame_nll`,
     `step` (one frame of the time model) and `sample_frame` (one frame, key by key from the lowest)."""
 
+    config: PolyphonicConfig
+
+    def frame_nll(self, rolls: torch.Tensor) -> torch.Tensor:
+        """-log p(frame_t | frames_<t) in nats for every frame: rolls [B, T, 88] -> [B, T]."""
+        raise NotImplementedError
+
+    def step(self, previous: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        """One frame of the time model: previous frames [num, 88] -> (its output for the frame, state)."""
+        raise NotImplementedError
+
+    def sample_frame(self, h: torch.Tensor, previous: torch.Tensor, generator: torch.Generator,
+                     temperature: float) -> torch.Tensor:
+        """One frame [num, 88], key by key from the lowest, from `step`'s output and the previous frame."""
+        raise NotImplementedError
+
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         """Mean NLL per scored frame of a padded batch {"rolls": [B, T, 88], "weights": [B, T]}."""
         rolls, weights = batch["rolls"].float(), batch["weights"].float()
@@ -103,6 +118,10 @@ class FrameModel(nn.Module):
 
 class PolyphonicModel(FrameModel):
     """LSTM over frames + masked autoregressive output over the 88 keys of each frame; computes its own loss."""
+
+    mask_in: torch.Tensor  # buffers (register_buffer)
+    mask_out: torch.Tensor
+    mask_direct: torch.Tensor
 
     def __init__(self, config: PolyphonicConfig):
         super().__init__()
@@ -145,7 +164,7 @@ class PolyphonicModel(FrameModel):
         logits = self.key_logits(states, previous, rolls)
         return F.binary_cross_entropy_with_logits(logits, rolls, reduction="none").sum(-1)  # [B, T]
 
-    def step(self, previous: torch.Tensor, state):
+    def step(self, previous: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
         """One frame of the LSTM: previous frames [num, 88] -> (h [num, H], state)."""
         h, state = self.lstm(previous.unsqueeze(1), state)
         return h[:, 0], state

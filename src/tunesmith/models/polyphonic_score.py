@@ -54,6 +54,8 @@ class BernoulliBaseline:
         return self
 
     def __call__(self, roll: np.ndarray) -> np.ndarray:
+        if self.probs is None:
+            raise TunesmithError("the Bernoulli baseline has no probabilities: fit it first")
         return bernoulli_nll(roll, np.broadcast_to(self.probs, np.shape(roll)))
 
 

@@ -13,6 +13,8 @@ weights instead of taught by transposed copies of the data; after Johnson 2017's
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -44,6 +46,8 @@ def relative_classes(counts: torch.Tensor) -> torch.Tensor:
 
 class TiedPolyphonicModel(FrameModel):
     """Shared per-key LSTM over time and a shared per-key autoregressive output."""
+
+    one_hot: torch.Tensor  # buffer (register_buffer): ONE_HOT on the model's device
 
     def __init__(self, config: PolyphonicConfig):
         super().__init__()
@@ -92,7 +96,7 @@ class TiedPolyphonicModel(FrameModel):
         logits = self.key_logits(self.context(rolls), rolls)
         return F.binary_cross_entropy_with_logits(logits, rolls, reduction="none").sum(-1)
 
-    def step(self, previous: torch.Tensor, state):
+    def step(self, previous: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
         """One frame of the per-key LSTMs: previous frames [num, 88] -> (states [num, 88, H], state)."""
         h, state = self.lstm(self.time_inputs(previous).reshape(len(previous) * KEYS, 1, -1), state)
         return h.reshape(len(previous), KEYS, -1), state

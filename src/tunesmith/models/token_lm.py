@@ -9,7 +9,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tunesmith.errors import TunesmithError
 from tunesmith.models.base import Family
+from tunesmith.piece import Piece
+from tunesmith.representations.base import Representation
 from tunesmith.representations.tokens import TokenRepresentation
 from tunesmith.representations.windows import TokenWindows, token_windows
 
@@ -84,18 +87,29 @@ class TokenLM(nn.Module):
         return logits[:, -1], state
 
 
-def make_token_dataset(pieces, representation: TokenRepresentation, config: Any, seed: int = 0, *,
+def token_representation(representation: Representation,
+                         model: str = "a token language model") -> TokenRepresentation:
+    """`representation` as the tokens one that token models are built on (a one-line error when it is
+    another)."""
+    if not isinstance(representation, TokenRepresentation):
+        raise TunesmithError(f"{model} needs the 'tokens' representation (got {representation.kind!r})")
+    return representation
+
+
+def make_token_dataset(pieces: list[Piece], representation: Representation, config: Any, seed: int = 0, *,
                        train: bool = True, augment: bool = False) -> TokenWindows:
     """Windows of `config.window` tokens (the same for every split); transposed to every playable key when
     `augment`."""
-    return token_windows(pieces, representation, config.window, transpose=augment, seed=seed)
+    rep = token_representation(representation)
+    return token_windows(pieces, rep, config.window, transpose=augment, seed=seed)
 
 
 def token_family(name: str, config_class: type, model_class: type) -> Family:
     """The Family of a token language model: REMI tokens, windows, the shared sampler and controls."""
 
-    def build(config: Any, representation: TokenRepresentation) -> TokenLM:
+    def build(config: Any, representation: Representation) -> TokenLM:
         # the vocabulary is the tokenizer's (saved beside the run), not a setting
+        representation = token_representation(representation, f"the {name} model")
         pitches = representation.pitch_of_token() if getattr(config, "pitch_features", False) else None
         return model_class(config, representation.vocab_size, representation.pad_id, pitches)
 

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from tunesmith.errors import TunesmithError
 from tunesmith.models.rotary import RotationTable
 
 LOOKAHEAD = 8  # events a cached step may take at once; the caches hold this many more than the window
@@ -38,7 +39,15 @@ class KVCache:
         self.keys[..., :n], self.values[:, :, :n] = k[:, :, s - n:].transpose(2, 3), v[:, :, s - n:]
         self.n, self.next, self.size = n, n % capacity, capacity
         cpu = k.device.type == "cpu"  # the numpy views share the tensors' memory
-        self.key_array, self.value_array = (self.keys.numpy(), self.values.numpy()) if cpu else (None, None)
+        self.key_array: np.ndarray | None = self.keys.numpy() if cpu else None
+        self.value_array: np.ndarray | None = self.values.numpy() if cpu else None
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """The numpy views of the keys and values, which the numpy decoder reads and writes (a cache on a
+        CPU has them)."""
+        if self.key_array is None or self.value_array is None:
+            raise TunesmithError("the numpy decoder takes caches on a CPU")
+        return self.key_array, self.value_array
 
     def ordered(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Keys and values oldest first: [B, H, n, d] each."""
@@ -52,11 +61,12 @@ class KVCache:
         t = v.shape[2]
         assert t < LOOKAHEAD, "at most LOOKAHEAD - 1 events at once"
         first = min(t, self.size - self.next)
-        self.key_array[..., self.next:self.next + first] = k[..., :first]
-        self.value_array[:, :, self.next:self.next + first] = v[:, :, :first]
+        keys, values = self.arrays()
+        keys[..., self.next:self.next + first] = k[..., :first]
+        values[:, :, self.next:self.next + first] = v[:, :, :first]
         if first < t:
-            self.key_array[..., :t - first] = k[..., first:]
-            self.value_array[:, :, :t - first] = v[:, :, first:]
+            keys[..., :t - first] = k[..., first:]
+            values[:, :, :t - first] = v[:, :, first:]
         self.next = (self.next + t) % self.size
         self.n = min(self.n + t, self.size)
 
@@ -152,13 +162,14 @@ class Decoder:
             qkv[:, :, :2] = qkv[:, :, :2] @ rotations[:, None]  # queries and keys turned to their positions
             cache.extend(qkv[:, :, 1].transpose(0, 2, 3, 1), qkv[:, :, 2].transpose(0, 2, 1, 3))
             n, q = cache.n, qkv[:, :, 0].transpose(0, 2, 1, 3)  # queries [B, H, t, d]
-            if cache.key_array.nbytes < STREAMED:  # a few rows: BLAS
-                scores = q @ cache.key_array[..., :n]  # [B, H, t, S]
+            keys, values = cache.arrays()
+            if keys.nbytes < STREAMED:  # a few rows: BLAS
+                scores = q @ keys[..., :n]  # [B, H, t, S]
             else:  # many rows: the product is bound by memory, and einsum's loop reads it faster than BLAS
-                scores = np.einsum("bhtd,bhds->bhts", q, cache.key_array[..., :n])
+                scores = np.einsum("bhtd,bhds->bhts", q, keys[..., :n])
             if hidden is not None:
                 scores += hidden
-            y = torch.softmax(torch.from_numpy(scores), -1).numpy() @ cache.value_array[:, :, :n]  # [B, H, t, d]
+            y = torch.softmax(torch.from_numpy(scores), -1).numpy() @ values[:, :, :n]  # [B, H, t, d]
             x = x + y.transpose(0, 2, 1, 3).reshape(b * t, c) @ out_w + out_b
             inner = F.gelu(torch.from_numpy(self.normed(x) @ up_w + up_b)).numpy()
             x = x + inner @ down_w + down_b

@@ -21,23 +21,22 @@ from tunesmith.models.base import Family, Trained
 from tunesmith.models.vae_attributes import attribute_offset
 from tunesmith.models.vae_data import make_dataset
 from tunesmith.models.vae_latent import decode_latents, encode_piece, slerp
-from tunesmith.models.vae_net import MusicVAE, SegmentGrid, VAEConfig
+from tunesmith.models.vae_net import MusicVAE, SegmentGrid, VAEConfig, voice_representation
 from tunesmith.piece import Piece
 from tunesmith.representations.voices import VoiceRepresentation, concatenate
 
 if TYPE_CHECKING:
     from tunesmith.controls.controls import Controls
+    from tunesmith.representations.base import Representation
 
 log = logging.getLogger(__name__)
 
 CHAIN_STEP = 0.35          # how far (as a slerp fraction) each further segment's latent moves from the last
 
 
-def build_model(config: VAEConfig, representation: VoiceRepresentation) -> MusicVAE:
+def build_model(config: VAEConfig, representation: Representation) -> MusicVAE:
     """A MusicVAE sized for the representation (voices, event classes, velocity bins, bar length)."""
-    if not isinstance(representation, VoiceRepresentation):
-        raise TunesmithError(f"the vae model needs the 'voices' representation (got {representation.kind!r})")
-    return MusicVAE(config, SegmentGrid.of(representation))
+    return MusicVAE(config, SegmentGrid.of(voice_representation(representation)))
 
 
 # ---------------- generation ----------------
@@ -64,7 +63,9 @@ def generate(run: Trained, controls: Controls) -> list[Piece]:
     neighbouring latents are joined when more bars are asked for than one segment holds."""
     controls.check_supported(FAMILY.name, FAMILY.supported_controls)
     model, rep = run.model, run.representation
-    config: VAEConfig = model.config
+    if not isinstance(model, MusicVAE) or not isinstance(rep, VoiceRepresentation):
+        raise TunesmithError(f"{run.path} is not a vae run (its network is a {type(model).__name__})")
+    config = model.config
     if controls.variation is not None:
         if controls.primer is None:
             raise ControlError("--variation samples near a primer's latent: give --primer too")

@@ -10,9 +10,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from tunesmith.models.vae_net import VAEConfig
+from tunesmith.models.vae_net import VAEConfig, voice_representation
 from tunesmith.piece import Piece
-from tunesmith.representations.voices import FIRST_PITCH, VoiceGrid, VoiceRepresentation, segments
+from tunesmith.representations.base import Representation
+from tunesmith.representations.voices import FIRST_PITCH, VoiceGrid, segments
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +50,12 @@ class SegmentDataset(Dataset):
                 "velocities": torch.as_tensor(self.velocities[index], dtype=torch.long)}
 
 
-def make_dataset(pieces: list[Piece], representation: VoiceRepresentation, config: VAEConfig, seed: int, *,
+def make_dataset(pieces: list[Piece], representation: Representation, config: VAEConfig, seed: int, *,
                  train: bool = True, augment: bool = False) -> SegmentDataset:
     """Every window of `segment_bars` bars (one every `segments.hop_bars`) of the pieces in the grid's
     meter, without long silences, each distinct window once (the same for every split); randomly
-    transposed each epoch when `augment`."""
+    transposed each epoch when `augment`. The representation must be the voices one."""
+    representation = voice_representation(representation)
     steps = config.segment_bars * representation.steps_per_bar
     hop = config.segments.hop_bars * representation.steps_per_bar
     max_rest = int(config.segments.max_rest_bars * representation.steps_per_bar)

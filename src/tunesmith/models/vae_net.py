@@ -18,14 +18,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from tunesmith.config import at_least, between, require
-from tunesmith.representations.voices import FIRST_PITCH, HOLD, REST
+from tunesmith.errors import TunesmithError
+from tunesmith.representations.base import Representation
+from tunesmith.representations.voices import FIRST_PITCH, HOLD, REST, VoiceRepresentation
 
 CONDUCTOR_INPUT = 64  # with bar_paths: the size of z's projection the conductor reads at each bar
 PRIOR_MOMENTUM = 0.01  # how fast the fitted prior follows the posteriors of the training batches
@@ -162,10 +164,18 @@ class SegmentGrid:
     steps_per_bar: int
 
     @classmethod
-    def of(cls, representation: Any) -> SegmentGrid:
+    def of(cls, representation: VoiceRepresentation) -> SegmentGrid:
         """The grid of a VoiceRepresentation."""
         rep = representation
         return cls(rep.voices, rep.events, rep.velocity_bins, rep.steps_per_bar)
+
+
+def voice_representation(representation: Representation) -> VoiceRepresentation:
+    """`representation` as the voices representation the vae family is built on (a one-line error when it is
+    another)."""
+    if not isinstance(representation, VoiceRepresentation):
+        raise TunesmithError(f"the vae model needs the 'voices' representation (got {representation.kind!r})")
+    return representation
 
 
 def _init_state(linear: nn.Linear, cond: torch.Tensor, layers: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -177,6 +187,17 @@ def _init_state(linear: nn.Linear, cond: torch.Tensor, layers: int, size: int) -
 
 class MusicVAE(nn.Module):
     """Encoder, flat or hierarchical decoder, and the VAE loss."""
+
+    # buffers (register_buffer), and the parts that only some configs build
+    trained_steps: torch.Tensor
+    prior_mean: torch.Tensor  # with fitted_prior
+    prior_std: torch.Tensor  # with fitted_prior
+    event_offset: torch.Tensor
+    velocity_offset: torch.Tensor
+    conductor_init: nn.Linear  # hierarchical
+    conductor_inputs: nn.Linear  # hierarchical with bar_paths
+    conductor: nn.LSTM  # hierarchical
+    chunk_head: nn.Linear  # with loss.chunk_weight > 0
 
     def __init__(self, config: VAEConfig, grid: SegmentGrid):
         super().__init__()
@@ -315,7 +336,8 @@ class MusicVAE(nn.Module):
                                        reduction="none") * onset
         batch_size = events.shape[0]
         recon = (event_nll.sum() + c.loss.velocity_weight * velocity_nll.sum()) / batch_size
-        extra, auxiliary = {}, 0.0
+        extra: dict[str, float] = {}
+        auxiliary: torch.Tensor | float = 0.0
         if c.loss.chunk_weight > 0:
             chunk_logits = self.chunk_head(cond).reshape(-1, g.events)  # [B * T * V, C], steps in order
             chunk_nll = F.cross_entropy(chunk_logits, target_e.reshape(-1), reduction="sum") / batch_size

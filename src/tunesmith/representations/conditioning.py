@@ -144,7 +144,11 @@ class ConditionVocab:
         out = []
         for category in self.conditioning:
             if category == "instruments":
-                out += [self.ids[f"Instrument_{p}"] for p in values.get("instruments") or []]
+                programs = values.get("instruments") or []
+                if not isinstance(programs, list | tuple):
+                    raise TunesmithError(f"the instruments condition is a list of programs "
+                                         f"(got {programs!r})")
+                out += [self.ids[f"Instrument_{p}"] for p in programs]
             else:
                 token = self.slot_token(category, values.get(category))
                 if token is not None:

@@ -126,7 +126,9 @@ class VoiceRepresentation(Representation):
         return np.clip(1 + np.floor((b + 0.5) * 127 / self.velocity_bins), 1, 127).astype(np.int64)
 
     # --- Piece -> grid ---
-    def _voice_notes(self, piece: Piece) -> list[np.ndarray | None]:
+    def _voice_notes(self, piece: Piece) -> list[dict[str, np.ndarray] | None]:
+        """Each voice's notes as symusic's columns ({"time", "duration", "pitch", "velocity"...: [N]}), None
+        for a voice without a track."""
         tracks = [t for t in piece.score.tracks if not t.is_drum and len(t.notes)]
         arrays = [t.notes.numpy() for t in tracks]
         if self.mode == "top":

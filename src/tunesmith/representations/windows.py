@@ -85,7 +85,9 @@ class TokenWindows(Dataset):
             head = self.heads[k]
             if self.infill and rng.random() < INFILL_RATE:
                 music = self.sequences[k][start:start + self.window + 1 - len(head) - 4].tolist()
-                fim = fim_window(head.tolist(), music, self.rep.bar_id, self.rep.conditions, rng)
+                bar_id = self.rep.bar_id  # without Bar tokens no window has whole bars to take out
+                fim = (fim_window(head.tolist(), music, bar_id, self.rep.conditions, rng) if bar_id is not None
+                       else None)
                 ids = np.asarray(fim if fim is not None else [*head, *music], dtype=np.int64)
             else:
                 ids = np.concatenate([head, self.sequences[k][start:start + self.window + 1 - len(head)]])
