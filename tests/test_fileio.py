@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from pathlib import Path
@@ -10,7 +11,17 @@ import numpy as np
 import pytest
 
 from tunesmith import fileio
-from tunesmith.fileio import append_jsonl, atomic_path, write_atomic, write_bytes_atomic, write_json_atomic
+from tunesmith.errors import TunesmithError
+from tunesmith.fileio import (
+    WriteError,
+    append_jsonl,
+    atomic_path,
+    check_writable,
+    remove_stale_temporaries,
+    write_atomic,
+    write_bytes_atomic,
+    write_json_atomic,
+)
 
 
 class HalfWritten(Exception):
@@ -166,3 +177,125 @@ def test_the_bytes_are_synced_before_the_rename_and_the_folder_after(tmp_path, m
     assert [kind for kind, _ in events] == ["fsync", "replace", "fsync"]
     assert Path(events[0][1]).name.startswith(".take.bin.") and events[0][1].endswith(".tmp")
     assert events[1][1] == str(target) and events[2][1] == str(target.parent)
+
+
+# ---------------- writes the system refuses ----------------
+
+def test_the_temporary_name_holds_the_writing_process(tmp_path):
+    seen = []
+    write_atomic(tmp_path / "take.mid", lambda tmp: (seen.append(tmp.name), tmp.write_bytes(b"x")))
+    assert seen[0].startswith(f".take.mid.{os.getpid()}-") and seen[0].endswith(".tmp")
+    assert fileio._TEMPORARY.match(seen[0])["pid"] == str(os.getpid())
+
+
+@pytest.mark.parametrize("number, reason", [(errno.ENOSPC, "No space left on device"), (errno.EFBIG, "File too large"),
+                                            (errno.EROFS, "Read-only file system"), (errno.EACCES, "Permission denied"),
+                                            (errno.EDQUOT, "Disk quota exceeded")])
+def test_a_refused_write_is_one_line_naming_the_file(tmp_path, number, reason):
+    target = tmp_path / "take.bin"
+    target.write_bytes(b"old")
+
+    def writer(tmp: Path) -> None:
+        tmp.write_bytes(b"half")
+        raise OSError(number, os.strerror(number), str(tmp))
+
+    with pytest.raises(WriteError) as raised:
+        write_atomic(target, writer)
+    assert str(raised.value) == f"could not write {target}: {reason}"
+    assert isinstance(raised.value, TunesmithError) and raised.value.path == target
+    assert raised.value.error.errno == number and "\n" not in str(raised.value)
+    assert target.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["take.bin"]
+
+
+def test_a_writer_s_complaint_about_another_file_names_it_too(tmp_path):
+    def writer(tmp: Path) -> None:
+        open("/nonexistent/soundfont.sf2", "rb")
+
+    with pytest.raises(WriteError) as raised:
+        write_atomic(tmp_path / "take.wav", writer)
+    assert str(raised.value) == (f"could not write {tmp_path / 'take.wav'}: No such file or directory "
+                                 "(/nonexistent/soundfont.sf2)")
+
+
+def test_an_error_that_is_not_the_system_s_passes_through(tmp_path):
+    with pytest.raises(ValueError, match="not music"):
+        write_atomic(tmp_path / "take.bin", lambda tmp: (_ for _ in ()).throw(ValueError("not music")))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("number", [errno.EACCES, errno.EROFS])
+def test_a_folder_that_cannot_be_written_to_is_named_before_any_temporary(tmp_path, monkeypatch, number):
+    """As root, permission bits do not stop a write, so the refusal is the system's answer made by hand: the
+    temporary cannot be created, as in a read-only folder or on a read-only mount."""
+    def refused(**kwargs):
+        raise OSError(number, os.strerror(number), os.path.join(kwargs["dir"], ".take.mid.123-abc.tmp"))
+
+    monkeypatch.setattr(fileio.tempfile, "mkstemp", refused)
+    with pytest.raises(WriteError) as raised:
+        write_bytes_atomic(tmp_path / "out" / "take.mid", b"MThd")
+    assert str(raised.value) == f"could not write {tmp_path / 'out' / 'take.mid'}: {os.strerror(number)}"
+    with pytest.raises(WriteError) as raised:
+        check_writable(tmp_path / "out")
+    assert str(raised.value) == f"could not write {tmp_path / 'out'}: {os.strerror(number)}"
+
+
+def test_a_folder_under_a_file_is_an_error_naming_the_file(tmp_path):
+    (tmp_path / "plain").write_text("not a folder")
+    with pytest.raises(WriteError, match=r"could not write .*plain/deeper/take.bin: Not a directory"):
+        write_bytes_atomic(tmp_path / "plain" / "deeper" / "take.bin", b"x")
+    with pytest.raises(TunesmithError) as raised:
+        check_writable(tmp_path / "plain" / "deeper")
+    assert str(raised.value) == f"{tmp_path / 'plain'} is a file, not a folder"
+    with pytest.raises(TunesmithError, match="is a file, not a folder"):
+        check_writable(tmp_path / "plain")
+
+
+def test_check_writable_leaves_no_trace(tmp_path):
+    assert check_writable(tmp_path / "new" / "folder") == tmp_path / "new" / "folder"
+    assert list(tmp_path.iterdir()) == []  # a folder that does not exist yet is not made
+    (tmp_path / "there").mkdir()
+    check_writable(tmp_path / "there")
+    assert list((tmp_path / "there").iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a folder whatever its permission bits")
+def test_a_read_only_folder_is_refused(tmp_path):
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(WriteError, match="read-only/take.mid: Permission denied$"):
+            write_bytes_atomic(folder / "take.mid", b"MThd")
+        with pytest.raises(WriteError, match="read-only: Permission denied$"):
+            check_writable(folder)
+    finally:
+        folder.chmod(0o755)
+
+
+def test_append_jsonl_on_a_full_disk_names_the_file(tmp_path, monkeypatch):
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fileio.os, "fsync", full)
+    with pytest.raises(WriteError) as raised:
+        append_jsonl(tmp_path / "metrics.jsonl", {"step": 1})
+    assert str(raised.value) == f"could not write {tmp_path / 'metrics.jsonl'}: No space left on device"
+
+
+def test_stale_temporaries_of_dead_processes_are_removed_and_live_ones_kept(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)
+    names = {f".take.mid.{dead_pid}-x1y2.tmp": False,  # its process has ended: removed
+             f".take.mid.{os.getpid()}-a8b9.tmp": True,  # this process's: it may still be writing
+             ".take.mid.1-q7.tmp": True,  # pid 1 is alive
+             ".old-style.mid.abc123.tmp": True,  # no process in the name: cannot tell, kept
+             "take.mid": True}
+    for name in names:
+        (tmp_path / name).write_bytes(b"half")
+    removed = remove_stale_temporaries(tmp_path)
+    assert [p.name for p in removed] == [f".take.mid.{dead_pid}-x1y2.tmp"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(n for n, kept in names.items() if kept)
+    assert remove_stale_temporaries(tmp_path / "missing") == []

@@ -1,83 +1,56 @@
-"""A write that fails half-way leaves the old file as it was and no temporary beside it, for every kind."""
+"""A write the system stops half-way (a full disk, a file-size limit) is a one-line error naming the file, and
+leaves the old file as it was and no temporary beside it, for every kind."""
 
 from __future__ import annotations
 
-import dataclasses
-import errno
+import os
 from pathlib import Path
 
-import matplotlib.figure
 import pytest
-import symusic
 
+from faults import file_size_limit
+from tunesmith.fileio import WriteError
 from tunesmith.outputs import save_piece
 from tunesmith.piece import Piece
 
 
-def _disk_full(path: str | Path, written: bytes = b"half a file") -> None:
-    """Write some bytes to `path`, then fail as a full disk does."""
-    with open(path, "wb") as f:  # not Path.write_bytes, which the MusicXML case replaces
-        f.write(written)
-    raise OSError(errno.ENOSPC, "No space left on device", str(path))
-
-
-class _ScoreThatFillsTheDisk:
-    """A stand-in for symusic.Score whose MIDI serializer writes part of the file, then fails."""
-
-    def __init__(self, score: symusic.Score):
-        self._score = score
-
-    def __getattr__(self, name):
-        return getattr(self._score, name)
-
-    def dump_midi(self, path: str) -> None:
-        _disk_full(path, bytes(self._score.dumps_midi())[:20])
-
-
-def _break_midi(monkeypatch, piece: Piece) -> Piece:
-    return dataclasses.replace(piece, score=_ScoreThatFillsTheDisk(piece.score))
-
-
-def _break_wav(monkeypatch, piece: Piece) -> Piece:
-    monkeypatch.setattr(symusic, "dump_wav", lambda path, *args, **kwargs: _disk_full(path))
-    return piece
-
-
-def _break_png(monkeypatch, piece: Piece) -> Piece:
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda self, path, **kwargs: _disk_full(path))
-    return piece
-
-
-def _break_musicxml(monkeypatch, piece: Piece) -> Piece:
-    monkeypatch.setattr(Path, "write_bytes", lambda self, data: _disk_full(self, data[:50]))
-    return piece
-
-
-@pytest.mark.parametrize("suffix, break_writer", [(".mid", _break_midi), (".wav", _break_wav),
-                                                  (".png", _break_png), (".musicxml", _break_musicxml)])
-def test_a_write_failing_half_way_keeps_the_old_file_and_leaves_no_temporary(suffix, break_writer, duet, tmp_path,
-                                                                            monkeypatch):
+@pytest.mark.parametrize("suffix", [".mid", ".wav", ".png", ".musicxml"])
+def test_a_write_stopped_half_way_is_an_error_that_keeps_the_old_file(suffix, duet, tmp_path, monkeypatch):
     target = tmp_path / f"take{suffix}"
     save_piece(duet, target)
     old = target.read_bytes()
     assert len(old) > 100
-    seen = []
-    real_replace = __import__("os").replace
-    monkeypatch.setattr("tunesmith.fileio.os.replace", lambda a, b: (seen.append(a), real_replace(a, b))[1])
-    with monkeypatch.context() as patch:
-        broken = break_writer(patch, duet.transpose(2))
-        with pytest.raises(OSError, match="No space left"):
-            save_piece(broken, target)
-    assert seen == []  # the half-written temporary never replaced the file
+    renamed = []
+    real_replace = os.replace
+    monkeypatch.setattr("tunesmith.fileio.os.replace", lambda a, b: (renamed.append(a), real_replace(a, b))[1])
+    with file_size_limit(len(old) // 2), pytest.raises(WriteError) as raised:
+        save_piece(duet.transpose(2), target)
+    # symusic's own MIDI and WAV writers do not check their writes: they would leave a cut-off file, no error
+    assert str(raised.value) == f"could not write {target}: File too large"
+    assert renamed == []  # the half-written temporary never replaced the file
     assert target.read_bytes() == old
     assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
 
 
-def test_a_failed_first_write_leaves_nothing(duet, tmp_path, monkeypatch):
-    broken = _break_midi(monkeypatch, duet)
-    with pytest.raises(OSError):
-        save_piece(broken, tmp_path / "new" / "first.mid")
+def test_a_failed_first_write_leaves_nothing(duet, tmp_path):
+    with file_size_limit(20), pytest.raises(WriteError, match="first.mid: File too large$"):
+        save_piece(duet, tmp_path / "new" / "first.mid")
     assert list((tmp_path / "new").iterdir()) == []
+
+
+def test_a_full_disk_names_the_file(duet, tmp_path, monkeypatch):
+    import errno
+
+    def full(self, data):
+        with open(self, "wb") as f:
+            f.write(data[:10])
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    with pytest.raises(WriteError) as raised:
+        save_piece(duet, tmp_path / "take.mid")
+    assert str(raised.value) == f"could not write {tmp_path / 'take.mid'}: No space left on device"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_successful_write_replaces_the_old_file_whole(duet, tmp_path):
@@ -90,9 +63,24 @@ def test_a_successful_write_replaces_the_old_file_whole(duet, tmp_path):
     assert target.stat().st_mode & 0o777 == 0o666 & ~_umask()
 
 
-def _umask() -> int:
-    import os
+def test_midi_and_wav_are_the_bytes_symusic_writes(duet, tmp_path):
+    """Python writes them now (its writes are checked), byte for byte what symusic's writers made."""
+    import numpy as np
+    import symusic
 
+    from tunesmith.outputs.audio import _write_wav
+
+    save_piece(duet, tmp_path / "take.mid")
+    duet.score.dump_midi(str(tmp_path / "symusic.mid"))
+    assert (tmp_path / "take.mid").read_bytes() == (tmp_path / "symusic.mid").read_bytes()
+    audio = np.asfortranarray(np.random.default_rng(0).uniform(-1.2, 1.2, (2, 5000)).astype(np.float32))
+    audio[:, :4] = [[1.0, -1.0, 0.5, 0.99999], [-0.5, 0.0, -0.00001, 1.5]]
+    _write_wav(tmp_path / "take.wav", audio, 22050)
+    symusic.dump_wav(str(tmp_path / "symusic.wav"), audio, 22050, use_int16=True)
+    assert (tmp_path / "take.wav").read_bytes() == (tmp_path / "symusic.wav").read_bytes()
+
+
+def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask

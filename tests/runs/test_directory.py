@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import platform
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 
 from tunesmith.errors import TunesmithError
+from tunesmith.fileio import WriteError
 from tunesmith.runs import directory as checkpoint
 from tunesmith.runs.directory import (
     CHECKPOINT_FILE,
@@ -250,12 +253,53 @@ def test_a_failed_save_keeps_the_old_weights(tmp_path, monkeypatch):
     def half(tensors, filename, metadata=None):
         with open(filename, "wb") as f:
             f.write(b"\x08\x00\x00")
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device", filename)
 
     monkeypatch.setattr(checkpoint, "save_file", half)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(WriteError) as raised:
         save_weights(path, _net(1))
+    assert str(raised.value) == f"could not write {path}: No space left on device"
     assert path.read_bytes() == old and sorted(p.name for p in tmp_path.iterdir()) == [MODEL_FILE]
+
+
+@pytest.mark.parametrize("message, reason", [
+    ("Error while serializing: I/O error: File too large (os error 27)", "File too large"),
+    ("Error while serializing: I/O error: No space left on device (os error 28)", "No space left on device"),
+    ("Error while serializing: something else\nand more", "Error while serializing: something else"),
+])
+def test_a_safetensors_write_error_names_the_file_and_the_system_s_reason(tmp_path, monkeypatch, message, reason):
+    """safetensors reports the system's error inside its own (a SafetensorError): it is read back out."""
+    path = tmp_path / CHECKPOINT_FILE
+    save_checkpoint(tmp_path, _net(0), {}, {"step": 2})
+    old = path.read_bytes()
+
+    def fails(tensors, filename, metadata=None):
+        Path(filename).write_bytes(b"\x08\x00")
+        raise SafetensorError(message)
+
+    monkeypatch.setattr(checkpoint, "save_file", fails)
+    with pytest.raises(WriteError) as raised:
+        save_checkpoint(tmp_path, _net(1), {}, {"step": 4})
+    assert str(raised.value) == f"could not write {path}: {reason}"
+    assert path.read_bytes() == old and sorted(p.name for p in tmp_path.iterdir()) == [CHECKPOINT_FILE]
+
+
+def test_a_checkpoint_past_a_file_size_limit_keeps_the_previous_one_byte_for_byte(tmp_path):
+    """The real writer against a real limit (EFBIG, as a full disk gives ENOSPC), not a stand-in."""
+    from faults import file_size_limit
+
+    net = _net(0)
+    optimizers = _optimizers(net)
+    _train(net, optimizers, 2)
+    save_checkpoint(tmp_path, net, optimizers, {"step": 2})
+    path = tmp_path / CHECKPOINT_FILE
+    old = path.read_bytes()
+    _train(net, optimizers, 2)
+    with file_size_limit(len(old) // 2), pytest.raises(WriteError) as raised:
+        save_checkpoint(tmp_path, net, optimizers, {"step": 4})
+    assert str(raised.value) == f"could not write {path}: File too large"
+    assert path.read_bytes() == old and sorted(p.name for p in tmp_path.iterdir()) == [CHECKPOINT_FILE]
+    assert load_checkpoint(tmp_path, _net(1), _optimizers(_net(1))) == {"step": 2}
 
 
 def test_config_round_trip_adds_the_format_and_the_library_versions(tmp_path):
@@ -297,3 +341,18 @@ def test_read_config_says_what_is_wrong(tmp_path):
     with pytest.raises(TunesmithError) as raised:
         read_config(tmp_path)
     assert str(raised.value) == f"{tmp_path / CONFIG_FILE} is damaged (Expecting property name enclosed in double quotes)"
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"", "Expecting value"),
+    (b"\xff\xfe\x00garbage", "not text: byte 0 is not UTF-8"),
+    (b'{"family": "rnn", "model": {"wi\xe9dth": 3}}', "not text: byte 31 is not UTF-8"),
+    (b"[1, 2]", "a JSON list, not an object of settings"),
+    (b'"rnn"', "a JSON string, not an object of settings"),
+    (b"null", "a JSON null, not an object of settings"),
+])
+def test_a_config_that_is_not_a_json_object_is_a_one_line_error_naming_it(tmp_path, content, reason):
+    (tmp_path / CONFIG_FILE).write_bytes(content)
+    with pytest.raises(TunesmithError) as raised:
+        read_config(tmp_path)
+    assert str(raised.value) == f"{tmp_path / CONFIG_FILE} is damaged ({reason})"

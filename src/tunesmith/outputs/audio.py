@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import multiprocessing
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -110,7 +111,19 @@ def render_wav(piece: Piece, path: str | Path, sample_rate: int = 44100,
                soundfont: str | Path | None = None) -> Path:
     """Render `piece` to a 16-bit stereo WAV file at `path` (atomically)."""
     audio = render_audio(piece, sample_rate=sample_rate, soundfont=soundfont)
-    return write_atomic(path, lambda tmp: symusic.dump_wav(str(tmp), audio, sample_rate, use_int16=True))
+    return write_atomic(path, lambda tmp: _write_wav(tmp, audio, sample_rate))
+
+
+def _write_wav(path: Path, audio: np.ndarray, sample_rate: int) -> None:
+    """16-bit PCM, the same bytes as symusic.dump_wav(use_int16=True) (each sample rounded from x * 32768,
+    clipped), written by Python's wave module: symusic's writer does not check its writes, so on a full disk
+    it leaves a cut-off file and no error."""
+    samples = np.clip(np.round(np.asarray(audio, dtype=np.float32) * np.float32(32768)), -32768, 32767)
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(audio.shape[0])
+        f.setsampwidth(2)
+        f.setframerate(sample_rate)
+        f.writeframes(samples.astype("<i2").T.tobytes())
 
 
 def _render_stoppable(synth_args: tuple, score: symusic.Score, seconds: float) -> np.ndarray | None:

@@ -3,8 +3,11 @@ and checkpoint.safetensors (everything needed to resume). Every file is written 
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import platform
+import re
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,7 @@ MODEL_FILE = "model.safetensors"
 CHECKPOINT_FILE = "checkpoint.safetensors"
 METRICS_FILE = "metrics.jsonl"
 SPLIT_FILE = "split.json"
+_JSON_KINDS = {list: "list", str: "string", int: "number", float: "number", bool: "true/false", type(None): "null"}
 
 
 def library_versions() -> dict[str, str]:
@@ -50,9 +54,14 @@ def read_config(run_dir: Path) -> dict[str, Any]:
     if not path.exists():
         raise TunesmithError(f"{run_dir} is not a tunesmith run (no {CONFIG_FILE})")
     try:
-        config = json.loads(path.read_text())
+        config = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise TunesmithError(f"{path} is damaged ({exc.msg})") from exc
+    except UnicodeDecodeError as exc:
+        raise TunesmithError(f"{path} is damaged (not text: byte {exc.start} is not UTF-8)") from exc
+    if not isinstance(config, dict):
+        raise TunesmithError(f"{path} is damaged (a JSON {_JSON_KINDS.get(type(config), 'value')}, not an "
+                             f"object of settings)")
     return migrate(config, str(run_dir))
 
 
@@ -75,7 +84,19 @@ def save_weights(path: Path, module: torch.nn.Module, metadata_: dict[str, str] 
     tensors = {f"model.{k}": v for k, v in _state_tensors(module).items()}
     tensors.update(extra or {})
     with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=metadata_)
+        try:
+            save_file(tensors, str(tmp), metadata=metadata_)
+        except SafetensorError as exc:  # safetensors' I/O errors: made an OSError, which atomic_path names
+            raise _os_error(exc, tmp) from exc
+
+
+def _os_error(exc: SafetensorError, path: Path) -> OSError:
+    """The OSError inside a safetensors write error ('... I/O error: File too large (os error 27)')."""
+    found = re.search(r"\(os error (\d+)\)", str(exc))
+    if found:
+        number = int(found.group(1))
+        return OSError(number, os.strerror(number), str(path))
+    return OSError(errno.EIO, str(exc).splitlines()[0] if str(exc) else "the safetensors writer failed", str(path))
 
 
 def load_weights(path: Path, module: torch.nn.Module) -> dict[str, torch.Tensor]:

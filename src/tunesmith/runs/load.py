@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ from tunesmith.errors import TunesmithError
 from tunesmith.models import Family, config_from_dict, get_family
 from tunesmith.representations import Representation, representation_from_dict
 from tunesmith.runs.directory import MODEL_FILE, load_weights, read_config
+
+TOKENIZER_FILE = "tokenizer.json"  # the token representation's vocabulary, saved in the run directory
 
 
 @dataclass
@@ -40,7 +43,11 @@ def load_trained(path: str | Path, device: str = "cpu") -> TrainedRun:
     path = Path(path)
     config = read_config(path)
     family = get_family(config["family"])
-    representation = representation_from_dict(config["representation"], path)
+    try:
+        representation = representation_from_dict(config["representation"], path)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # the representation's own file (tokenizer.json)
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else f"byte {exc.start} is not UTF-8"
+        raise TunesmithError(f"{path / TOKENIZER_FILE} is damaged ({reason})") from exc
     model_config = config_from_dict(family.config_class, config["model"])  # read_config migrated it
     model = family.build_model(model_config, representation)
     load_weights(path / MODEL_FILE, model)
