@@ -22,7 +22,7 @@ import torch
 from torch.utils.data import default_collate
 
 from tunesmith.errors import TunesmithError
-from tunesmith.fileio import append_jsonl
+from tunesmith.fileio import append_jsonl, write_bytes_atomic
 from tunesmith.models.base import (
     TOKENS,
     EpochDataset,
@@ -33,7 +33,7 @@ from tunesmith.models.base import (
     TrainStep,
 )
 from tunesmith.progress import Bar, progress_bar
-from tunesmith.runs.directory import METRICS_FILE, load_checkpoint, save_checkpoint
+from tunesmith.runs.directory import CHECKPOINT_FILE, METRICS_FILE, load_checkpoint, save_checkpoint
 from tunesmith.training.callbacks import Callback, EarlyStopping, LoopState, Snapshot, Stateful, as_callback
 from tunesmith.training.validation import Validation, evaluate, to_device
 
@@ -245,11 +245,18 @@ class _Session:
         self.clock = _Clock(config.max_minutes)
 
     def start(self, resume: bool) -> None:
-        """Take up the run's last checkpoint (`resume`), or start afresh."""
-        if resume:
+        """Take up the run's last checkpoint (`resume`), or start afresh: also when asked to resume a run that
+        was stopped before its first checkpoint was complete (there is nothing else to take up)."""
+        if resume and (self.run_dir / CHECKPOINT_FILE).exists():
             self._resume()
-        elif self.metrics.exists():
-            self.metrics.unlink()
+        else:
+            if resume:
+                log.warning("%s has no checkpoint (it was stopped before the first one): training from the start",
+                            self.run_dir)
+            if self.metrics.exists():
+                self.metrics.unlink()
+        for stale in self.run_dir.glob(".*.tmp"):  # an atomic write a kill cut short (fileio.atomic_path's name)
+            stale.unlink()
         self.clock.start(self.state.elapsed)
 
     def _resume(self) -> None:
@@ -258,8 +265,6 @@ class _Session:
         for key, cb in self.stateful.items():
             cb.load_state_tensors({k[len(key) + 1:]: v for k, v in saved.items() if k.startswith(key + ".")})
         _truncate_metrics(self.metrics, self.state.step, self.state.metrics_bytes)
-        for stale in self.run_dir.glob(".*.tmp"):  # an atomic write the kill cut short (fileio.atomic_path's name)
-            stale.unlink()
         log.info("resuming at step %d (epoch %d)", self.state.step, self.state.epoch)
 
     def checkpoint(self) -> None:
@@ -337,8 +342,18 @@ def _truncate_metrics(path: Path, step: int, size: int | None = None) -> None:
         with open(path, "r+b") as f:
             f.truncate(size)
         return
-    keep = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line).get("step", 0) <= step]
-    path.write_text("".join(line + "\n" for line in keep))
+    keep = [line for line in path.read_text().splitlines()
+            if (record := _record(line)) is not None and record.get("step", 0) <= step]
+    write_bytes_atomic(path, "".join(line + "\n" for line in keep).encode())
+
+
+def _record(line: str) -> dict[str, Any] | None:
+    """One line of metrics.jsonl, or None for a blank line or one a full disk cut short."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return record if isinstance(record, dict) else None
 
 
 __all__ = ["OPTIMIZERS", "FitResult", "TrainConfig", "default_optimizers", "evaluate", "fit", "learning_rate"]
