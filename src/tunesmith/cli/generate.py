@@ -56,6 +56,7 @@ def generate_command(
     device: Device = "cpu",
 ) -> None:
     """Generate pieces from a trained run and write .mid (+ .wav, .png, .musicxml) files."""
+    from tunesmith.fileio import check_writable, remove_stale_temporaries
     from tunesmith.generation.presets import load_preset
     from tunesmith.generation.run import load_run
 
@@ -72,7 +73,10 @@ def generate_command(
         roll_sampling=roll_sampling))
     outputs = {"wav": True, "png": True, "musicxml": False, **(chosen.outputs if chosen else {}),
                **given(wav=wav, png=png, musicxml=musicxml)}
-    pieces = load_run(run_dir, device=device).generate(controls)
+    run = load_run(run_dir, device=device)
+    check_writable(out)  # before generating: a folder that cannot be written to is said at once
+    remove_stale_temporaries(out)  # what a generate killed mid-write left
+    pieces = run.generate(controls)
     report = [_write(piece, out, outputs, json_out) for piece in pieces]
     if json_out:
         print(json.dumps(report, indent=2, default=str))
