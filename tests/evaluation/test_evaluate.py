@@ -10,7 +10,7 @@ import pytest
 
 from tunesmith.errors import TunesmithError
 from tunesmith.evaluation import evaluate_sets
-from tunesmith.evaluation.evaluate import typicality, verdict
+from tunesmith.evaluation.evaluate import reason_for, typicality, verdict
 from tunesmith.evaluation.features import FEATURES
 
 
@@ -156,3 +156,93 @@ def test_command_on_a_trained_run(run_cli, tiny_rnn_run, tmp_path):
     generated = data["sets"][0]
     assert generated["pieces"] == 3 and len(generated["originality"]) == 3
     assert all(row["pitch_range"] is not None for row in generated["per_piece"])
+
+
+# ---------------- files that could not be measured ----------------
+
+def _damaged_files(folder):
+    """Three files that are not music, beside the good ones: cut short, empty, and text under a MIDI name."""
+    good = next(folder.glob("*.mid")).read_bytes()
+    (folder / "cut-short.mid").write_bytes(good[:30])
+    (folder / "empty.mid").write_bytes(b"")
+    (folder / "notes.mid").write_text("a shopping list, not a MIDI file\n")
+    return sorted(str(folder / name) for name in ("cut-short.mid", "empty.mid", "notes.mid"))
+
+
+def test_command_lists_the_files_it_could_not_measure_and_measures_the_rest(run_cli, chorales, tmp_path):
+    from tunesmith.data import load_corpus
+
+    reference = _write_folder(chorales[:12], tmp_path / "reference")
+    generated = _write_folder([p.transpose(1).copy(name=f"gen{i}") for i, p in enumerate(chorales[20:26])],
+                              tmp_path / "generated")
+    damaged = _damaged_files(generated)
+    (reference / "broken.mid").write_bytes(b"MThd\x00\x00\x00\x06")
+    corpus = load_corpus(generated, progress=False)  # the reasons, as the corpus report gives them
+    reasons = dict(corpus.rejected)
+    assert sorted(reasons) == damaged and len(corpus.pieces) == 6
+
+    code, out, err = run_cli("evaluate", generated, "--reference", reference, "--json", tmp_path / "e.json",
+                             "--report", tmp_path / "report", "-q")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert "4 files could not be read, so were not measured:" in lines
+    for file in damaged:
+        assert f"  generated: {file}: {reason_for(file, reasons[file])}" in lines
+    assert any(line.startswith(f"  {reference}: {reference / 'broken.mid'}: ") for line in lines)  # its label
+
+    data = json.loads((tmp_path / "e.json").read_text())
+    measured = data["sets"][0]
+    assert measured["pieces"] == 6 and len(measured["per_piece"]) == 6  # the readable ones are measured
+    assert measured["rejected"] == [{"file": f, "reason": reasons[f]} for f in damaged]  # as corpus stats has it
+    assert [r["file"] for r in data["reference"]["rejected"]] == [str(reference / "broken.mid")]
+
+    markdown = (tmp_path / "report" / "report.md").read_text()
+    html = (tmp_path / "report" / "report.html").read_text()
+    assert f"**Not measured**: 1 file of {reference}; 3 files of generated could not be read" in markdown[:3000]
+    assert "## Files that could not be measured" in markdown
+    for file in damaged:
+        assert f"| generated | `{file}` | {reason_for(file, reasons[file]).replace('|', chr(92) + '|')} |" in markdown
+        assert f"<td><code>{file}</code></td>" in html
+    assert json.loads((tmp_path / "report" / "evaluation.json").read_text())["sets"][0]["rejected"] == \
+        measured["rejected"]
+
+
+def test_command_without_unreadable_files_says_nothing_of_them(run_cli, chorales, tmp_path):
+    reference = _write_folder(chorales[:10], tmp_path / "reference")
+    generated = _write_folder(chorales[30:33], tmp_path / "generated")
+    code, out, err = run_cli("evaluate", generated, "--reference", reference, "--report", tmp_path / "r", "-q")
+    assert code == 0, err
+    assert "could not be read" not in out
+    assert "Not measured" not in (tmp_path / "r" / "report.md").read_text()
+
+
+def test_a_set_left_too_small_by_unreadable_files_says_which(run_cli, chorales, tmp_path):
+    reference = _write_folder(chorales[:10], tmp_path / "reference")
+    generated = _write_folder(chorales[30:31], tmp_path / "generated")
+    damaged = _damaged_files(generated)
+    code, out, err = run_cli("evaluate", generated, "--reference", reference, "-q")
+    assert code == 2 and len(err.splitlines()) == 1
+    assert err.startswith(f"error: set 'generated' has 1 piece(s); comparing sets needs at least 2 (3 of its files "
+                          f"could not be read, e.g. {damaged[0]}: ")
+
+
+class _Rejected:
+    """A rejected file as an object (source, reason), as tunesmith.data may list them."""
+
+    def __init__(self, source, reason):
+        self.source, self.reason = source, reason
+
+
+@pytest.mark.parametrize("listed", [lambda f, r: (f, r), lambda f, r: [f, r], _Rejected])
+def test_evaluate_sets_takes_a_corpus_s_rejected_files_in_either_form(chorales, listed):
+    rejected = [("a/x.mid", "a/x.mid: the file is empty"), ("a/y.mid", "not readable as music (bad chunk)")]
+    evaluation = evaluate_sets({"a": ("a", chorales[30:34])}, chorales[:10], ceiling=False,
+                               rejected={"a": [listed(f, r) for f, r in rejected]},
+                               reference_rejected=[listed("ref/z.mid", "no notes")])
+    assert evaluation.sets[0].rejected == rejected
+    assert evaluation.rejected == [("reference", ("ref/z.mid", "no notes")), *[("a", r) for r in rejected]]
+    data = evaluation.to_dict()
+    assert data["sets"][0]["rejected"] == [{"file": f, "reason": r} for f, r in rejected]
+    assert data["reference"]["rejected"] == [{"file": "ref/z.mid", "reason": "no notes"}]
+    assert reason_for("a/x.mid", "a/x.mid: the file is empty") == "the file is empty"
+    assert reason_for("a/y.mid", "not readable as music (bad chunk)") == "not readable as music (bad chunk)"

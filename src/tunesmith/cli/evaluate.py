@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from tunesmith.piece import Piece
 
 NO_REFERENCE = "give --reference (a bundled corpus such as bach, or a folder) to compare against"
+SHOWN_REJECTED = 20  # unreadable files listed on the terminal (all are in --json and --report)
 
 
 def _is_run(path: Path) -> bool:
@@ -31,11 +32,13 @@ def _unique(label: str, taken: dict) -> str:
 
 
 def _generated_sets(paths: list[Path], *, num: int, bars: int, seed: int, temperature: float, device: str,
-                    progress: bool) -> tuple[dict, list[dict]]:
-    """label -> (source, pieces) for each folder (read) or run directory (generated now); the runs' corpora."""
+                    progress: bool) -> tuple[dict, dict[str, list], list[dict]]:
+    """label -> (source, pieces) for each folder (read) or run directory (generated now); label -> the files
+    of a folder that could not be read (as the Corpus lists them); the runs' corpora."""
     from tunesmith.data import load_corpus
 
     sets: dict = {}
+    rejected: dict[str, list] = {}
     corpora = []
     for path in paths:
         if _is_run(path):
@@ -48,14 +51,17 @@ def _generated_sets(paths: list[Path], *, num: int, bars: int, seed: int, temper
             corpora.append(run.config.get("corpus") or {})
             sets[_unique(path.name, sets)] = (f"run {path}", pieces)
         else:
-            sets[_unique(path.name or str(path), sets)] = (str(path), load_corpus(path, progress=progress).pieces)
-    return sets, corpora
+            label = _unique(path.name or str(path), sets)
+            corpus = load_corpus(path, progress=progress)
+            sets[label], rejected[label] = (str(path), corpus.pieces), list(corpus.rejected)
+    return sets, rejected, corpora
 
 
 def _reference_and_training(reference: str | None, train_corpus: str | None, run_corpora: list[dict],
-                            progress: bool) -> tuple[str, list[Piece], str, list[Piece]]:
-    """(reference label, pieces, training label, pieces) from the options, else from the runs' corpus."""
-    from tunesmith.data import load_corpus, split_pieces
+                            progress: bool) -> tuple[str, list[Piece], list, str, list[Piece]]:
+    """(reference label, pieces, its unreadable files, training label, pieces) from the options, else from the
+    runs' corpus. The unreadable files are the user's: a folder's, not a bundled corpus's."""
+    from tunesmith.data import BUNDLED, load_corpus, split_pieces
 
     sources = {(c.get("source"), c.get("limit")) for c in run_corpora if c.get("source")}
     if reference is None and train_corpus is None and not sources:
@@ -65,14 +71,16 @@ def _reference_and_training(reference: str | None, train_corpus: str | None, run
     if reference is None and train_corpus is None:
         source, limit = sources.pop()
         assert isinstance(source, str)  # sources keeps only runs that name their corpus
-        pieces = load_corpus(source, limit=limit, progress=progress).pieces
-        return source, pieces, f"{source} (training split)", split_pieces(pieces)["train"]
+        corpus = load_corpus(source, limit=limit, progress=progress)
+        unread = [] if source in BUNDLED else list(corpus.rejected)
+        return source, corpus.pieces, unread, f"{source} (training split)", split_pieces(corpus.pieces)["train"]
     ref_source = reference or train_corpus
     assert ref_source is not None  # one of them is given: the first branch returned otherwise
-    ref_pieces = load_corpus(ref_source, progress=progress).pieces
+    ref = load_corpus(ref_source, progress=progress)
+    unread = [] if ref_source in BUNDLED else list(ref.rejected)
     if train_corpus is None or train_corpus == ref_source:
-        return ref_source, ref_pieces, ref_source, ref_pieces
-    return ref_source, ref_pieces, train_corpus, load_corpus(train_corpus, progress=progress).pieces
+        return ref_source, ref.pieces, unread, ref_source, ref.pieces
+    return ref_source, ref.pieces, unread, train_corpus, load_corpus(train_corpus, progress=progress).pieces
 
 
 def _save_generated(sets: dict, report: Path) -> None:
@@ -104,6 +112,24 @@ def _print_summary(evaluation) -> None:
     for s in evaluation.sets:
         for o in s.copies[:10]:
             console.print(f"  [bold red]copies[/]: {s.label}/{o.name}: {o.describe()}")
+    _print_rejected(evaluation)
+
+
+def _print_rejected(evaluation) -> None:
+    """The files that could not be measured, set by set, each with its reason (the first SHOWN_REJECTED)."""
+    from rich.markup import escape
+
+    from tunesmith.evaluation.evaluate import reason_for
+
+    rejected = evaluation.rejected
+    if not rejected:
+        return
+    console.print(f"{len(rejected)} file{'s' if len(rejected) > 1 else ''} could not be read, so "
+                  f"{'were' if len(rejected) > 1 else 'was'} not measured:")
+    for label, (file, reason) in rejected[:SHOWN_REJECTED]:
+        console.print(f"  {escape(label)}: {escape(file)}: {escape(reason_for(file, reason))}")
+    if len(rejected) > SHOWN_REJECTED:
+        console.print(f"  ... and {len(rejected) - SHOWN_REJECTED} more (all of them in --json and --report)")
 
 
 def evaluate_command(
@@ -135,12 +161,13 @@ def evaluate_command(
         existing_path(path, "generated set")
     if reference is None and train_corpus is None and not any(_is_run(p) for p in generated):
         raise TunesmithError(NO_REFERENCE)
-    sets, corpora = _generated_sets(generated, num=num, bars=bars, seed=seed, temperature=temperature,
-                                    device=device, progress=not quiet)
-    ref_label, ref_pieces, train_label, train_pieces = _reference_and_training(reference, train_corpus, corpora,
-                                                                               progress=not quiet)
+    sets, rejected, corpora = _generated_sets(generated, num=num, bars=bars, seed=seed, temperature=temperature,
+                                              device=device, progress=not quiet)
+    ref_label, ref_pieces, ref_rejected, train_label, train_pieces = _reference_and_training(
+        reference, train_corpus, corpora, progress=not quiet)
     evaluation = evaluate_sets(sets, ref_pieces, reference_label=ref_label, training=train_pieces,
-                               training_label=train_label, copy_bars=copy_bars, progress=not quiet)
+                               training_label=train_label, copy_bars=copy_bars, progress=not quiet,
+                               rejected=rejected, reference_rejected=ref_rejected)
     _print_summary(evaluation)
     if json_file:
         write_json_atomic(json_file, evaluation.to_dict())

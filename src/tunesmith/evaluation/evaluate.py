@@ -3,15 +3,18 @@
 `evaluate_sets` is the library entry point behind `tunesmith evaluate`: features of every piece, the
 MGEval comparison of each generated set with the reference, the same comparison of the reference with
 itself (split halves: the ceiling a model can reach), originality against the training pieces, and
-each set's most and least reference-like piece.
+each set's most and least reference-like piece. The files of a set (or of the reference) that could not be
+read are kept with the reason for each, as the corpus report keeps them, so that the user sees what was not
+measured.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +28,35 @@ log = logging.getLogger(__name__)
 
 # A set is "close" when its mean overlap reaches this share of the reference's own split-halves overlap.
 CLOSE, FAIR = 0.9, 0.75
+
+Rejection = tuple[str, str]  # (file, reason): a file that could not be read, as tunesmith.data's Corpus lists it
+
+
+def rejections(items: Iterable[Any]) -> list[Rejection]:
+    """(file, reason) pairs from a corpus's rejected files, whether listed as pairs or as objects with a
+    `source` (or `path`) and a `reason`."""
+    out = []
+    for item in items:
+        if isinstance(item, (tuple, list)):
+            file, reason = item
+        else:
+            file = getattr(item, "source", None) or getattr(item, "path", "")
+            reason = item.reason
+        out.append((str(file), str(reason)))
+    return out
+
+
+def rejected_to_dict(rejected: Sequence[Rejection]) -> list[dict[str, str]]:
+    """The JSON of rejected files, as the corpus report writes it: [{"file": ..., "reason": ...}]."""
+    return [{"file": file, "reason": reason} for file, reason in rejected]
+
+
+def reason_for(file: str, reason: str) -> str:
+    """The reason without the file's name in front, where the reader put it there ('x.mid: no notes')."""
+    for prefix in (f"{file}: ", f"{file} "):
+        if reason.startswith(prefix):
+            return reason[len(prefix):]
+    return reason
 
 
 @dataclass
@@ -57,6 +89,7 @@ class SetEvaluation:
     typicality: np.ndarray
     best: int | None = None
     worst: int | None = None
+    rejected: list[Rejection] = field(default_factory=list)  # the set's files that could not be read
 
     @property
     def mean_overlap(self) -> float:
@@ -83,6 +116,7 @@ class SetEvaluation:
             "originality": [o.to_dict() for o in self.originality], "per_piece": per_piece,
             "best": self.pieces[self.best].name if self.best is not None else None,
             "worst": self.pieces[self.worst].name if self.worst is not None else None,
+            "rejected": rejected_to_dict(self.rejected),
         }
 
 
@@ -99,12 +133,20 @@ class Evaluation:
     ceiling: Ceiling | None = None
     copy_bars: int = SEGMENT_BARS
     notes: list[str] = field(default_factory=list)
+    reference_rejected: list[Rejection] = field(default_factory=list)  # the reference's unreadable files
+
+    @property
+    def rejected(self) -> list[tuple[str, Rejection]]:
+        """Every file that could not be measured, with the label of its set (the reference's first)."""
+        return ([(self.reference_label, r) for r in self.reference_rejected]
+                + [(s.label, r) for s in self.sets for r in s.rejected])
 
     def to_dict(self) -> dict:
         """JSON-ready figures of the whole evaluation (NaN, where a figure is undefined, becomes null)."""
         return json_safe({
             "reference": {"label": self.reference_label, "pieces": len(self.reference_pieces),
-                          "features": summarise(self.reference_features)},
+                          "features": summarise(self.reference_features),
+                          "rejected": rejected_to_dict(self.reference_rejected)},
             "training": {"label": self.training_label, "pieces": self.training_pieces},
             "copy_bars": self.copy_bars,
             "ceiling": self.ceiling.to_dict() if self.ceiling else None,
@@ -200,18 +242,25 @@ def reference_ceiling(reference: Sequence[Piece], features: dict[str, np.ndarray
 def evaluate_sets(generated: dict[str, tuple[str, list[Piece]]], reference: Sequence[Piece], *,
                   reference_label: str = "reference", training: Sequence[Piece] | None = None,
                   training_label: str | None = None, copy_bars: int = SEGMENT_BARS, ceiling: bool = True,
-                  progress: bool = False) -> Evaluation:
+                  progress: bool = False, rejected: Mapping[str, Iterable[Any]] | None = None,
+                  reference_rejected: Iterable[Any] = ()) -> Evaluation:
     """Measure each generated set (label -> (source, pieces)) against `reference`; check copies of `training`.
 
-    `training` defaults to the reference. Keeps the density curves for the report's figures.
+    `training` defaults to the reference. Keeps the density curves for the report's figures. `rejected`
+    (label -> the set's unreadable files) and `reference_rejected` are the files that could not be read, as
+    a Corpus lists them: they are reported, not measured.
     """
+    unread = {label: rejections((rejected or {}).get(label, ())) for label in generated}
+    reference_unread = rejections(reference_rejected)
     if not generated:
         raise TunesmithError("nothing to evaluate: give at least one folder of generated pieces or a run")
     if len(reference) < 2:
-        raise TunesmithError(f"the reference needs at least 2 pieces to compare against (got {len(reference)})")
+        raise TunesmithError(f"the reference needs at least 2 pieces to compare against (got {len(reference)})"
+                             + _unreadable(reference_unread))
     for label, (_, pieces) in generated.items():
         if len(pieces) < 2:
-            raise TunesmithError(f"set {label!r} has {len(pieces)} piece(s); comparing sets needs at least 2")
+            raise TunesmithError(f"set {label!r} has {len(pieces)} piece(s); comparing sets needs at least 2"
+                                 + _unreadable(unread[label]))
     training = list(training) if training is not None else list(reference)
     reference_features = feature_table(reference, progress=progress, description=f"measuring {reference_label}")
     index = TrainingIndex(training, progress=progress)
@@ -222,11 +271,23 @@ def evaluate_sets(generated: dict[str, tuple[str, list[Piece]]], reference: Sequ
         originality = check_originality(pieces, index, copy_bars=copy_bars, progress=False)
         scores = typicality(table, reference_features)
         best, worst = _best_and_worst(scores, originality)
-        sets.append(SetEvaluation(label, source, list(pieces), table, comparison, originality, scores, best, worst))
+        sets.append(SetEvaluation(label, source, list(pieces), table, comparison, originality, scores, best, worst,
+                                  unread[label]))
         log.info("%s: mean overlap %.3f, %d copies", label, sets[-1].mean_overlap, len(sets[-1].copies))
     top = reference_ceiling(reference, reference_features, copy_bars=copy_bars) if ceiling else None
     return Evaluation(reference_label, list(reference), reference_features, training_label or reference_label,
-                      len(training), sets, top, copy_bars)
+                      len(training), sets, top, copy_bars, reference_rejected=reference_unread)
 
 
-__all__ = ["FEATURES", "Ceiling", "Evaluation", "SetEvaluation", "evaluate_sets", "reference_ceiling", "verdict"]
+def _unreadable(rejected: list[Rejection]) -> str:
+    """' (N of its files could not be read, e.g. FILE: REASON)' for a set too small to compare, or ''."""
+    if not rejected:
+        return ""
+    file, reason = rejected[0]
+    if len(rejected) == 1:
+        return f" (1 of its files could not be read: {file}: {reason_for(file, reason)})"
+    return f" ({len(rejected)} of its files could not be read, e.g. {file}: {reason_for(file, reason)})"
+
+
+__all__ = ["FEATURES", "Ceiling", "Evaluation", "Rejection", "SetEvaluation", "evaluate_sets", "reference_ceiling",
+           "rejections", "verdict"]

@@ -1,7 +1,8 @@
 """The evaluation report: report.md and report.html (same content), figures and piano-rolls beside them.
 
 The first screen answers the two questions: is each generated set close to the reference, and did
-anything copy the training set. Tables and figures for every feature follow.
+anything copy the training set; then the files that could not be measured, if any. Tables and figures for
+every feature follow, and the unreadable files, each with its reason, close the report.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from tunesmith.evaluation.compare import FeatureComparison
-from tunesmith.evaluation.evaluate import Evaluation, SetEvaluation, verdict
+from tunesmith.evaluation.evaluate import Evaluation, SetEvaluation, reason_for, verdict
 from tunesmith.evaluation.features import FEATURES, SCALAR_FEATURES
 from tunesmith.evaluation.originality import Originality
 from tunesmith.evaluation.plots import distances_figure, histograms_figure, overview_figure
@@ -148,7 +149,31 @@ def _first_screen(doc: Document, evaluation: Evaluation) -> None:
                      f"{len(s.copies)}", longest.describe() if longest else "-", far or "-"])
     doc.table(["set", "pieces", "mean overlap", "verdict", "copies", "longest shared run", "farthest features"],
               rows)
+    unread = _unread_counts(evaluation)
+    if unread:
+        doc.para("**Not measured**: " + "; ".join(f"{count} file{'s' if count > 1 else ''} of {label}"
+                                                   for label, count in unread.items())
+                 + " could not be read (the list and the reasons are at the end of the report).")
     doc.image("figures/overview.png", "overlap per feature")
+
+
+def _unread_counts(evaluation: Evaluation) -> dict[str, int]:
+    """How many files of each set (the reference's among them) could not be read, in the report's order."""
+    counts: dict[str, int] = {}
+    for label, _ in evaluation.rejected:
+        counts[label] = counts.get(label, 0) + 1
+    return counts
+
+
+def _not_measured(doc: Document, evaluation: Evaluation) -> None:
+    """The files that could not be read, each with its reason (as `tunesmith corpus stats` lists them)."""
+    if not evaluation.rejected:
+        return
+    doc.heading(2, "Files that could not be measured")
+    doc.para(f"{len(evaluation.rejected)} files could not be read as music: they are left out of every figure "
+             f"above.")
+    doc.table(["set", "file", "reason"], [[label, f"`{file}`", reason_for(file, reason)]
+                                          for label, (file, reason) in evaluation.rejected])
 
 
 def _overlap_cell(c: FeatureComparison) -> str:
@@ -245,6 +270,7 @@ def write_report(evaluation: Evaluation, out_dir: str | Path, *, progress: bool 
         bar.advance()
         _originality(doc, evaluation)
         _rolls(doc, evaluation, out_dir)
+        _not_measured(doc, evaluation)
         bar.advance()
     written = {
         "markdown": write_bytes_atomic(out_dir / "report.md", doc.markdown().encode()),
