@@ -89,13 +89,14 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
     removed = []
     for tmp in Path(folder).glob(".*.tmp"):
         match = _TEMPORARY.match(tmp.name)
-        if match and not _alive(int(match["pid"])):
+        if match and not process_alive(int(match["pid"])):
             tmp.unlink(missing_ok=True)
             removed.append(tmp)
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` still runs on this machine (this process counts as running)."""
     if pid == os.getpid():
         return True
     try:
