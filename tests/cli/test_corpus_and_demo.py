@@ -39,7 +39,7 @@ def test_corpus_stats_prints_a_table_writes_json_and_lists_the_rejected_files(ru
     code, out, err = run_cli("corpus", "stats", folder, "--json", tmp_path / "stats.json", "-q")
     assert code == 0, err
     assert "rejected" in out and out.count("skipped: ") == 2
-    assert "broken.mid: not readable as music" in out and "nothing.mid: the file is empty" in out
+    assert "broken.mid: the header gives MIDI format 26465" in out and "nothing.mid: the file is empty" in out
     data = json.loads((tmp_path / "stats.json").read_text())
     assert data["pieces"] == 2 and data["notes"] == 6 and data["bars"] == 2
     assert data["pitch_range"] == "C4-C5"

@@ -29,7 +29,7 @@ def test_folder_skips_bad_files_and_says_why(tmp_path):
     assert set(reasons) == {"corrupt.mid", "empty.mid", "silent.mid"}
     assert "empty" in reasons["empty.mid"]
     assert "no notes" in reasons["silent.mid"]
-    assert "not readable" in reasons["corrupt.mid"]
+    assert "the MIDI header chunk says it is 544,499,817 bytes long, not 6" in reasons["corrupt.mid"]
     stats = corpus_stats(corpus)
     assert stats["pieces"] == 2 and stats["notes"] == 6 and len(stats["rejected"]) == 3
     assert stats["pitch_range"] == "C4-A4"

@@ -18,8 +18,10 @@ import symusic
 
 from tunesmith.data.abc import read_abc_tune, split_tunes
 from tunesmith.data.files import MUSIC_SUFFIXES, read_piece
+from tunesmith.data.limits import DEFAULT_LIMITS, ReadLimits
+from tunesmith.data.safe import Rejected, read_pieces
 from tunesmith.data.scores import score_from_music21
-from tunesmith.errors import MusicFileError, TunesmithError
+from tunesmith.errors import TunesmithError
 from tunesmith.fileio import write_json_atomic
 from tunesmith.piece import Piece
 from tunesmith.progress import progress_bar
@@ -36,11 +38,11 @@ FOLK_COLLECTIONS = ("essenFolksong", "ryansMammoth", "oneills1850", "airdsAirs")
 
 @dataclass
 class Corpus:
-    """Pieces from one source, and the files that were skipped with the reason for each."""
+    """Pieces from one source, and the files that were skipped with the reason for each ((file, reason) pairs)."""
 
     name: str
     pieces: list[Piece]
-    rejected: list[tuple[str, str]] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
 
 
 def cache_root() -> Path:
@@ -51,16 +53,17 @@ def cache_root() -> Path:
 
 
 def load_corpus(source: str | Path, *, limit: int | None = None, progress: bool = True,
-                workers: int | None = None) -> Corpus:
-    """A bundled corpus by name ('bach', 'folk') or every music file below a folder."""
+                workers: int | None = None, limits: ReadLimits = DEFAULT_LIMITS) -> Corpus:
+    """A bundled corpus by name ('bach', 'folk') or every music file below a folder (each read in a worker
+    process, within `limits`: data/safe.py)."""
     if str(source) in BUNDLED:
         return _load_bundled(str(source), limit=limit, progress=progress, workers=workers)
     path = Path(source)
     if not path.exists():
         raise TunesmithError(f"no corpus {str(source)!r}: not a bundled corpus ({', '.join(BUNDLED)}) nor an existing path")
     if path.is_file():
-        return Corpus(path.stem, [read_piece(path)])
-    return load_folder(path, limit=limit, progress=progress, workers=workers)
+        return Corpus(path.stem, [read_piece(path, limits)])
+    return load_folder(path, limit=limit, progress=progress, workers=workers, limits=limits)
 
 
 # ---------- folders ----------
@@ -70,19 +73,12 @@ def music_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in MUSIC_SUFFIXES)
 
 
-def _read_for_pool(path: str) -> tuple[str, bytes | None, str]:
-    try:
-        piece = read_piece(path)
-        return path, piece.score.dumps_midi(), ""
-    except MusicFileError as exc:
-        return path, None, str(exc)
-
-
 def parallel_map(fn: Callable, items: list, workers: int | None, progress: bool, description: str,
                  unit: str = "files", chunk: int | None = None) -> Iterable:
     """`fn` over `items` in worker processes (in order), with a progress bar. Items go to the workers in
     chunks of `chunk` (by default up to 64: cheap items such as MIDI files; give 1 for slow ones, so that
-    the bar moves and the workers share the load)."""
+    the bar moves and the workers share the load). For trusted input (the bundled corpora): users' files are
+    read with data/safe.py's `read_pieces`, where a worker may crash."""
     workers = workers or os.cpu_count() or 1
     with progress_bar(len(items), description, enabled=progress, unit=unit) as bar:
         if workers <= 1 or len(items) < 16:
@@ -97,21 +93,23 @@ def parallel_map(fn: Callable, items: list, workers: int | None, progress: bool,
                 bar.advance()
 
 
-def load_folder(folder: Path, *, limit: int | None = None, progress: bool = True, workers: int | None = None) -> Corpus:
-    """Read every music file below `folder`; unreadable files are skipped and listed."""
+def load_folder(folder: Path, *, limit: int | None = None, progress: bool = True, workers: int | None = None,
+                limits: ReadLimits = DEFAULT_LIMITS) -> Corpus:
+    """Read every music file below `folder`; unreadable files (and files past `limits`) are skipped and listed."""
     files = music_files(folder)
     if limit:
         files = files[:limit]
     if not files:
         raise TunesmithError(f"no music files in {folder} (looked for {', '.join(MUSIC_SUFFIXES)})")
-    pieces, rejected = [], []
-    for path, midi, reason in parallel_map(_read_for_pool, [str(f) for f in files], workers, progress,
-                                           f"reading {folder.name}"):
-        if midi is None:
-            rejected.append((path, reason))
+    pieces: list[Piece] = []
+    rejected: list[Rejected] = []
+    for file, read in zip(files, read_pieces(files, limits=limits, workers=workers, progress=progress,
+                                             description=f"reading {folder.name}"), strict=True):
+        if isinstance(read, Rejected):
+            rejected.append(read)
             continue
-        rel = str(Path(path).relative_to(folder))
-        pieces.append(Piece(symusic.Score.from_midi(midi), name=Path(path).stem, source=rel))
+        read.source = str(file.relative_to(folder))
+        pieces.append(read)
     for _, reason in rejected:
         log.warning("skipped %s", reason)
     if not pieces:
@@ -193,7 +191,7 @@ def _load_bundled(name: str, *, limit: int | None, progress: bool, workers: int 
     index = json.loads(index_path.read_text())
     pieces = [Piece(symusic.Score(str(folder / "midi" / e["file"])), name=e["name"], source=e["source"],
                     tags={"corpus": name}) for e in index["pieces"]]
-    return Corpus(name, pieces, [tuple(r) for r in index["rejected"]])
+    return Corpus(name, pieces, [Rejected(*r) for r in index["rejected"]])
 
 
 def _build_bundled_cache(name: str, folder: Path, *, limit: int | None, progress: bool, workers: int | None) -> None:
