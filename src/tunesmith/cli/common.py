@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from tunesmith.data.limits import ReadLimits, describe_limits, parse_read_limits
 from tunesmith.errors import TunesmithError
 
 if TYPE_CHECKING:
@@ -25,6 +26,10 @@ DecodeTemperature = Annotated[float | None, typer.Option("--temperature", "-t", 
 DecodeSeed = Annotated[int, typer.Option(help="same seed, same music (with --temperature)")]
 Wav = Annotated[bool, typer.Option("--wav/--no-wav", help="also render audio")]
 Png = Annotated[bool, typer.Option("--png/--no-png", help="also draw a piano-roll")]
+ReadLimitOption = Annotated[list[str] | None, typer.Option(
+    "--read-limit", metavar="NAME=VALUE",
+    help=f"change a limit on the files read (repeatable; files past one are rejected with the reason): "
+         f"{describe_limits()}")]
 
 
 def existing_path(path: Path, what: str) -> Path:
@@ -56,6 +61,11 @@ def parse_attributes(values: list[str] | None) -> dict[str, float]:
         if not sep or not name.strip():
             raise TunesmithError(f"--attribute takes NAME=AMOUNT (e.g. density=+1.5), got {item!r}")
     return out
+
+
+def read_limits(values: list[str] | None) -> ReadLimits:
+    """The limits on files read, from --read-limit NAME=VALUE options (the defaults for the rest)."""
+    return parse_read_limits(values)
 
 
 def read_music(path: Path, what: str) -> Piece:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from tunesmith.cli.common import Device, console, given
+from tunesmith.cli.common import Device, ReadLimitOption, console, given, read_limits
 
 
 def train_command(
@@ -26,18 +26,20 @@ def train_command(
     augment: bool = typer.Option(None, "--augment/--no-augment", help="transposition augmentation"),
     threads: int = typer.Option(None, help="CPU threads for torch (default: torch's choice)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars"),
+    read_limit: ReadLimitOption = None,
 ) -> None:
     """Train a model on a corpus: progress, validation each epoch, best checkpoint kept in --out."""
     import torch
 
     from tunesmith.training.trainer import train
 
+    limits = read_limits(read_limit)
     if threads:
         torch.set_num_threads(threads)
     overrides = given(max_steps=max_steps, max_minutes=max_minutes, epochs=epochs, batch_size=batch_size, lr=lr,
                       seed=seed, augment=augment)
     result = train(model, corpus, out, config_file=config, training_overrides=overrides, device=device,
-                   resume=resume, limit=limit, progress=not quiet)
+                   resume=resume, limit=limit, progress=not quiet, read_limits=limits)
     best = f"{result.best_valid:.4f}" if result.best_valid is not None else "n/a"
     console.print(f"trained {result.steps} steps ({result.stopped_because}); best validation loss {best}; run in {out}")
 

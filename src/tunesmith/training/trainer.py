@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from tunesmith.config import read_settings_file, reject_unknown
-from tunesmith.data import load_corpus, split_pieces
+from tunesmith.data import DEFAULT_LIMITS, ReadLimits, load_corpus, split_pieces
 from tunesmith.errors import TunesmithError
 from tunesmith.fileio import write_json_atomic
 from tunesmith.models import Family, config_from_dict, config_to_dict, get_family
@@ -91,8 +91,9 @@ def write_run_start(out: Path, family: Family, model_config: Any, representation
 def train(model: str, corpus: str, out: Path, *, config_file: Path | None = None,
           training_overrides: dict[str, Any] | None = None, model_overrides: dict[str, Any] | None = None,
           representation_overrides: dict[str, Any] | None = None, device: str = "cpu", resume: bool = False,
-          limit: int | None = None, progress: bool = True) -> FitResult:
-    """Train a `model` family on `corpus` into the run directory `out` (or resume it)."""
+          limit: int | None = None, progress: bool = True, read_limits: ReadLimits = DEFAULT_LIMITS) -> FitResult:
+    """Train a `model` family on `corpus` into the run directory `out` (or resume it); the corpus's files are
+    read within `read_limits`."""
     out = Path(out)
     dev = resolve_device(device)
     family, sections, saved_corpus = _settings(model, out, resume, config_file, training_overrides,
@@ -103,7 +104,7 @@ def train(model: str, corpus: str, out: Path, *, config_file: Path | None = None
     train_config = config_from_dict(TrainConfig, sections["training"], "training")
     torch.manual_seed(train_config.seed)
 
-    loaded = load_corpus(corpus, limit=limit, progress=progress)
+    loaded = load_corpus(corpus, limit=limit, progress=progress, limits=read_limits)
     splits = split_pieces(loaded.pieces)
     representation = representation_from_dict(sections["representation"], out if resume else None)
     if not resume:
