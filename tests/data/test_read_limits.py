@@ -53,6 +53,15 @@ def test_thousands_of_tempo_changes_read_with_the_defaults_and_count_in_the_leng
     assert read_piece(path, ReadLimits(minutes=expected / 60 + 0.5)).note_count == piece.note_count
 
 
+def test_the_length_counts_the_default_tempo_before_the_first():
+    score = symusic.Score(480)
+    assert seconds_at(score, 4 * 480) == 2.0  # 120 quarters a minute when no tempo is given
+    score.tempos.append(symusic.Tempo(4 * 480, qpm=60.0))
+    assert seconds_at(score, 8 * 480) == pytest.approx(2.0 + 4.0)
+    score.tempos.append(symusic.Tempo(6 * 480, qpm=240.0))
+    assert seconds_at(score, 8 * 480) == pytest.approx(2.0 + 2.0 + 0.5)
+
+
 def _rejected(path, limits) -> str:
     with pytest.raises(MusicFileError) as error:
         read_piece(path, limits)

@@ -21,7 +21,7 @@ class ReadLimits:
     tracks: int = 1_000  # MIDI track chunks, and tracks with notes
     notes: int = 500_000
     tempos: int = 100_000  # tempo changes
-    minutes: float = 120.0  # from the start to the end of the last note, at the file's tempos
+    minutes: float = 120.0  # from the start to the end of the last note (or pedal, or control), at its tempos
     seconds: float = 60.0  # time to read one file (a reader that loops)
     memory_mb: int = 2_048  # memory one reader may take on top of what its process holds
 

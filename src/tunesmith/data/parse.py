@@ -77,8 +77,11 @@ def read_score(path: Path, limits: ReadLimits = DEFAULT_LIMITS, midi: bytes | No
 def seconds_at(score: symusic.Score, tick: int) -> float:
     """Seconds from the start to `tick`, at the score's tempos (120 quarters a minute before the first)."""
     tpq = max(1, int(score.ticks_per_quarter))
-    if not len(score.tempos):
-        return tick / tpq * 0.5
+    if len(score.tempos) <= 1:  # most files: no numpy needed
+        first = score.tempos[0] if len(score.tempos) else None
+        if first is None or first.time >= tick:
+            return tick / tpq * 0.5
+        return (first.time * 500_000 + (tick - first.time) * first.mspq) / 1e6 / tpq
     tempos = score.tempos.numpy()
     order = np.argsort(tempos["time"], kind="stable")
     times = np.concatenate([[0], tempos["time"][order].astype(np.float64)])
@@ -99,9 +102,8 @@ def score_past_limits(score: symusic.Score, limits: ReadLimits) -> str | None:
         return past_limit(f"{notes:,} notes", "notes", limits)
     if len(score.tempos) > limits.tempos:
         return past_limit(f"{len(score.tempos):,} tempo changes", "tempos", limits)
-    ends = [int((arr["time"] + arr["duration"]).max()) for arr in (t.notes.numpy() for t in score.tracks)
-            if len(arr["time"])]
-    minutes = seconds_at(score, max(ends)) / 60 if ends else 0.0
+    end = max((int(t.end()) for t in score.tracks), default=0)  # a track's last note (or pedal, or control)
+    minutes = seconds_at(score, end) / 60
     if minutes > limits.minutes:
         return past_limit(f"{minutes:,.1f} minutes long", "minutes", limits)
     return None
