@@ -122,3 +122,19 @@ def test_stopping_early_stops_the_workers(tmp_path):
     assert len(_workers() - before) == 2
     reading.close()
     assert _workers() <= before
+
+
+def _read_both_ways(path) -> None:
+    assert read_piece(path).name == "a" and next(read_pieces([path, path])).name == "a"
+
+
+def test_a_forked_child_reads_with_its_own_workers_ends_and_leaves_the_parents_alone(tmp_path):
+    """A multiprocessing child waits for its children when it ends: the kept worker is stopped before that."""
+    (path,) = _folder(tmp_path, ["a.mid"])
+    assert read_piece(path).name == "a"  # the kept worker now exists
+    kept = set(_workers())
+    child = multiprocessing.get_context("fork").Process(target=_read_both_ways, args=(path,))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    assert kept <= _workers() and read_piece(path).name == "a"

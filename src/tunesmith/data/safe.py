@@ -24,6 +24,7 @@ from __future__ import annotations
 import faulthandler
 import math
 import multiprocessing
+import multiprocessing.util
 import os
 import signal
 import sys
@@ -171,6 +172,7 @@ class _OneAtATime:
         self.pool: ProcessPool | None = None
         self.made_for: tuple[object, float] | None = None
         self.lock = threading.Lock()
+        self.stopped_at_exit = 0  # the process that has registered close() to run when it ends
 
     def read(self, path: str, limits: ReadLimits) -> Piece | Rejected:
         with self.lock:
@@ -197,6 +199,11 @@ class _OneAtATime:
             self.pool = ProcessPool(max_workers=1, initializer=_start_worker, initargs=(limits.memory_mb,),
                                     context=CONTEXT)
             self.made_for = wanted
+            if self.stopped_at_exit != os.getpid():
+                # its worker is not a daemon: a multiprocessing child would wait for it forever when it ends
+                # (multiprocessing joins its children before the atexit handlers, pebble's among them, run)
+                multiprocessing.util.Finalize(self, self.close, exitpriority=10)
+                self.stopped_at_exit = os.getpid()
         return self.pool
 
     def close(self) -> None:
@@ -206,7 +213,14 @@ class _OneAtATime:
             self.pool = None
 
 
+    def forget(self) -> None:
+        """In a forked child: the kept pool is the parent's (its threads did not come along), so start afresh."""
+        self.pool, self.made_for, self.lock = None, None, threading.Lock()
+
+
 _ONE_AT_A_TIME = _OneAtATime()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_ONE_AT_A_TIME.forget)
 
 
 def read_alone(path: str | Path, limits: ReadLimits = DEFAULT_LIMITS) -> Piece | Rejected:
