@@ -822,7 +822,7 @@ def main() -> None:
     by_input_kind: dict[str, Counter[str]] = {}
     load: Counter[str] = Counter()
     crashers: list[tuple[Input, str, str]] = []
-    failures = tmp / "failures"  # inputs that made a traceback, a malformed reason or a dead caller
+    failures = tmp / "failures"  # inputs that made a traceback, a malformed reason, a dead caller or a disagreement
     examples: list[str] = []
 
     def failure(item: Input, text: str) -> None:
@@ -876,6 +876,7 @@ def main() -> None:
                 failure(batch[i], detail)
             if kind != outcomes[i][0]:
                 load["disagree"] += 1
+                failure(batch[i], f"read_pieces: {outcomes[i][1][:200]}; one by one: {detail[:200]}")
         shutil.rmtree(folder, ignore_errors=True)
         print(f"{counts['inputs']} inputs, {time.perf_counter() - start:.0f} s: {dict(counts)}", file=sys.stderr, flush=True)
     seconds = time.perf_counter() - start
