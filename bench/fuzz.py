@@ -813,6 +813,7 @@ def main() -> None:
         path = Path(f"fuzz-{args.seed}-{item.number}{item.suffix}")
         path.write_bytes(item.data)
         print(f"{path} (from {item.seed}, {len(item.data)} bytes)")
+        shutil.rmtree(tmp, ignore_errors=True)
         return
     seeds_seconds = time.perf_counter() - started
 
