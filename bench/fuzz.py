@@ -797,7 +797,7 @@ def main() -> None:
     parser.add_argument("--keep", type=int, default=12, help="at most this many crashers minimised and kept")
     parser.add_argument("--minimise-seconds", type=float, default=480.0)
     parser.add_argument("--only", choices=sorted(KIND_WEIGHTS), default=None, help="seeds of one kind only")
-    parser.add_argument("--replay", type=int, default=None, help="write input N to the current folder and stop")
+    parser.add_argument("--replay", type=int, default=None, help="write input N to the current folder and stop (give the run's --seed, --bach, --folk, --only)")
     args = parser.parse_args()
 
     tmp = tmp_root()
