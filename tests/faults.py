@@ -8,6 +8,7 @@ Run as a script, `python tests/faults.py ARGS...` is `tunesmith ARGS...` with ho
     TUNESMITH_FAULT_FSIZE=NAME@N   before the Nth write of NAME, the file as it is is copied to
                                    $TUNESMITH_FAULT_KEEP, then no file may grow past half its size (RLIMIT_FSIZE,
                                    SIGXFSZ ignored): the write fails with EFBIG, as on a full disk with ENOSPC
+                                   (a new file written with Path.write_bytes: past half the bytes written)
 
 The writes seen are the atomic ones (tunesmith.fileio.atomic_path: checkpoints, weights, configs, generated
 files, the corpus cache's index) and Path.write_bytes (the corpus cache's MIDI files).
@@ -122,6 +123,9 @@ def _install() -> None:
         if kill.fires(self):
             write_bytes(self, bytes(data)[:len(data) // 2])
             _kill_self()
+        if fsize.fires(self):
+            with file_size_limit(max(1, len(data) // 2)):
+                return write_bytes(self, data)
         return write_bytes(self, data)
 
     fileio.atomic_path = hooked_atomic_path

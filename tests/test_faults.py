@@ -48,6 +48,8 @@ def test_a_corpus_cache_build_killed_half_way_is_built_again_whole(tmp_path, mon
     again = run_tunesmith(*stats, tmp_path / "again.json", env=env)
     assert again.returncode == 0, again.stderr
     assert "building the bach corpus cache" in again.stderr
+    assert f"removing {half_built[0]}, a corpus cache whose build was stopped" in again.stderr
+    assert list(folder.parent.iterdir()) == [folder]  # the killed build's folder is gone
     index = json.loads((folder / "index.json").read_text())
     assert len(index["pieces"]) == 8 and json.loads((tmp_path / "again.json").read_text())["pieces"] == 8
 
@@ -66,6 +68,17 @@ def test_a_corpus_cache_build_killed_half_way_is_built_again_whole(tmp_path, mon
     after = (folder / "index.json").stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
     assert json.loads((tmp_path / "reused.json").read_text()) == json.loads((tmp_path / "again.json").read_text())
+
+
+@pytest.mark.parametrize("full", ["00004.mid@1", "index.json@1"])
+def test_a_full_disk_while_building_the_corpus_cache_is_a_one_line_error_and_leaves_nothing(tmp_path, full):
+    cache = tmp_path / "cache"
+    stats = ("corpus", "stats", "bach", "--limit", "8", "--quiet")
+    stopped = run_tunesmith(*stats, fsize=full, env={"TUNESMITH_CACHE": str(cache)})
+    folder = cache / "corpora" / f"bach-v{CACHE_VERSION}-first8"
+    assert stopped.returncode == 2, stopped.stderr
+    assert stopped.stderr.splitlines() == [f"error: could not write {folder}: File too large"]
+    assert list(folder.parent.iterdir()) == []  # no cache, and no half-built one left behind
 
 
 # ---------------- generated pieces ----------------

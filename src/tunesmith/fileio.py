@@ -108,6 +108,11 @@ def process_alive(pid: int) -> bool:
     return True
 
 
+def fsync_folder(path: str | os.PathLike) -> None:
+    """Flush a folder's entries (a rename into it) to the disk."""
+    _fsync(path)
+
+
 def _fsync(path: str | os.PathLike) -> None:
     """Flush a file's (or a folder's) contents to the disk."""
     fd = os.open(path, os.O_RDONLY)

@@ -47,3 +47,28 @@ def test_the_pickup_ends_the_first_bar():
     assert int(notes[2].time) == bar  # B, the first full bar's first note, on the bar line
     square = score_from_abc(second.text)
     assert int(square.tracks[0].notes[0].time) == 0
+
+
+def _abc_files(folder, count=49):
+    """`count` one-line tunes, each starting with its own two notes."""
+    letters = "CDEFGAB"
+    paths, firsts = [], []
+    for i in range(count):
+        first, second = letters[i // 7], letters[i % 7]
+        path = folder / f"tune{i:02d}.abc"
+        path.write_text(f"X:1\nT:Tune {i}\nM:4/4\nL:1/4\nK:C\n{first} {second} c d|\n")
+        paths.append(path)
+        firsts.append(tuple(60 + "C D EF G A B".index(n) for n in (first, second)))
+    return paths, firsts
+
+
+def test_abc_files_read_at_once_by_two_workers_are_each_their_own_tune(tmp_path):
+    """symusic names abc2midi's temporary files with the C library's rand(): two forked workers, left with the
+    state of rand() they were forked with, wrote the same temporary at once and read back each other's tunes
+    (about one read in two of these 49 files). Each worker seeds rand() with its process id."""
+    from tunesmith.data import read_pieces
+
+    paths, firsts = _abc_files(tmp_path)
+    for _ in range(3):
+        pieces = list(read_pieces(paths, workers=2))
+        assert [tuple(int(n.pitch) for n in p.score.tracks[0].notes[:2]) for p in pieces] == firsts

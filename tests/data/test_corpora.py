@@ -1,7 +1,13 @@
+import json
+import logging
+import subprocess
+import sys
+
 import pytest
 import symusic
 
 from tunesmith.data import load_corpus, read_piece, split_of, split_pieces
+from tunesmith.data.corpora import CACHE_VERSION
 from tunesmith.data.stats import corpus_stats
 from tunesmith.errors import MusicFileError, TunesmithError
 
@@ -62,3 +68,48 @@ def test_split_is_by_identity_not_order(chorales):
     a = split_pieces(list(chorales))
     b = split_pieces(list(reversed(chorales)))
     assert sorted(p.name for p in a["train"]) == sorted(p.name for p in b["train"])
+
+
+# ---------- the bundled corpora's cache ----------
+
+@pytest.fixture
+def own_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUNESMITH_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "corpora" / f"bach-v{CACHE_VERSION}-first3"
+
+
+def _names(corpus):
+    return [p.name for p in corpus.pieces]
+
+
+@pytest.mark.parametrize("damage", ["index not json", "index cut short", "a midi file gone"])
+def test_a_damaged_cache_is_said_removed_and_built_again(own_cache, caplog, damage):
+    built = load_corpus("bach", limit=3, progress=False)
+    index = own_cache / "index.json"
+    if damage == "index not json":
+        index.write_text("this is not JSON")
+    elif damage == "index cut short":
+        index.write_bytes(index.read_bytes()[:40])
+    else:
+        (own_cache / "midi" / "00001.mid").unlink()
+    with caplog.at_level(logging.WARNING, logger="tunesmith.data.corpora"):
+        again = load_corpus("bach", limit=3, progress=False)
+    assert _names(again) == _names(built) and [p.note_count for p in again.pieces] == [
+        p.note_count for p in built.pieces]
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.startswith(f"the bach corpus cache in {own_cache} is damaged (") and warning.endswith(
+        "): building it again")
+    assert json.loads(index.read_text())["version"] == CACHE_VERSION
+
+
+def test_a_build_stopped_by_a_dead_process_is_removed_and_a_live_one_left(own_cache):
+    own_cache.parent.mkdir(parents=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    stale = own_cache.with_name(f"{own_cache.name}.partial-{dead.stdout.strip()}")
+    live = own_cache.with_name(f"{own_cache.name}.partial-1")  # pid 1 runs as long as the machine does
+    other = own_cache.with_name(f"bach-v{CACHE_VERSION}.partial-{dead.stdout.strip()}")  # another cache's
+    for folder in (stale, live, other):
+        (folder / "midi").mkdir(parents=True)
+    load_corpus("bach", limit=3, progress=False)
+    assert sorted(p.name for p in own_cache.parent.iterdir()) == sorted([own_cache.name, live.name, other.name])

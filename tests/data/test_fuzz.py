@@ -65,8 +65,10 @@ def fuzz_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("fuzz")
 
 
-MUTATED = st.tuples(st.sampled_from(SEEDS), st.randoms(use_true_random=False)).map(
-    lambda pair: fuzz.mutate(pair[0].data, "midi", pair[1], [s.data for s in SEEDS]))
+# the mutation's random source is seeded from an integer: hypothesis draws no float (a library built with
+# -ffast-math in this process turns subnormal floats off, and hypothesis's float strategies then refuse to run)
+MUTATED = st.tuples(st.sampled_from(SEEDS), st.integers(0, 2**32 - 1)).map(
+    lambda pair: fuzz.mutate(pair[0].data, "midi", random.Random(pair[1]), [s.data for s in SEEDS]))
 RAW = st.binary(max_size=200).map(lambda tail: fuzz.header(1, 2) + tail)  # a valid head, then anything
 
 

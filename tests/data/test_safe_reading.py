@@ -59,6 +59,39 @@ def test_a_reader_that_loops_is_stopped_at_the_time_limit(tmp_path, hostile):
     assert sum(isinstance(item, Piece) for item in items) == len(paths) - 1
 
 
+def test_a_file_that_hangs_is_tried_once_and_the_rest_of_its_chunk_is_read(tmp_path, monkeypatch):
+    """The dead worker's mark names the file it was on: that file is rejected without being read again (a
+    hang costs the time limit once), the files of its chunk before and after it are read."""
+    log = tmp_path / "attempts.log"
+
+    def logging_reader(path, limits):
+        with open(log, "a") as out:
+            out.write(path.name + "\n")
+        return hostile_reader(path, limits)
+
+    monkeypatch.setattr(safe, "reader", logging_reader)
+    folder = tmp_path / "music"
+    folder.mkdir()
+    paths = _folder(folder, [f"{i:02d}.mid" for i in range(40)])
+    hang = paths[17].with_name("hang-17.mid")
+    paths[17].rename(hang)
+    paths[17] = hang
+    items = list(read_pieces(paths, workers=1, timeout=1))  # one worker: chunks of 5, the hang in the middle
+    assert [i for i, item in enumerate(items) if isinstance(item, Rejected)] == [17]
+    assert items[17].reason == f"{hang}: reading took longer than 1 s (--read-limit seconds=...)"
+    attempts = log.read_text().split()
+    assert attempts.count("hang-17.mid") == 1
+    assert sorted(set(attempts)) == sorted(p.name for p in paths)
+
+
+def test_the_marks_of_the_workers_are_removed(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(safe.tempfile, "tempdir", None)  # TMPDIR is read again
+    paths = _folder(tmp_path, [f"{i:02d}.mid" for i in range(20)])
+    assert all(isinstance(item, Piece) for item in read_pieces(paths, workers=2))
+    assert list(tmp_path.glob("tunesmith-reading-*")) == []
+
+
 def test_a_reader_past_the_memory_limit_is_stopped(tmp_path, hostile):
     paths = _folder(tmp_path, ["hog-a.mid", "b.mid"])
     items = list(read_pieces(paths, workers=1, limits=ReadLimits(memory_mb=300)))

@@ -12,6 +12,7 @@ from importlib import metadata
 
 import miditok
 import pytest
+import symusic
 import torch
 
 from tunesmith.data import load_corpus, split_pieces
@@ -78,7 +79,7 @@ def test_config_json_records_the_settings_and_library_versions(tiny_rnn_run):
     assert config["versions"]["python"] == platform.python_version()
     assert config["family"] == "rnn"
     assert config["training"] == dataclasses.asdict(TrainConfig(**FIXTURE_TRAINING))
-    assert config["corpus"] == {"source": "bach", "limit": 6, "pieces": 6, "rejected": 0}
+    assert config["corpus"] == {"source": "bach", "limit": 6, "pieces": 6, "rejected": 0, "read_limits": {}}
     run = load_run(tiny_rnn_run)  # the weights fit the model the config describes
     assert config["model"] == dataclasses.asdict(run.model.config)
     assert (config["model"]["cell"], config["model"]["layers"], config["model"]["width"]) == ("lstm", 1, 48)
@@ -133,3 +134,29 @@ def test_metrics_jsonl_logs_every_tenth_step_and_every_validation(tiny_rnn_run, 
     with torch.no_grad():
         score = evaluate(run.model, data, config.batch_size, torch.device("cpu"))
     assert score == pytest.approx(best_so_far, rel=1e-5)
+
+
+def test_resume_reads_the_corpus_within_the_limits_the_run_was_started_with(tiny_corpus, tmp_path):
+    """`train --read-limit notes=150` rejects a 400-note file; `train --resume` with no --read-limit rejects it
+    too (the run's config.json keeps the limits it changed), and one given at resume goes on top."""
+    from tunesmith.data import DEFAULT_LIMITS, ReadLimits
+
+    tiny = {"layers": 1, "width": 16, "embedding": 8, "window": 32, "dropout": 0.0}
+    corpus, run = tmp_path / "corpus", tmp_path / "run"
+    shutil.copytree(tiny_corpus, corpus)
+    big = symusic.Score(480)
+    big.tracks.append(symusic.Track("Piano", program=0))
+    big.tracks[0].notes.extend(symusic.Note(i * 120, 120, 60 + i % 12, 80) for i in range(400))
+    big.dump_midi(str(corpus / "big.mid"))
+
+    def corpus_record(steps, limits, resume=False):
+        train("rnn", str(corpus), run, model_overrides=tiny, training_overrides={"max_steps": steps},
+              progress=False, read_limits=limits, resume=resume)
+        return json.loads((run / "config.json").read_text())["corpus"]
+
+    first = corpus_record(1, ReadLimits(notes=150))
+    assert (first["rejected"], first["read_limits"]) == (1, {"notes": 150})
+    resumed = corpus_record(2, DEFAULT_LIMITS, resume=True)
+    assert (resumed["rejected"], resumed["read_limits"]) == (1, {"notes": 150})
+    widened = corpus_record(3, ReadLimits(notes=1000, seconds=30), resume=True)
+    assert (widened["rejected"], widened["read_limits"]) == (0, {"notes": 1000, "seconds": 30})

@@ -8,6 +8,7 @@ tunes symusic rejects.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import re
 from collections.abc import Iterator
@@ -43,6 +44,16 @@ def split_tunes(text: str) -> list[AbcTune]:
         tunes.append(AbcTune(first[2:].strip(), title.group(1).strip() if title else "",
                              "\n".join([first, *defaults, rest])))
     return tunes
+
+
+def seed_c_random() -> None:
+    """Seed the C library's rand() with this process's id. symusic's ABC reader names the temporary files it
+    hands abc2midi with rand(): worker processes forked from one parent start with the same rand() state,
+    write the same names at the same time, and read back each other's tunes. Each worker calls this first."""
+    try:
+        ctypes.CDLL(None).srand(os.getpid() & 0xFFFFFFFF)
+    except (OSError, AttributeError):  # no C library to load by that name: nothing shared to reseed
+        pass
 
 
 @contextlib.contextmanager

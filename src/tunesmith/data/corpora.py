@@ -16,13 +16,13 @@ from typing import Any
 
 import symusic
 
-from tunesmith.data.abc import read_abc_tune, split_tunes
+from tunesmith.data.abc import read_abc_tune, seed_c_random, split_tunes
 from tunesmith.data.files import MUSIC_SUFFIXES, read_piece
 from tunesmith.data.limits import DEFAULT_LIMITS, ReadLimits
 from tunesmith.data.safe import Rejected, read_pieces
 from tunesmith.data.scores import score_from_music21
 from tunesmith.errors import TunesmithError
-from tunesmith.fileio import write_json_atomic
+from tunesmith.fileio import WriteError, fsync_folder, process_alive, write_json_atomic
 from tunesmith.piece import Piece
 from tunesmith.progress import progress_bar
 
@@ -87,7 +87,7 @@ def parallel_map(fn: Callable, items: list, workers: int | None, progress: bool,
                 bar.advance()
             return
         chunk = chunk or max(1, min(64, len(items) // (workers * 8)))
-        with ProcessPoolExecutor(workers) as pool:
+        with ProcessPoolExecutor(workers, initializer=seed_c_random) as pool:
             for result in pool.map(fn, items, chunksize=chunk):
                 yield result
                 bar.advance()
@@ -185,25 +185,82 @@ def _note_fingerprint(score: symusic.Score) -> str:
 
 def _load_bundled(name: str, *, limit: int | None, progress: bool, workers: int | None) -> Corpus:
     folder = cache_root() / "corpora" / (f"{name}-v{CACHE_VERSION}" + (f"-first{limit}" if limit else ""))
+    corpus = _read_cache(name, folder)
+    if corpus is None:
+        _build_bundled_cache(name, folder, limit=limit, progress=progress, workers=workers)
+        corpus = _read_cache(name, folder)
+    if corpus is None:
+        raise TunesmithError(f"the {name} corpus cache in {folder} could not be read back after building it")
+    return corpus
+
+
+def _read_cache(name: str, folder: Path) -> Corpus | None:
+    """The cached corpus, or None when there is none yet. A damaged cache (an index that is not the JSON
+    written, a MIDI file it lists gone or unreadable) is removed with a warning, to be built again."""
     index_path = folder / "index.json"
     if not index_path.exists():
-        _build_bundled_cache(name, folder, limit=limit, progress=progress, workers=workers)
-    index = json.loads(index_path.read_text())
-    pieces = [Piece(symusic.Score(str(folder / "midi" / e["file"])), name=e["name"], source=e["source"],
-                    tags={"corpus": name}) for e in index["pieces"]]
-    return Corpus(name, pieces, [Rejected(*r) for r in index["rejected"]])
+        return None
+    try:
+        index = json.loads(index_path.read_text())
+        pieces = [Piece(symusic.Score(str(folder / "midi" / e["file"])), name=e["name"], source=e["source"],
+                        tags={"corpus": name}) for e in index["pieces"]]
+        return Corpus(name, pieces, [Rejected(*r) for r in index["rejected"]])
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:  # symusic: RuntimeError
+        log.warning("the %s corpus cache in %s is damaged (%s): building it again", name, folder,
+                    str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+
+
+def _remove_stale_builds(folder: Path) -> None:
+    """The half-built caches (FOLDER.partial-PID) that a killed process left: its process is gone."""
+    for stale in folder.parent.glob(f"{folder.name}.partial-*"):
+        pid = stale.name.rpartition("-")[2]
+        if pid.isdigit() and not process_alive(int(pid)):
+            log.info("removing %s, a corpus cache whose build was stopped", stale)
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _build_bundled_cache(name: str, folder: Path, *, limit: int | None, progress: bool, workers: int | None) -> None:
+    """Convert the corpus into FOLDER.partial-PID (several processes may build at once), then rename it onto
+    `folder` in one step: a reader finds the whole cache or none. A full disk is a WriteError, with the
+    half-built folder removed; a build killed half-way is removed by the next one."""
     files = _bundled_files(name)
     if limit:
         files = files[:limit]
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_builds(folder)
     log.info("building the %s corpus cache in %s (%d files, once)", name, folder, len(files))
-    tmp = folder.with_name(f"{folder.name}.partial-{os.getpid()}")  # several processes may build at once
+    tmp = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "midi").mkdir(parents=True)
+    try:
+        (tmp / "midi").mkdir(parents=True)
+        entries, rejected = _convert_into(name, files, tmp / "midi", workers=workers, progress=progress)
+        write_json_atomic(tmp / "index.json", {"corpus": name, "version": CACHE_VERSION, "pieces": entries,
+                                               "rejected": rejected})
+        os.sync()  # every MIDI file on the disk before the folder's name says the cache is whole
+    except (OSError, WriteError) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise WriteError(folder, exc.error if isinstance(exc, WriteError) else exc) from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    try:
+        os.replace(tmp, folder)
+        fsync_folder(folder.parent)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (folder / "index.json").exists():
+            raise WriteError(folder, exc) from exc
+        # another process finished the same cache first: keep theirs
+
+
+def _convert_into(name: str, files: list[str], midi_folder: Path, *, workers: int | None, progress: bool
+                  ) -> tuple[list[dict[str, str]], list[tuple[str, str]]]:
+    """Each file's pieces written into `midi_folder` as NNNNN.mid (pieces with the same notes once); the index
+    entries and the rejected files."""
     entries: list[dict[str, str]] = []
-    rejected: list[str] = []
+    rejected: list[tuple[str, str]] = []
     seen: set[str] = set()
     for converted, bad in parallel_map(_convert_bundled, files, workers, progress, f"building {name} corpus",
                                      chunk=1):  # a file can be a book of hundreds of tunes
@@ -214,11 +271,6 @@ def _build_bundled_cache(name: str, folder: Path, *, limit: int | None, progress
                 continue
             seen.add(fingerprint)
             file = f"{len(entries):05d}.mid"
-            (tmp / "midi" / file).write_bytes(midi)
+            (midi_folder / file).write_bytes(midi)
             entries.append({"name": piece_name, "source": identity, "file": file})
-    write_json_atomic(tmp / "index.json", {"corpus": name, "version": CACHE_VERSION, "pieces": entries,
-                                           "rejected": rejected})
-    try:
-        os.replace(tmp, folder)
-    except OSError:  # another process finished the same cache first: keep theirs
-        shutil.rmtree(tmp, ignore_errors=True)
+    return entries, rejected

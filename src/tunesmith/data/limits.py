@@ -67,6 +67,18 @@ def parse_read_limits(items: list[str] | None, base: ReadLimits = DEFAULT_LIMITS
     return replace(base, **changes)
 
 
+def changed_limits(limits: ReadLimits) -> dict[str, float]:
+    """The limits that differ from the defaults, by name (what a run records, to read its corpus again so)."""
+    return {name: getattr(limits, name) for name in LIMIT_NAMES
+            if getattr(limits, name) != getattr(DEFAULT_LIMITS, name)}
+
+
+def merged_limits(recorded: dict[str, Any], given: ReadLimits) -> ReadLimits:
+    """The limits a run recorded (`changed_limits`), with the ones `given` changes from the defaults on top."""
+    kept: dict[str, Any] = {name: _KINDS[name](value) for name, value in recorded.items() if name in LIMIT_NAMES}
+    return replace(DEFAULT_LIMITS, **{**kept, **changed_limits(given)})
+
+
 def past_limit(amount: str, name: str, limits: ReadLimits) -> str:
     """'812,345 notes, more than the limit of 500,000 (--read-limit notes=...)'."""
     return f"{amount}, more than the limit of {show_number(getattr(limits, name))} (--read-limit {name}=...)"

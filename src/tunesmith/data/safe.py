@@ -10,9 +10,12 @@ The workers are a `pebble.ProcessPool` (over loky: a time limit per task, and a 
 worker dies): a dead worker fails only its own task (`ProcessExpired`, with the exit code or signal) and is
 replaced; the pool of concurrent.futures breaks as a whole when one worker dies. Files go to the workers in
 chunks, which costs no more than reading them in one process; a worker also ends itself (SIGALRM, which works
-inside native code too) when one file takes longer than the time limit. When a chunk's worker dies, that
-chunk's files are read again one at a time by a worker kept for that (`read_alone`, also what `read_piece`
-uses), which finds the file that killed it and gives its exact reason, while the others are still read.
+inside native code too) when one file takes longer than the time limit. A worker marks which file of its
+chunk it is on (a few bytes written to a file of the caller's, not synced): when it dies, that file is
+rejected with the reason its death gives (a signal, the time limit, the memory limit) and the chunk's other
+files are sent again, so a file that hangs costs the time limit once. A death with no mark to read (the worker
+died before its first file) has the chunk's files read one at a time by a worker kept for that (`read_alone`,
+also what `read_piece` uses), which finds the file that killed it.
 
 Why a kept pool of one and not a process forked per file (pebble.concurrent.process): such a process reports
 its death by closing its pipe, and a pool worker forked at the same moment inherits the pipe and keeps it
@@ -26,8 +29,10 @@ import math
 import multiprocessing
 import multiprocessing.util
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections import deque
@@ -40,6 +45,7 @@ from typing import NamedTuple, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
 
+from tunesmith.data.abc import seed_c_random
 from tunesmith.data.limits import DEFAULT_LIMITS, ReadLimits, show_number
 from tunesmith.data.parse import MB, check_file, parse_piece, reader_name
 from tunesmith.errors import MusicFileError
@@ -86,6 +92,7 @@ def limit_memory(memory_mb: float) -> None:
 
 def _start_worker(memory_mb: float) -> None:
     limit_memory(memory_mb)
+    seed_c_random()
     faulthandler.disable()  # a crash here is a rejection with its reason, not a traceback on the user's terminal
     signal.signal(signal.SIGALRM, signal.SIG_DFL)  # the per-file alarm ends the worker, even inside native code
 
@@ -107,20 +114,31 @@ def _read_here(path: str, limits: ReadLimits) -> Piece | Rejected:
         return Rejected(path, f"{path}: not readable as music ({_first_line(exc)})")
 
 
-def _read_chunk(paths: list[str], limits: ReadLimits) -> list[Piece | Rejected]:
+def _read_chunk(paths: list[str], limits: ReadLimits, mark: str | None = None) -> list[Piece | Rejected]:
     """Files one after the other, each under the time limit, until all are read or the chunk has taken
-    `limits.seconds` (the caller sends the rest again), so that no chunk runs for long."""
+    `limits.seconds` (the caller sends the rest again), so that no chunk runs for long. Before each file its
+    number in `paths` is written to the file `mark`, for the caller to read if this process dies on it."""
     out: list[Piece | Rejected] = []
     start = time.monotonic()
     alarm = limits.seconds if math.isfinite(limits.seconds) else 0.0
-    for path in paths:
-        if out and time.monotonic() - start > limits.seconds:
-            break
-        signal.setitimer(signal.ITIMER_REAL, alarm)
-        try:
-            out.append(_read_here(path, limits))
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+    try:
+        marker = os.open(mark, os.O_WRONLY | os.O_CREAT, 0o600) if mark else None
+    except OSError:  # no mark: a death here has the caller read the files one at a time
+        marker = None
+    try:
+        for number, path in enumerate(paths):
+            if out and time.monotonic() - start > limits.seconds:
+                break
+            if marker is not None:
+                os.pwrite(marker, b"%08d" % number, 0)
+            signal.setitimer(signal.ITIMER_REAL, alarm)
+            try:
+                out.append(_read_here(path, limits))
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+    finally:
+        if marker is not None:
+            os.close(marker)
     return out
 
 
@@ -245,6 +263,7 @@ class _Chunk:
         self.todo = [i for i in range(len(paths)) if i not in self.done]
         self.future: Future[list[Piece | Rejected]] | None = None
         self.pool: ProcessPool | None = None  # the pool it was sent to
+        self.mark: Path | None = None  # where its worker writes which of the files sent it is on
         self.sent_again = False
 
     def results(self, workers: _Workers) -> list[Piece | Rejected]:
@@ -259,7 +278,13 @@ class _Chunk:
                 self.sent_again = True
                 workers.send(self)
                 continue
-            except Exception:  # noqa: BLE001 - its worker died (a crash, a time-out, memory): find which file
+            except (ProcessExpired, TimeoutError) as exc:  # its worker died: on the file its mark names
+                if not self._reject_marked(exc):
+                    self._each_alone()
+                    break
+                workers.send(self)
+                continue
+            except Exception:  # noqa: BLE001 - e.g. an answer that could not be sent back: find which file
                 self._each_alone()
                 break
             for i, item in zip(self.todo, answer, strict=False):
@@ -273,6 +298,22 @@ class _Chunk:
         assert self.future is not None and self.pool is not None
         return _wait(self.future, self.pool)
 
+    def _reject_marked(self, death: ProcessExpired | TimeoutError) -> bool:
+        """Reject the file the dead worker was on, by its mark; False when there is no mark to read."""
+        try:
+            number = int(self.mark.read_bytes()) if self.mark is not None else -1
+        except (OSError, ValueError):
+            return False
+        if not 0 <= number < len(self.todo):
+            return False
+        i = self.todo.pop(number)
+        path = self.paths[i]
+        if isinstance(death, ProcessExpired):
+            self.done[i] = Rejected(path, _died(path, death.exitcode, self.limits))
+        else:  # pebble ended a task that ran past its own time-out
+            self.done[i] = Rejected(path, _too_long(path, self.limits))
+        return True
+
     def _each_alone(self) -> None:
         for i in self.todo:
             self.done[i] = read_alone(self.paths[i], self.limits)
@@ -285,6 +326,8 @@ class _Workers:
     def __init__(self, count: int, limits: ReadLimits):
         self.count, self.limits = count, limits
         self.pool: ProcessPool | None = None
+        self.marks: Path | None = None  # a folder for the chunks' marks, removed with the pool
+        self.sent = 0
 
     def send(self, chunk: _Chunk) -> None:
         if not chunk.todo:
@@ -294,11 +337,21 @@ class _Workers:
         if self.pool is None:
             self.pool = ProcessPool(max_workers=self.count, initializer=_start_worker,
                                     initargs=(self.limits.memory_mb,), context=CONTEXT)
+        if self.marks is None:
+            self.marks = Path(tempfile.mkdtemp(prefix="tunesmith-reading-"))
+        self.sent += 1
+        chunk.mark = self.marks / str(self.sent)
         # each file is held to limits.seconds by its alarm and a chunk stops after limits.seconds: this
         # time-out only ends a task whose worker died unnoticed
         chunk.pool = self.pool
-        chunk.future = self.pool.schedule(_read_chunk, args=([chunk.paths[i] for i in chunk.todo], self.limits),
+        chunk.future = self.pool.schedule(_read_chunk, args=([chunk.paths[i] for i in chunk.todo], self.limits,
+                                                             str(chunk.mark)),
                                           timeout=2 * self.limits.seconds + 10)
+
+    def remove_marks(self) -> None:
+        if self.marks is not None:
+            shutil.rmtree(self.marks, ignore_errors=True)
+            self.marks = None
 
     def close(self, wait: bool = True) -> None:
         """Stop the workers; with wait=False (every task answered) the caller goes on while they stop (pebble
@@ -350,3 +403,4 @@ def read_pieces(paths: Iterable[str | Path], *, limits: ReadLimits = DEFAULT_LIM
         finished = True
     finally:
         pool.close(wait=not finished)  # finished: every task answered
+        pool.remove_marks()

@@ -12,6 +12,7 @@ import torch
 
 from tunesmith.config import read_settings_file, reject_unknown
 from tunesmith.data import DEFAULT_LIMITS, ReadLimits, load_corpus, split_pieces
+from tunesmith.data.limits import changed_limits, merged_limits
 from tunesmith.errors import TunesmithError
 from tunesmith.fileio import write_json_atomic
 from tunesmith.models import Family, config_from_dict, config_to_dict, get_family
@@ -98,8 +99,9 @@ def train(model: str, corpus: str, out: Path, *, config_file: Path | None = None
     dev = resolve_device(device)
     family, sections, saved_corpus = _settings(model, out, resume, config_file, training_overrides,
                                                representation_overrides)
-    if saved_corpus is not None:
+    if saved_corpus is not None:  # the corpus the run was started on, read within the same limits
         corpus, limit = saved_corpus["source"], saved_corpus.get("limit")
+        read_limits = merged_limits(saved_corpus.get("read_limits") or {}, read_limits)
     model_config = config_from_dict(family.config_class, {**sections["model"], **(model_overrides or {})})
     train_config = config_from_dict(TrainConfig, sections["training"], "training")
     torch.manual_seed(train_config.seed)
@@ -119,7 +121,7 @@ def train(model: str, corpus: str, out: Path, *, config_file: Path | None = None
 
     write_run_start(out, family, model_config, representation, train_config,
                     {"source": str(corpus), "limit": limit, "pieces": len(loaded.pieces),
-                     "rejected": len(loaded.rejected)},
+                     "rejected": len(loaded.rejected), "read_limits": changed_limits(read_limits)},
                     {k: [p.source or p.name for p in v] for k, v in splits.items()})
     return fit(network, train_data, valid_data, train_config, out, collate=family.collate, device=dev,
                resume=resume, progress=progress, train_step=family.train_step)
