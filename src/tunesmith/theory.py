@@ -50,6 +50,20 @@ class Key:
             return Key((self.tonic + 3) % 12, "major")
         return Key((self.tonic + 9) % 12, "minor")
 
+    @property
+    def sharps(self) -> int:
+        """The key signature: sharps (above 0) or flats (below 0), -5..6 (F# major and D# minor take six sharps,
+        as PITCH_CLASS_NAMES spells them)."""
+        major = self.relative.tonic if self.mode == "minor" else self.tonic
+        fifths = major * 7 % 12
+        return fifths - 12 if fifths > 6 else fifths
+
+    @classmethod
+    def from_signature(cls, sharps: int, minor: bool = False) -> Key:
+        """The key of a key signature (sharps above 0, flats below) in major or minor."""
+        major = Key(sharps * 7 % 12, "major")
+        return major.relative if minor else major
+
     def __str__(self) -> str:
         return f"{PITCH_CLASS_NAMES[self.tonic]} {self.mode}"
 

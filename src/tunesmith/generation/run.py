@@ -7,17 +7,24 @@ from pathlib import Path
 from typing import Any
 
 from tunesmith.controls.controls import Controls
+from tunesmith.controls.marks import write_marks
 from tunesmith.generation.token_pieces import TokenGeneration
 from tunesmith.piece import Piece
 from tunesmith.runs import TrainedRun, load_trained
+from tunesmith.theory import parse_key
 
 
 def generate(run: TrainedRun, controls: Controls) -> list[Piece]:
-    """`controls.num` new pieces from a trained run, honouring `controls` or raising ControlError."""
+    """`controls.num` new pieces from a trained run, honouring `controls` or raising ControlError; each with
+    the key signature, time signature and tempo a score needs (controls/marks.py)."""
     controls.check_supported(run.family.name, run.family.supported_controls)
     if run.family.generate is not None:
-        return run.family.generate(run, controls)
-    return generate_tokens(run, controls)
+        pieces = run.family.generate(run, controls)
+    else:
+        pieces = generate_tokens(run, controls)
+    key = parse_key(controls.key) if controls.key else None
+    primer = controls.primer_piece() if controls.primer is not None else None
+    return [write_marks(piece, key=key, tempo=controls.tempo, primer=primer) for piece in pieces]
 
 
 def generate_tokens(run: TrainedRun, controls: Controls, use_cache: bool = True, guess: bool = True) -> list[Piece]:
