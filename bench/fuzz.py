@@ -24,7 +24,7 @@ built with coverage instrumentation: atheris would see only tunesmith's thin Pyt
 parser, so its guidance would have little to steer by. What finds crashes here is structure-aware mutation of
 real files. The 100,000-input run uses a plain seeded mutator (`random.Random` seeded per input from
 `--seed` and the input's number, so any input can be made again alone with `--replay N`); hypothesis drives
-the same mutation functions in tests/data/test_fuzz.py through `st.randoms()`, where it is deterministic
+the same mutation functions in tests/data/test_fuzz.py (a `random.Random` seeded by `st.integers()`), where it is deterministic
 (`derandomize=True`), shrinks a failing input to a few mutations, and runs in the test suite. hypothesis
 itself is too slow per example for the bench's throughput, and its examples run one at a time in the test's
 process, where this script reads in batches through a pool.
