@@ -3,6 +3,7 @@
 from fractions import Fraction
 
 from tunesmith.data.abc import pickup_length, score_from_abc, split_tunes
+from tunesmith.data.scores import clean_score
 
 BOOK = """% a book of two tunes
 L:1/8
@@ -72,3 +73,42 @@ def test_abc_files_read_at_once_by_two_workers_are_each_their_own_tune(tmp_path)
     for _ in range(3):
         pieces = list(read_pieces(paths, workers=2))
         assert [tuple(int(n.pitch) for n in p.score.tracks[0].notes[:2]) for p in pieces] == firsts
+
+
+LEAD_SHEET = """X:1
+T:Lead Sheet
+M:3/4
+L:1/8
+K:D
+"A"AB|:"D"d2 "^Segno"f2 a2|"G"b2-"Em"b2 "A7"a2|1"D"d6:|2"D"d4 "D.C."z2|
+"""
+
+
+def test_chord_symbols_are_markers_not_notes():
+    """abc2midi played the quoted chords on two tracks of their own (a bass line and chords: 45 notes besides
+    the tune's 14); the chords are markers at their notes' ticks, through the repeat and its endings, the tie
+    (b2-"Em"b2) and the pickup."""
+    score = clean_score(score_from_abc(LEAD_SHEET))
+    tpq = score.ticks_per_quarter
+    assert [(t.name, len(t.notes)) for t in score.tracks] == [("Lead Sheet", 14)]
+    chords = [(2, "A"), (3, "D"), (6, "G"), (7, "Em"), (8, "A7"), (9, "D"),  # bars of three quarters from 2
+              (12, "D"), (15, "G"), (16, "Em"), (17, "A7"), (18, "D")]
+    assert [(m.time / tpq, m.text) for m in score.markers] == [
+        (2.0, "pickup"), *((float(q), "chord:" + figure) for q, figure in chords)]
+
+
+def test_annotations_are_neither_notes_nor_chords():
+    """abc2midi reads a quoted string starting with a-g as a chord: a dynamic "f" or a heading "A MINOR" was
+    played as an accompaniment (22 tunes of the bundled folk corpus)."""
+    score = clean_score(score_from_abc('X:1\nT:Signs\nM:4/4\nL:1/4\nK:Am\n"A MINOR""f"A B c d|"^Segno"e4|\n'))
+    assert [(t.name, len(t.notes)) for t in score.tracks] == [("Signs", 5)]
+    assert list(score.markers) == []
+
+
+def test_a_tune_that_starts_with_a_rest_is_on_the_beat_and_a_metre_change_on_the_bar_line():
+    score = score_from_abc("X:1\nT:Rest\nM:4/4\nL:1/4\nK:C\nz c3|c4|[M:3/4][Q:1/4=90]c3|\n")
+    tpq = score.ticks_per_quarter
+    assert [n.time / tpq for n in score.tracks[0].notes] == [1.0, 4.0, 8.0]  # abc2midi: a tick late each
+    assert [(ts.time / tpq, ts.numerator) for ts in score.time_signatures] == [(0.0, 4), (8.0, 3)]
+    assert [t.time / tpq for t in score.tempos] == [0.0, 8.0]
+    assert list(score.markers) == []

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
+import numpy as np
 import symusic
 
-from tunesmith.data.scores import clean_score, score_from_music21
+from tunesmith.data.scores import add_chords, clean_score, pad_pickup, score_from_music21
+
+log = logging.getLogger(__name__)
 
 # file-header fields that are defaults for every tune of a book (the title, T:, belongs to the book)
 _HEADER_FIELDS = re.compile(r"^(?:[LMQ]:|%%MIDI)")
@@ -120,27 +124,93 @@ def pickup_length(tune: str) -> tuple[Fraction, Fraction] | None:
     return total * unit, bar
 
 
-def score_from_abc(tune: str) -> symusic.Score:
-    """One ABC tune as a Score, its bar lines where the tune has them.
+# A quoted string in a tune's body: a chord symbol ("Cmaj7", "F#m7/C#", "N.C.") or an annotation ("^Segno",
+# "D.C.", a fingering "4", a dynamic "f"). abc2midi plays every one that starts with a-g or A-G as a chord, so a
+# dynamic "f" or a heading "A MINOR" came out as an accompaniment: none of them is given to abc2midi.
+_CHORD_SYMBOL = re.compile(r"[A-G][#b]?(?:maj|min|dim|aug|sus|add|alt|mi|ma|m|M|o|\+|-|[#b]|\d+|[()])*"
+                           r"(?:/[A-G][#b]?)?|N\.?C\.?")
+# what a body line is made of, in the order that decides: a comment, a quoted string, a decoration, an inline
+# field, a tie
+_BODY_PARTS = re.compile(r'(%.*)|"([^"\n]*)"|(![^!"\s]*!|\[[A-Za-z]:[^\]\n]*\])|(-)')
+_FIELD_LINE = re.compile(r"^(?:[A-Za-z+]:|%)")
+_CHORD_CONTROLS = (110, 111)  # two undefined MIDI controllers carry a chord's number (high 7 bits, low 7 bits)
 
-    abc2midi starts a pickup (anacrusis) at tick 0 (and every note one tick late), so every later bar line
-    would fall inside a bar: the notes are moved so that the pickup ends a first, otherwise silent bar, as
-    the music21 reader does. Raises ValueError (or RuntimeError) if symusic cannot read the tune.
+
+def _without_quotes(tune: str) -> tuple[str, str, list[str]]:
+    """(the tune without its quoted strings, the tune with a chord symbol's number as MIDI controller events
+    where each chord symbol is and without ties, the chord symbols' figures).
+
+    abc2midi writes controller events where the text has them, so the second tune says where each chord sounds
+    (repeats unfolded as abc2midi unfolds them); it would write one inside a tied note at the tie's start."""
+    lines = tune.split("\n")
+    body = next((i + 1 for i, line in enumerate(lines) if line.startswith("K:")), len(lines))
+    figures: list[str] = []
+
+    def part(match: re.Match[str], traced: bool) -> str:
+        if match.group(2) is not None:
+            figure = match.group(2).strip()
+            if not traced or not _CHORD_SYMBOL.fullmatch(figure) or len(figures) >= 1 << 14:
+                return ""
+            figures.append(figure)
+            number = len(figures) - 1
+            return "".join(f"[I:MIDI control {c} {v}]"
+                           for c, v in zip(_CHORD_CONTROLS, (number >> 7 & 127, number & 127), strict=True))
+        return "" if traced and match.group(4) else match.group(0)
+
+    plain, traced = lines[:body], lines[:body]
+    for line in lines[body:]:
+        field = bool(_FIELD_LINE.match(line))
+        plain.append(line if field else _BODY_PARTS.sub(lambda m: part(m, False), line))
+        traced.append(line if field else _BODY_PARTS.sub(lambda m: part(m, True), line))
+    return "\n".join(plain), "\n".join(traced), figures
+
+
+def _chord_times(traced: symusic.Score, figures: list[str]) -> list[tuple[int, str]]:
+    """(tick, figure) of each chord symbol, from the controller events of `_without_quotes`'s second tune."""
+    found = []
+    for track in traced.tracks:
+        high: dict[int, int] = {}
+        for control in track.controls:
+            if control.number == _CHORD_CONTROLS[0]:
+                high[int(control.time)] = int(control.value)
+            elif control.number == _CHORD_CONTROLS[1]:
+                number = high.get(int(control.time), 0) << 7 | int(control.value)
+                if number < len(figures):
+                    found.append((int(control.time), figures[number]))
+    return found
+
+
+def score_from_abc(tune: str) -> symusic.Score:
+    """One ABC tune as a Score, its bar lines where the tune has them and its chord symbols as markers.
+
+    abc2midi starts every note one tick late and a pickup (anacrusis) at tick 0, so every later bar line
+    would fall inside a bar: the notes are moved so that the pickup ends a first, otherwise silent bar, and a
+    marker "pickup" at the padding's tick says so, as the music21 reader does. Quoted chord symbols ("G", "D7")
+    are markers ("chord:D7" at their tick), not the chords abc2midi would play; annotations ("^Segno", "f")
+    are left out. Raises ValueError (or RuntimeError) if symusic cannot read the tune.
     """
+    plain, traced, figures = _without_quotes(tune)
     with _quiet_c_output():
-        score = symusic.Score.from_abc(tune)
-    onsets = [int(t.notes[0].time) for t in score.tracks if len(t.notes)]
-    shift = -1 if onsets and min(onsets) == 1 else 0
+        score = symusic.Score.from_abc(plain)
+        try:
+            chords = _chord_times(symusic.Score.from_abc(traced), figures) if figures else []
+        except Exception as exc:  # noqa: BLE001 - the notes are read; the chord symbols are lost, not the tune
+            log.info("chord symbols left out: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            chords = []
+    onsets = np.concatenate([t.notes.numpy()["time"] for t in score.tracks if len(t.notes)] or [np.zeros(0)])
+    # abc2midi starts each note a tick late: most onsets are odd (and none at 0) where it has
+    late = int(len(onsets) > 0 and onsets.min() >= 1 and np.count_nonzero(onsets % 2) * 2 > len(onsets))
+    padding = 0
     found = pickup_length(tune)
     if found is not None and 0 < found[0] < found[1]:
-        shift += int(round((found[1] - found[0]) * 4 * score.ticks_per_quarter))
-    if shift:
-        for track in score.tracks:
-            track.shift_time(shift, inplace=True)
-        for events in (score.time_signatures, score.tempos, score.key_signatures, score.markers):
-            for event in events:
-                if event.time > 0:
-                    event.time = max(0, event.time + shift)
+        padding = int(round((found[1] - found[0]) * 4 * score.ticks_per_quarter))
+    for track in score.tracks:
+        track.shift_time(-late, inplace=True)
+    for events in (score.time_signatures, score.tempos, score.key_signatures, score.markers):
+        for event in events:
+            event.time = max(0, event.time - late * (event.time % 2))  # a tempo (Q:) comes a tick late too
+    pad_pickup(score, padding)
+    add_chords(score, [(time - late * (time % 2) + padding, figure) for time, figure in chords])
     return score
 
 
