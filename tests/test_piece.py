@@ -54,3 +54,18 @@ def test_bar_slice_cuts_notes_that_run_past_its_end():
     held = [n for n in first.score.tracks[0].notes if n.pitch == 48]
     assert len(held) == 1 and held[0].duration == 480
     assert first.end_tick == 1920
+
+
+def test_transposing_moves_the_chord_symbols_with_the_notes():
+    from tunesmith.theory import transpose_chord
+
+    score = symusic.Score(480)
+    for text in ("pickup", "chord:F#m7/C#", "chord:N.C.", "chord:Bb7"):
+        score.markers.append(symusic.TextMeta(0, text))
+    track = symusic.Track("Melody", program=0)
+    track.notes.append(symusic.Note(0, 480, 66, 80))
+    score.tracks.append(track)
+    moved = Piece(score).transpose(2)
+    assert [m.text for m in moved.score.markers] == ["pickup", "chord:Abm7/Eb", "chord:N.C.", "chord:C7"]
+    assert [int(n.pitch) for n in moved.score.tracks[0].notes] == [68]
+    assert transpose_chord("Cmaj7", -1) == "Bmaj7" and transpose_chord("G/B", 12) == "G/B"

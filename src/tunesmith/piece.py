@@ -10,7 +10,10 @@ from typing import Any
 import numpy as np
 import symusic
 
-from tunesmith.theory import Key, estimate_key, pitch_name
+from tunesmith.theory import Key, estimate_key, pitch_name, transpose_chord
+
+CHORD_MARKER = "chord:"  # a chord symbol read from a score, kept as a marker: "chord:F#m7"
+PICKUP_MARKER = "pickup"  # a marker at the end of the silence put before a pickup bar to keep it on its beat
 
 
 @dataclass
@@ -143,11 +146,14 @@ class Piece:
         return Piece(**values)
 
     def transpose(self, semitones: int) -> Piece:
-        """Shift every pitched note (drums stay) by `semitones`."""
+        """Shift every pitched note (drums stay) and every chord symbol (a "chord:FIGURE" marker) by `semitones`."""
         score = self.score.copy()
         for track in score.tracks:
             if not track.is_drum:
                 track.shift_pitch(semitones, inplace=True)
+        for marker in score.markers:
+            if marker.text.startswith(CHORD_MARKER):
+                marker.text = CHORD_MARKER + transpose_chord(marker.text[len(CHORD_MARKER):], semitones)
         return self.copy(score=score)
 
     def bars_slice(self, start_bar: int, end_bar: int) -> Piece:

@@ -121,6 +121,18 @@ def pitch_name(pitch: int) -> str:
     return f"{PITCH_CLASS_NAMES[pitch % 12]}{pitch // 12 - 1}"
 
 
+_CHORD_ROOT = re.compile(r"(^|/)([A-G][#b]*)")
+
+
+def transpose_chord(figure: str, semitones: int) -> str:
+    """A chord symbol moved by `semitones`: its root and bass note ('F#m7/C#' up 2 -> 'Abm7/Eb', spelled as
+    PITCH_CLASS_NAMES spells pitch classes); 'N.C.' and other text without a root stay as they are."""
+    def move(match: re.Match[str]) -> str:
+        return match.group(1) + PITCH_CLASS_NAMES[(parse_pitch_class(match.group(2)) + semitones) % 12]
+
+    return _CHORD_ROOT.sub(move, figure)
+
+
 def estimate_key(pitch_class_weights: np.ndarray) -> Key:
     """Krumhansl-Schmuckler key finding: the key whose profile correlates best with the histogram.
 
