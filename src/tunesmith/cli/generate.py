@@ -52,10 +52,12 @@ def generate_command(
     wav: bool = typer.Option(None, "--wav/--no-wav", help="also render audio (default yes)"),
     png: bool = typer.Option(None, "--png/--no-png", help="also draw a piano-roll (default yes)"),
     musicxml: bool = typer.Option(None, "--musicxml/--no-musicxml", help="also write a MusicXML score (default no)"),
+    score: bool = typer.Option(None, "--score/--no-score",
+                               help="also write the score as STEM.musicxml and engraved as STEM.svg (default no)"),
     json_out: bool = typer.Option(False, "--json", help="print, per piece, what was asked and what was measured, as JSON"),
     device: Device = "cpu",
 ) -> None:
-    """Generate pieces from a trained run and write .mid (+ .wav, .png, .musicxml) files."""
+    """Generate pieces from a trained run and write .mid (+ .wav, .png, .musicxml, .svg) files."""
     from tunesmith.fileio import check_writable, remove_stale_temporaries
     from tunesmith.generation.presets import load_preset
     from tunesmith.generation.run import load_run
@@ -73,6 +75,9 @@ def generate_command(
         roll_sampling=roll_sampling))
     outputs = {"wav": True, "png": True, "musicxml": False, **(chosen.outputs if chosen else {}),
                **given(wav=wav, png=png, musicxml=musicxml)}
+    outputs["svg"] = bool(score)
+    if score is not None:  # --score writes the MusicXML too; --no-score drops it unless --musicxml asks for it
+        outputs["musicxml"] = score or bool(musicxml)
     run = load_run(run_dir, device=device)
     check_writable(out)  # before generating: a folder that cannot be written to is said at once
     remove_stale_temporaries(out)  # what a generate killed mid-write left

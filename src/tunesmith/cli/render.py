@@ -1,4 +1,5 @@
-"""`tunesmith render`: turn a MIDI/MusicXML/ABC file into audio, a piano-roll picture, a score or MIDI."""
+"""`tunesmith render`: turn a MIDI/MusicXML/ABC file into audio, a piano-roll picture, a score (MusicXML or
+engraved SVG) or MIDI."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ KINDS = {
     "wav": ((".wav",), "audio"),
     "png": ((".png",), "piano-roll image"),
     "musicxml": ((".musicxml", ".xml", ".mxl"), "score"),
+    "svg": ((".svg",), "engraved score"),
     "mid": ((".mid", ".midi"), "MIDI"),
 }
 
@@ -28,30 +30,37 @@ def render(
     wav: Path | None = typer.Option(None, "--wav", help="Write audio (General MIDI SoundFont) to this .wav file."),
     png: Path | None = typer.Option(None, "--png", help="Write a piano-roll picture to this .png file."),
     musicxml: Path | None = typer.Option(None, "--musicxml", help="Write a score to this .musicxml/.mxl file."),
+    svg: Path | None = typer.Option(None, "--svg", help="Write an engraved score (verovio) to this .svg file."),
     mid: Path | None = typer.Option(None, "--mid", help="Write a MIDI file (e.g. to convert a score)."),
     sample_rate: int = typer.Option(44100, "--sample-rate", help="Audio sample rate in Hz."),
     soundfont: Path | None = typer.Option(None, "--soundfont", help="A .sf2 SoundFont instead of the bundled one."),
 ) -> None:
-    """Render a music file to WAV, piano-roll PNG, MusicXML and/or MIDI (give at least one)."""
+    """Render a music file to WAV, piano-roll PNG, MusicXML, an engraved SVG score and/or MIDI (give at least one)."""
     from tunesmith.cli.common import console
     from tunesmith.outputs import save_piece
     from tunesmith.outputs.audio import render_wav
+    from tunesmith.outputs.engrave import save_svg
     from tunesmith.piece import Piece
 
-    wanted = {name: path for name, path in (("wav", wav), ("png", png), ("musicxml", musicxml), ("mid", mid))
-              if path is not None}
+    wanted = {name: path for name, path in (("wav", wav), ("png", png), ("musicxml", musicxml), ("svg", svg),
+                                            ("mid", mid)) if path is not None}
     if not wanted:
-        raise TunesmithError("nothing to do: give at least one of --wav, --png, --musicxml, --mid")
+        raise TunesmithError("nothing to do: give at least one of --wav, --png, --musicxml, --svg, --mid")
     for option, path in wanted.items():
         _check_suffix(option, path)
     if soundfont is not None and "wav" not in wanted:
         raise TunesmithError("--soundfont only applies with --wav")
     piece = Piece.load(file)
+    score = None  # a plain MusicXML file written here, engraved for --svg rather than notating twice
     for option, path in wanted.items():
         if option == "wav":
             written = render_wav(piece, path, sample_rate=sample_rate, soundfont=soundfont)
+        elif option == "svg":
+            written = save_svg(piece, path, musicxml=score.read_bytes() if score else None)
         else:
             written = save_piece(piece, path)
+            if option == "musicxml" and path.suffix.lower() != ".mxl":
+                score = written
         console.print(f"{KINDS[option][1]}: {written}", highlight=False, soft_wrap=True)
 
 
