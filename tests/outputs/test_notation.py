@@ -18,6 +18,7 @@ from score_facts import (
     unmatched_ties,
 )
 
+from tunesmith.errors import TunesmithError
 from tunesmith.outputs.score import musicxml_bytes
 from tunesmith.piece import Piece
 
@@ -235,3 +236,37 @@ def test_a_dense_piano_part_keeps_its_voices_and_ties_joined():
     parsed = music21.converter.parse(xml, format="musicxml")
     assert max(len(m.voices) for s in parsed.parts for m in s.getElementsByClass(music21.stream.Measure)) >= 3
     assert sounding_notes(*parsed.parts) == track_notes(piece, 0)
+
+
+def test_a_rhythm_music21_cannot_write_falls_back_to_sixteenths_then_is_one_line(monkeypatch):
+    import tunesmith.outputs.score as score_module
+
+    real = score_module.to_music21
+    grids = []
+
+    def fussy(piece, divisors):
+        grids.append(divisors)
+        if 3 in divisors:
+            raise ValueError("inexpressible durations\nsecond line")
+        return real(piece, divisors)
+
+    monkeypatch.setattr(score_module, "to_music21", fussy)
+    piece = satb_chorale(bars=1, name="fussy")
+    assert sounding_notes(music21.converter.parse(musicxml_bytes(piece), format="musicxml").parts[0]) == \
+        track_notes(piece, 0)
+    assert grids == [(4, 3), (4,)]
+    monkeypatch.setattr(score_module, "to_music21", lambda piece, divisors: (_ for _ in ()).throw(KeyError()))
+    with pytest.raises(TunesmithError) as raised:
+        musicxml_bytes(piece)
+    assert str(raised.value) == "fussy: cannot be written as MusicXML (KeyError)"
+
+
+def test_odd_tracks_markers_and_padding_are_handled():
+    notes = [(1440, 480, 67), (1920, 1920, 72)]
+    piece = _piece([("", 200, False, notes), ("Ghost", 40, False, [(0, 240, 60)]), ("Viola", 41, False, notes)],
+                   markers=[(1440, "pickup"), (1920, "chord:"), (9600, "chord:C")])
+    parsed = _read(piece)
+    # a program beyond General MIDI's names the part by its number; a track heard only in the padding is left out
+    assert [p.partName for p in parsed.parts] == ["Program 200", "Viola"]
+    assert not list(parsed.recurse().getElementsByClass(music21.harmony.ChordSymbol))  # empty, and after the end
+    assert sounding_notes(parsed.parts[1]) == track_notes(piece, 2, shift_ticks=1440)

@@ -71,12 +71,10 @@ def _instrument(part: Part) -> Any:
     found: Any
     if part.is_drum:
         found = instrument.Percussion()
-    else:
-        try:
-            found = instrument.instrumentFromMidiProgram(part.program)
-        except Exception:  # music21 knows most programs; the rest are a plain instrument with the program
-            found = instrument.Instrument()
-            found.midiProgram = part.program
+    elif 0 <= part.program < 128:
+        found = instrument.instrumentFromMidiProgram(part.program)
+    else:  # beyond General MIDI (a file's stray program byte): an instrument with no program
+        found = instrument.Instrument()
     found.partName = part.name
     found.partAbbreviation = part.name if len(part.name) <= 5 else f"{part.name[:3]}."
     return found
