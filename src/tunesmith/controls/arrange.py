@@ -8,6 +8,7 @@ import logging
 import numpy as np
 import symusic
 
+from tunesmith.errors import TunesmithError
 from tunesmith.instruments import DRUMS, instrument_name, program_number
 from tunesmith.piece import Piece
 from tunesmith.theory import Key
@@ -46,22 +47,28 @@ def _voices(notes: list[tuple[int, int, int, int]], count: int) -> list[list[int
     return out
 
 
-def set_instruments(piece: Piece, programs: list[int]) -> Piece:
+def set_instruments(piece: Piece, programs: list[int], names: list[str] | None = None) -> Piece:
     """The piece played by exactly these General MIDI programs (128 = drums), one track each.
 
-    A piece whose tracks already have these programs is unchanged. Otherwise every pitched note is
-    re-voiced from the top down: the first program plays the highest voice, the last the lowest.
+    A piece whose tracks already have these programs (and these track names, when `names` are given) is
+    unchanged. Otherwise every pitched note is re-voiced from the top down: the first program plays the
+    highest voice, the last the lowest; the tracks are named `names`, else after their instruments.
     """
+    if names is not None and len(names) != len(programs):
+        raise TunesmithError(f"set_instruments: {len(names)} names for {len(programs)} programs")
     have = sorted(program_number(p, d) for _, p, d in piece.instruments)
-    if have == sorted(programs):
+    named = names is None or sorted((program_number(p, d), n) for n, p, d in piece.instruments) == sorted(
+        zip(programs, names, strict=True))
+    if have == sorted(programs) and named:
         return piece.copy()
     score = piece.score.copy()
     notes = [(int(n.time), int(n.duration), int(n.pitch), int(n.velocity))
              for t in score.tracks if not t.is_drum for n in t.notes]
     notes.sort()
     tracks = []
-    for program, voice in zip(programs, _voices(notes, len(programs)), strict=True):
-        track = symusic.Track(name=instrument_name(program), program=0 if program == DRUMS else program,
+    for k, (program, voice) in enumerate(zip(programs, _voices(notes, len(programs)), strict=True)):
+        name = names[k] if names is not None else instrument_name(program)
+        track = symusic.Track(name=name, program=0 if program == DRUMS else program,
                               is_drum=program == DRUMS)
         for i in voice:
             t, d, p, v = notes[i]

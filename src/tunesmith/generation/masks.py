@@ -106,12 +106,14 @@ class MusicConstraints:
         # music events only: no PAD/BOS/MASK, no conditioning or infilling tokens
         self.music = ~v.of("PAD", "BOS", "EOS", "MASK", "Cond")
         self.music[self.bar_id] = True
+        # the Program tokens (as programs, 128 = drums) that write the allowed programs' voices, top voice first
+        self.slots = rep.program_slots(programs) if programs is not None else None
         self.pitch_ok = self._pitch_mask(targets.scale, targets.pitch_range)
         self.tonic_only: torch.Tensor | None = None  # the tonic alone, for the piece's very last note
         self.tonic_ok = self._tonic_mask()
         # the tonic the last bar must sound (with --end-on-tonic), else None
         self.tonic = targets.key.tonic if self.tonic_ok is not None and targets.key is not None else None
-        self.program_ok = self._program_mask(programs)
+        self.program_ok = self._program_mask(self.slots)
         self.duration_ok = self._duration_mask()
         self.meter_id = self._meter_id(meter or ("{}/{}".format(*targets.time_signature) if targets.time_signature else None))
         self.tempo_ok = self._tempo_mask(targets.tempo)
@@ -155,10 +157,12 @@ class MusicConstraints:
         self.tonic_only = ~self.pitch | tonic
         return ok
 
-    def _program_mask(self, programs: list[int] | None) -> torch.Tensor:
+    def _program_mask(self, slots: list[int] | None) -> torch.Tensor:
+        """Program tokens limited to `slots`: every voice of the allowed programs (a run's voice table maps an
+        instrument to the slots of its voices; without one a program is its own token)."""
         ok = torch.ones(self.vocab.size, dtype=torch.bool)
-        if programs is not None and self.has_programs:
-            allowed = torch.tensor([-1 if p == DRUMS else p for p in programs])  # MidiTok's drums are Program_-1
+        if slots is not None and self.has_programs:
+            allowed = torch.tensor([-1 if p == DRUMS else p for p in slots])  # MidiTok's drums are Program_-1
             ok &= ~self.program | torch.isin(self.vocab.value.long(), allowed)
         return ok
 
@@ -375,8 +379,11 @@ class Melody:
             dur = int(durations[torch.argmin((v.value[durations] - length).abs())])
             self.onsets.setdefault(bar, {})[pos] = (c.pitch_id[pitch], vel, dur)
             self.timeline.append((bar, pos, pitch))
-        programs = [i for i in c.program.nonzero().flatten().tolist() if c.program_ok[i]]
-        self.program = next((i for i in programs if v.value[i] >= 0), None)
+        # the melody's voice: the top one allowed (the voice table's order; else the lowest program)
+        programs = [i for i in c.program.nonzero().flatten().tolist() if c.program_ok[i] and v.values[i] >= 0]
+        rank = {slot: k for k, slot in enumerate(c.slots or [])}
+        programs.sort(key=lambda i: (rank.get(int(v.values[i]), len(rank)), i))
+        self.program = programs[0] if programs else None
 
     def here(self, s: RowState) -> tuple[int, int, int] | None:
         return self.onsets.get(self.c.bar_offset + s.bars - 1, {}).get(s.pos)

@@ -20,9 +20,9 @@ from tunesmith.controls.controls import Controls
 from tunesmith.controls.targets import resolve_targets
 from tunesmith.errors import ControlError
 from tunesmith.generation.checks import check_piece, enforce
-from tunesmith.generation.masks import MusicConstraints
+from tunesmith.generation.masks import Melody, MusicConstraints
 from tunesmith.generation.sample import TOKENS_PER_BAR_LIMIT, Plan, sample_rows
-from tunesmith.instruments import program_number
+from tunesmith.instruments import DRUMS, program_number
 from tunesmith.piece import Piece
 from tunesmith.representations.conditioning import density_level, notes_per_bar
 from tunesmith.representations.tokens import TokenRepresentation
@@ -56,7 +56,8 @@ class TokenGeneration:
         self.targets = resolve_targets(controls, self.primer, self.rep.density_edges)
         self.window = int(getattr(run.model, "context", None) or run.config.get("model", {}).get("window", 512))
         # Program events stay among the programs the run was trained on (the asked ones when it knows them
-        # all; otherwise the piece is re-voiced for the asked instruments afterwards)
+        # all; otherwise the piece is re-voiced for the asked instruments afterwards). These are real programs:
+        # the masks allow every voice of each (a run with a voice table writes a program's voices apart)
         seen = self.rep.programs
         asked = self.targets.programs
         def known(programs: list[int]) -> bool:
@@ -199,8 +200,9 @@ class TokenGeneration:
             melody = self.melody_notes()
             plan = Plan(head, len(head))
             rows = self.sample(plan, self.constraints(total_bars=t.bars, melody=melody), generators)
-            voices = t.programs or [int(self.rep.programs[0]) if self.rep.programs else 0] * 4
-            out = [(row, set_instruments(self.decode_bars(row[plan.music_at:], 0, t.bars), voices)) for row in rows]
+            voices, names = self.harmony_voices()
+            out = [(row, set_instruments(self.decode_bars(row[plan.music_at:], 0, t.bars), voices, names))
+                   for row in rows]
             self.events = [len(row) - plan.music_at for row in rows]
         elif t.infill:
             start, end = t.infill
@@ -231,6 +233,24 @@ class TokenGeneration:
         for i, extra in enumerate(self.loop_events):
             self.events[i] += extra
         return [self.finish(piece, row, i) for i, (row, piece) in enumerate(out)]
+
+    def harmony_voices(self) -> tuple[list[int], list[str] | None]:
+        """The programs of a harmonisation's voices, top down, and their names when the run's corpus has such
+        voices: the asked instruments, else the corpus's first four voices (a chorale's Soprano, Alto, Tenor
+        and Bass), else four of its first program."""
+        asked = self.targets.programs
+        table = [v for v in self.rep.voices_for(asked or self.masked_programs or []) if v.program != DRUMS]
+        if asked is not None:
+            named = []
+            for program in asked:
+                voice = next((v for v in table if v.program == program and v not in named), None)
+                if voice is None:
+                    return asked, None
+                named.append(voice)
+            return asked, [v.name for v in named]
+        if len(table) >= Melody.VOICES:
+            return [v.program for v in table[:Melody.VOICES]], [v.name for v in table[:Melody.VOICES]]
+        return [int(self.rep.programs[0]) if self.rep.programs else 0] * Melody.VOICES, None
 
     def melody_notes(self) -> list[tuple[int, int, int, int, int]]:
         """The primer's top line as (bar, position, pitch, length in positions, velocity) on the token grid."""

@@ -1,6 +1,10 @@
 """Event tokens through MidiTok (REMI by default, TSD selectable): pitch, duration, position/bar,
 velocity, tempo, time signature and program, in one stream for multi-track music; optional conditioning
-and infilling tokens after MidiTok's vocabulary (representations/conditioning.py)."""
+and infilling tokens after MidiTok's vocabulary (representations/conditioning.py).
+
+A representation fitted to a corpus records the corpus's voices (representations/voice_slots.py), so that
+tracks sharing a program (a chorale's four voices) keep apart, with their names. One saved without a
+"voices" table (runs trained before voice slots) merges such tracks, as it always did."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from tunesmith.instruments import program_number
 from tunesmith.piece import Piece
 from tunesmith.representations.base import Representation
 from tunesmith.representations.conditioning import ConditionVocab, notes_per_bar
+from tunesmith.representations.voice_slots import Voice, VoiceSlots
 from tunesmith.theory import DENSITY_EDGES
 
 log = logging.getLogger(__name__)
@@ -36,7 +41,8 @@ class TokenRepresentation(Representation):
                  use_tempos: bool = True, use_time_signatures: bool = True, num_tempos: int = 48,
                  conditioning: list[str] | tuple[str, ...] = (), infill: bool = False,
                  styles: list[str] | None = None, density_edges: list[float] | None = None,
-                 programs: list[int] | None = None, tokenizer: miditok.MusicTokenizer | None = None):
+                 programs: list[int] | None = None, voices: list[dict[str, Any]] | None = None,
+                 tokenizer: miditok.MusicTokenizer | None = None):
         if tokenization not in TOKENIZATIONS:
             raise TunesmithError(f"unknown tokenization {tokenization!r} (choose from: {', '.join(TOKENIZATIONS)})")
         if infill and tokenization != "REMI":
@@ -50,6 +56,10 @@ class TokenRepresentation(Representation):
                                   "styles": list(styles or []), "density_edges": list(density_edges or DENSITY_EDGES)})
         if programs is not None:
             self.settings["programs"] = sorted(int(p) for p in programs)
+        # the voice table: written only by runs that have one, so that older runs decode as they did
+        self.voice_slots = VoiceSlots.from_list(voices) if voices is not None else None
+        if self.voice_slots is not None:
+            self.settings["voices"] = self.voice_slots.to_list()
         if tokenizer is None:
             config = miditok.TokenizerConfig(
                 use_velocities=True, num_velocities=num_velocities, use_tempos=use_tempos, num_tempos=num_tempos,
@@ -63,8 +73,14 @@ class TokenRepresentation(Representation):
 
     # --- fitting to a corpus ---
     def fit(self, pieces: list[Piece]) -> TokenRepresentation:
-        """Record the corpus' styles, density tertiles and programs (used by conditioning and controls)."""
+        """Record the corpus' styles, density tertiles and programs (used by conditioning and controls), and
+        its voices (with program tokens)."""
         self.settings["programs"] = sorted({program_number(p, d) for piece in pieces for _, p, d in piece.instruments})
+        # without Program tokens every track is one stream anyway: no voice table
+        self.voice_slots = VoiceSlots.fit(pieces) if self.settings["use_programs"] else None
+        self.settings.pop("voices", None)
+        if self.voice_slots is not None:
+            self.settings["voices"] = self.voice_slots.to_list()
         if "conditioning" in self.settings:
             styles = sorted({style_of(p) for p in pieces})
             densities = sorted(notes_per_bar(p) for p in pieces) or list(DENSITY_EDGES)
@@ -78,6 +94,17 @@ class TokenRepresentation(Representation):
     def programs(self) -> list[int] | None:
         """General MIDI programs seen in training, 128 for drums (None for runs that did not record them)."""
         return self.settings.get("programs")
+
+    def program_slots(self, programs: list[int]) -> list[int]:
+        """The programs whose Program tokens write these programs' voices (the programs themselves without a
+        voice table), in the table's order; 128 = drums."""
+        if self.voice_slots is None:
+            return sorted(set(programs))
+        return self.voice_slots.slots_for(programs)
+
+    def voices_for(self, programs: list[int]) -> list[Voice]:
+        """The corpus's voices that play these programs, in the table's order (none without a voice table)."""
+        return self.voice_slots.voices_for(programs) if self.voice_slots is not None else []
 
     def time_signature_names(self) -> list[str]:
         """'3/4'-style names of the time signatures the tokenizer can write."""
@@ -154,8 +181,9 @@ class TokenRepresentation(Representation):
 
     # --- pieces <-> ids ---
     def encode(self, piece: Piece) -> list[int]:
-        """Token ids of the whole piece, all tracks in one stream."""
-        seq = self.tokenizer.encode(piece.score)
+        """Token ids of the whole piece, all tracks in one stream (each voice under its slot's Program token)."""
+        score = self.voice_slots.relabel(piece.score) if self.voice_slots is not None else piece.score
+        seq = self.tokenizer.encode(score)
         if isinstance(seq, list):  # only for one-stream-per-track configs
             seq = seq[0]
         return list(seq.ids)
@@ -165,6 +193,8 @@ class TokenRepresentation(Representation):
         specials, base = set(self.special_ids), len(self.tokenizer)
         ids = [int(i) for i in encoded if int(i) not in specials and int(i) < base]
         score = self.tokenizer.decode(miditok.TokSequence(ids=ids))
+        if self.voice_slots is not None:
+            score = self.voice_slots.restore(score)
         return Piece(score=score, name=name, source="generated")
 
     def bars_in(self, ids: list[int]) -> int:
