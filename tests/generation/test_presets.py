@@ -69,7 +69,7 @@ def test_exercise_is_a_simple_melody_in_the_key_and_range(tiny_run, tmp_path, ru
     assert code == 2 and err.strip() == "error: the exercise preset needs --key"
     pieces, suffixes = preset_files(run_cli, tiny_run, tmp_path / "out", "--preset", "exercise", "--key", "D minor",
                                     "--seed", "3", "--num", "2")
-    assert len(pieces) == 2 and suffixes == {".mid", ".wav", ".png", ".musicxml"}
+    assert len(pieces) == 2 and suffixes == {".mid", ".wav", ".png", ".musicxml", ".svg"}
     for written in pieces:
         beat = written.beat_ticks  # the meter is the model's choice
         assert written.bars == 8 and written.programs == [0]  # one piano
@@ -86,7 +86,7 @@ def test_chorale_writes_four_choir_voices_under_the_given_melody(tiny_run, tmp_p
     assert len(melody) == 12
     pieces, suffixes = preset_files(run_cli, tiny_run, tmp_path, "--preset", "chorale", "--primer", primer_file,
                                     "--seed", "4")
-    assert len(pieces) == 2 and suffixes == {".mid", ".wav", ".png", ".musicxml"}
+    assert len(pieces) == 2 and suffixes == {".mid", ".wav", ".png", ".musicxml", ".svg"}
     for written in pieces:
         assert written.bars == 3 and written.programs == [52, 52, 52, 52]
         tops: dict[int, int] = {}

@@ -75,6 +75,8 @@ def generate_command(
         roll_sampling=roll_sampling))
     outputs = {"wav": True, "png": True, "musicxml": False, **(chosen.outputs if chosen else {}),
                **given(wav=wav, png=png, musicxml=musicxml)}
+    score = score if score is not None else outputs.pop("score", None)  # --score/--no-score, else the preset's
+    outputs.pop("score", None)
     outputs["svg"] = bool(score)
     if score is not None:  # --score writes the MusicXML too; --no-score drops it unless --musicxml asks for it
         outputs["musicxml"] = score or bool(musicxml)

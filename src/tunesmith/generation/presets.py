@@ -18,7 +18,7 @@ from tunesmith.controls.controls import Controls
 from tunesmith.errors import ControlError
 
 PRESET_DIRS = [Path(__file__).resolve().parents[3] / "configs" / "presets"]
-OUTPUT_KEYS = ("wav", "png", "musicxml")
+OUTPUT_KEYS = ("wav", "png", "musicxml", "score")  # score: STEM.musicxml and the engraved STEM.svg
 TOP_KEYS = ("description", "requires", "controls", "outputs")
 
 
