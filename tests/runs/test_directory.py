@@ -305,8 +305,8 @@ def test_a_checkpoint_past_a_file_size_limit_keeps_the_previous_one_byte_for_byt
 def test_config_round_trip_adds_the_format_and_the_library_versions(tmp_path):
     write_config(tmp_path, {"family": "rnn", "model": {"width": 48}})
     back = read_config(tmp_path)
-    assert back == {"format": 2, "family": "rnn", "model": {"width": 48}, "versions": library_versions()}
-    assert (tmp_path / CONFIG_FILE).read_text().startswith('{\n  "family": "rnn",\n  "format": 2,')
+    assert back == {"format": 3, "family": "rnn", "model": {"width": 48}, "versions": library_versions()}
+    assert (tmp_path / CONFIG_FILE).read_text().startswith('{\n  "family": "rnn",\n  "format": 3,')
 
 
 def test_library_versions_name_each_library():

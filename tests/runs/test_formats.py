@@ -103,19 +103,25 @@ def test_every_pretrained_run_migrates_to_the_settings_it_was_trained_with(run):
     assert model.architecture == saved["model"].get("architecture", "lstm-nade")
 
 
-def test_format_2_is_written_first_read_as_it_is_and_newer_formats_are_refused(tmp_path):
+def test_the_current_format_is_written_first_read_as_it_is_and_newer_formats_are_refused(tmp_path):
     write_config(tmp_path, {"format": 1, "family": "rnn", "model": {"width": 48}})
     text = (tmp_path / CONFIG_FILE).read_text()
-    assert '\n  "format": 2,\n' in text  # always the current format, whatever the dict said
+    assert f'\n  "format": {FORMAT},\n' in text and FORMAT == 3  # always the current format, whatever the dict said
     assert read_config(tmp_path)["model"] == {"width": 48}
-    (tmp_path / CONFIG_FILE).write_text(text.replace('"format": 2', '"format": 3'))
+    (tmp_path / CONFIG_FILE).write_text(text.replace('"format": 3', '"format": 4'))
     with pytest.raises(TunesmithError) as raised:
         read_config(tmp_path)
-    assert str(raised.value) == (f"{tmp_path} was written by a newer tunesmith (config.json format 3; this one reads "
-                                 f"up to 2): update tunesmith to load it")
+    assert str(raised.value) == (f"{tmp_path} was written by a newer tunesmith (config.json format 4; this one reads "
+                                 f"up to 3): update tunesmith to load it")
     for bad in ("2", 0, True):
         with pytest.raises(TunesmithError, match="no valid format number"):
             migrate({"format": bad, "family": "rnn", "model": {}}, "here")
+
+
+def test_a_format_2_token_run_keeps_merging_tracks_that_share_a_program():
+    config = {"format": 2, "family": "rnn", "model": {"width": 48},
+              "representation": {"kind": "tokens", "tokenization": "REMI"}}
+    assert migrate(config, "the run") == {**config, "format": 3}
 
 
 def test_a_format_1_run_directory_loads(tmp_path):

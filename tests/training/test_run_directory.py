@@ -73,7 +73,7 @@ def test_adding_files_to_the_folder_moves_no_other_piece(tiny_corpus, tmp_path):
 def test_config_json_records_the_settings_and_library_versions(tiny_rnn_run):
     config = json.loads((tiny_rnn_run / "config.json").read_text())
     assert set(config) == {"format", "family", "model", "representation", "training", "corpus", "versions"}
-    assert config["format"] == 2
+    assert config["format"] == 3
     for library in ("torch", "symusic", "miditok", "music21", "numpy", "safetensors", "tunesmith"):
         assert config["versions"][library] == metadata.version(library), library
     assert config["versions"]["python"] == platform.python_version()

@@ -7,6 +7,10 @@ before its settings are read (`read_config` runs them), one function per step.
 - Format 2: settings in sections where a family has them (the GAN's [model.critic]..., the VAE's
   [model.decoder]..., the polyphonic model's [model.tied]), no derived sizes; a run written in format 2
   holds every setting. (A setting that a migrated run still lacks takes its default, which is what it had.)
+- Format 3: a token run records its corpus's voices (representation "voices": which Program token writes which
+  named track, representations/voice_slots.py), so that tracks sharing a program stay apart. A run of an
+  earlier format has no such table and keeps merging them, as it was trained to: the step from 2 changes
+  nothing, and an older tunesmith refuses a format-3 run with "written by a newer tunesmith".
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any
 from tunesmith.errors import TunesmithError
 from tunesmith.models import get_family
 
-FORMAT = 2
+FORMAT = 3
 
 # format 1: settings that runs saved before they existed lack, with the value that keeps such a run what it
 # was (format 1's SAVED_BEFORE); new runs have other defaults
@@ -63,7 +67,13 @@ def format_1_to_2(config: dict[str, Any], where: str) -> dict[str, Any]:
     return {**config, "model": sections}
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any], str], dict[str, Any]]] = {1: format_1_to_2}
+def format_2_to_3(config: dict[str, Any], where: str) -> dict[str, Any]:
+    """Format 2 -> 3: nothing to change; a token representation without "voices" merges tracks that share a
+    program, as format 2 did."""
+    return config
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any], str], dict[str, Any]]] = {1: format_1_to_2, 2: format_2_to_3}
 
 
 def migrate(config: dict[str, Any], where: str) -> dict[str, Any]:
