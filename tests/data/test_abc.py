@@ -90,7 +90,7 @@ def test_chord_symbols_are_markers_not_notes():
     (b2-"Em"b2) and the pickup."""
     score = clean_score(score_from_abc(LEAD_SHEET))
     tpq = score.ticks_per_quarter
-    assert [(t.name, len(t.notes)) for t in score.tracks] == [("Lead Sheet", 14)]
+    assert [(t.name, len(t.notes)) for t in score.tracks] == [("Melody", 14)]
     chords = [(2, "A"), (3, "D"), (6, "G"), (7, "Em"), (8, "A7"), (9, "D"),  # bars of three quarters from 2
               (12, "D"), (15, "G"), (16, "Em"), (17, "A7"), (18, "D")]
     assert [(m.time / tpq, m.text) for m in score.markers] == [
@@ -101,7 +101,7 @@ def test_annotations_are_neither_notes_nor_chords():
     """abc2midi reads a quoted string starting with a-g as a chord: a dynamic "f" or a heading "A MINOR" was
     played as an accompaniment (22 tunes of the bundled folk corpus)."""
     score = clean_score(score_from_abc('X:1\nT:Signs\nM:4/4\nL:1/4\nK:Am\n"A MINOR""f"A B c d|"^Segno"e4|\n'))
-    assert [(t.name, len(t.notes)) for t in score.tracks] == [("Signs", 5)]
+    assert [(t.name, len(t.notes)) for t in score.tracks] == [("Melody", 5)]
     assert list(score.markers) == []
 
 
@@ -112,3 +112,9 @@ def test_a_tune_that_starts_with_a_rest_is_on_the_beat_and_a_metre_change_on_the
     assert [(ts.time / tpq, ts.numerator) for ts in score.time_signatures] == [(0.0, 4), (8.0, 3)]
     assert [t.time / tpq for t in score.tempos] == [0.0, 8.0]
     assert list(score.markers) == []
+
+
+def test_a_tunes_tracks_are_named_as_voices_not_after_its_title():
+    one = score_from_abc("X:1\nT:My Tune\nM:4/4\nL:1/4\nK:C\nC D E F|G A B c|\n")
+    two = score_from_abc("X:1\nT:Two\nM:4/4\nL:1/4\nK:C\nV:1\nC D E F|\nV:2\nC, D, E, F,|\n")
+    assert [t.name for t in one.tracks] == ["Melody"] and [t.name for t in two.tracks] == ["Melody", "Voice 2"]

@@ -211,7 +211,19 @@ def score_from_abc(tune: str) -> symusic.Score:
             event.time = max(0, event.time - late * (event.time % 2))  # a tempo (Q:) comes a tick late too
     pad_pickup(score, padding)
     add_chords(score, [(time - late * (time % 2) + padding, figure) for time, figure in chords])
+    _name_voices(score, tune)
     return score
+
+
+def _name_voices(score: symusic.Score, tune: str) -> None:
+    """abc2midi names a tune's first track after the tune's title and leaves the others unnamed: a track is a
+    voice, so the first is "Melody" and the others "Voice 2", "Voice 3"... (a voice named in the tune keeps
+    its name)."""
+    found = re.search(r"^T:(.*)$", tune, re.MULTILINE)
+    title = found.group(1).strip() if found else None
+    for number, track in enumerate(score.tracks):
+        if not track.name.strip() or track.name.strip() == title:
+            track.name = "Melody" if number == 0 else f"Voice {number + 1}"
 
 
 def read_abc_tune(tune: str) -> symusic.Score:

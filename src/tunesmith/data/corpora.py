@@ -28,7 +28,7 @@ from tunesmith.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 4  # 2: pickup bars aligned to the bar lines; 3: ABC books read by symusic; 4: pickup and chord markers, ABC annotations no longer played
+CACHE_VERSION = 5  # 2: pickup bars aligned to the bar lines; 3: ABC books read by symusic; 4: pickup and chord markers, ABC annotations no longer played; 5: ABC tracks named Melody, Voice 2... instead of the title
 BUNDLED = {
     "bach": "J.S. Bach's four-voice chorales from music21's corpus (about 350, de-duplicated)",
     "folk": "Folk tunes in ABC from music21's corpus: Essen, Ryan's Mammoth, O'Neill's 1850, Aird's Airs (about 12,600)",
