@@ -254,7 +254,7 @@ def test_a_rhythm_music21_cannot_write_falls_back_to_sixteenths_then_is_one_line
     piece = satb_chorale(bars=1, name="fussy")
     assert sounding_notes(music21.converter.parse(musicxml_bytes(piece), format="musicxml").parts[0]) == \
         track_notes(piece, 0)
-    assert grids == [(4, 3), (4,)]
+    assert grids == [(4, 3, 8, 6, 12, 16), (4,)]
     monkeypatch.setattr(score_module, "to_music21", lambda piece, divisors: (_ for _ in ()).throw(KeyError()))
     with pytest.raises(TunesmithError) as raised:
         musicxml_bytes(piece)
@@ -270,3 +270,60 @@ def test_odd_tracks_markers_and_padding_are_handled():
     assert [p.partName for p in parsed.parts] == ["Program 200", "Viola"]
     assert not list(parsed.recurse().getElementsByClass(music21.harmony.ChordSymbol))  # empty, and after the end
     assert sounding_notes(parsed.parts[1]) == track_notes(piece, 2, shift_ticks=1440)
+
+
+def _played_a_tick_short(notes):
+    """(time, duration, pitch) notes as abc2midi plays them: each a tick short."""
+    return [(time, duration - 1, pitch) for time, duration, pitch in notes]
+
+
+def _in_sequence(lengths, start=0, pitch=60):
+    """(time, duration, pitch) of notes one after another, from ticks `start`, rising by a step each."""
+    notes, time = [], start
+    for index, length in enumerate(lengths):
+        notes.append((time, length, pitch + index % 12))
+        time += length
+    return notes
+
+
+FINE_RHYTHMS = _in_sequence(
+    [60] * 8  # 32nds
+    + [180, 60, 180, 60]  # dotted sixteenth and 32nd, twice
+    + [80] * 6  # triplet sixteenths
+    + [120, 120, 80, 80, 80]  # two sixteenths and triplet sixteenths over an eighth
+    + [30] * 4 + [120, 240]  # 64ths, a sixteenth, an eighth
+    + [60, 420]  # a 32nd and a double-dotted eighth
+    + [960])
+# 6/8: a 32nd, then a note 5/8 of a quarter long to the next eighth; a sixteenth, an eighth, a dotted quarter;
+# then an eighth, a 32nd and a 5/8 across the beat
+SIX_EIGHT = _in_sequence([60, 300, 120, 240, 720, 240, 60, 300, 120, 240, 480])
+
+
+@pytest.mark.parametrize("notes,meter", [(FINE_RHYTHMS, (0, 4, 4)), (SIX_EIGHT, (0, 6, 8))])
+def test_exact_fine_rhythms_are_written_exactly_and_engraved(notes, meter):
+    from tunesmith.outputs.engrave import engrave_musicxml
+
+    piece = _piece([("Flute", 73, False, _played_a_tick_short(notes))], meters=(meter,))
+    xml = musicxml_bytes(piece)
+    parsed = music21.converter.parse(xml, format="musicxml")
+    assert sounding_notes(parsed.parts[0]) == sorted((p, Fraction(t, 480), Fraction(d, 480)) for t, d, p in notes)
+    written = sum(1 for n in parsed.recurse().notes)
+    svg = engrave_musicxml(xml, piece.name)
+    assert svg.count('class="note"') == written
+    assert b"<type>32nd</type>" in xml
+    if meter[1] == 4:  # each note one value: a 64th, dotted, double-dotted, triplet sixteenths
+        assert written == len(notes) and b"<type>64th</type>" in xml and b"<dot />" in xml
+        assert svg.count('class="tuplet"') == 3  # two threes of triplet sixteenths, then one over an eighth
+    else:  # each 5/8 tied: a 32nd and an eighth
+        assert written == len(notes) + 2 and xml.count(b'<tie type="start"') == 2
+
+
+def test_a_jittered_sixteenth_passage_is_written_in_sixteenths():
+    # two bars of sixteenths, each onset up to three ticks early or late and each note a little short
+    wobble = (0, 3, -3, 2, -1, 3, -2, -3, 1, -2)
+    notes = [(k * 120 + wobble[k % 10], 110 + wobble[(k + 3) % 10], 60 + k % 7) for k in range(32)]
+    parsed = _read(_piece([("Flute", 73, False, notes)]))
+    heard = sorted((onset, length) for _, onset, length in sounding_notes(parsed.parts[0]))
+    assert heard == [(Fraction(k, 4), Fraction(1, 4)) for k in range(32)]
+    assert {n.duration.type for n in parsed.recurse().notes} == {"16th"}
+    assert not any(n.duration.tuplets for n in parsed.recurse().notes)

@@ -8,7 +8,7 @@ from fractions import Fraction
 import pytest
 import symusic
 
-from tunesmith.outputs.notation import Bar, Event, Grid, make_bars, plan_score, voice_in_bars
+from tunesmith.outputs.notation import Bar, Event, Grid, Plan, make_bars, plan_score, voice_in_bars
 from tunesmith.outputs.spelling import KeyMap, Signature, signature_for, spell
 from tunesmith.outputs.staves import TimedPitch, best_clef, ledger_lines, split_hands, staves_for
 from tunesmith.piece import Piece
@@ -175,3 +175,72 @@ def test_the_tempo_is_a_whole_number(qpm, expected):
     track.notes.append(symusic.Note(0, 480, 60, 80))
     score.tracks.append(track)
     assert plan_score(Piece(score=score)).tempo == expected
+
+
+def test_each_beat_takes_the_coarsest_grid_its_times_sit_on_within_two_ticks():
+    bars = [Bar(F(0), F(4), (4, 4)), Bar(F(4), F(3), (6, 8)), Bar(F(7), F(4), (4, 4)), Bar(F(11), F(3, 2), (3, 8))]
+    tick = F(1, 480)
+    beats = {
+        0: [F(k, 8) for k in range(8)] + [F(k, 8) - tick for k in range(1, 9)],  # 32nds, each a tick short
+        1: [F(1), F(11, 8) - tick, F(11, 8), F(3, 2) - 2 * tick],  # a dotted sixteenth and a 32nd
+        2: [F(2) + F(k, 6) for k in range(6)],  # triplet sixteenths
+        3: [F(3) + F(k, 16) for k in range(4)],  # 64ths
+        4: [F(4) + F(1, 8), F(4) + F(3, 4) - tick],  # in 6/8: a 32nd, then a note to the next eighth
+        5: [F(5) + F(1, 6), F(5) + F(1, 3)],  # in 6/8: triplet sixteenths over an eighth
+        7: [F(7) + F(1, 3), F(7) + F(2, 3)],  # triplet eighths
+        8: [F(8) + F(1, 2) + 2 * tick, F(8) + F(3, 4) - tick],  # sixteenths a tick or two off
+        9: [F(9) + F(1, 4), F(9) + F(1, 2), F(9) + F(2, 3), F(9) + F(5, 6)],  # sixteenths, then triplet ones
+        12: [F(12) + F(1, 6), F(12) + F(1, 3)],  # triplet sixteenths in a 3/8 bar's last eighth
+    }
+    grid = Grid(bars, [t for times in beats.values() for t in times], (4, 3, 8, 6, 12, 16))
+    assert grid.divisions == {F(0): 8, F(1): 8, F(2): 6, F(3): 16, F(4): 8, F(5): 6, F(7): 3, F(9): 12, F(12): 6}
+    assert grid.triplet_beats == {F(2), F(5), F(7), F(9), F(12)}
+    assert [grid.snap(t) for t in beats[1]] == [F(1), F(11, 8), F(11, 8), F(3, 2)]
+    assert grid.snap(beats[8][0]) == F(17, 2) and grid.step(F(8)) == F(1, 4)
+    # sixteenths only: 32nds are snapped to sixteenths
+    assert Grid(bars, beats[0], (4,)).divisions == {}
+    # triplet eighths need a whole beat of simple time: in 6/8, or an eighth-long beat, triplet sixteenths
+    assert Grid(bars, [F(4) + F(1, 3), F(4) + F(2, 3), F(12) + F(1, 3)], (4, 3, 8, 6, 12, 16)).divisions == \
+        {F(4): 6, F(12): 6}
+    assert Grid(bars, [F(4) + F(1, 3), F(12) + F(1, 3)], (4, 3)).divisions == {}
+
+
+def test_a_wobble_never_makes_32nds():
+    # sixteenths played up to three ticks early or late: the loose grid, sixteenths, nearer than triplet eighths
+    wobble = (0, 3, -3, 2, -1, 3, -2, -3)
+    times = [F(k * 120 + wobble[k % 8], 480) for k in range(16)]
+    bar = [Bar(F(0), F(4), (4, 4))]
+    grid = Grid(bar, times, (4, 3, 8, 6, 12, 16))
+    assert grid.divisions == {}
+    assert [grid.snap(t) for t in times] == [F(k, 4) for k in range(16)]
+    # 64 ticks into a beat is off every grid by more than two ticks: sixteenths, not 32nds or 64ths
+    assert Grid(bar, [F(64, 480)], (4, 3, 8, 6, 12, 16)).divisions == {}
+    assert Grid(bar, [F(62, 480)], (4, 3, 8, 6, 12, 16)).divisions == {F(0): 8}
+    # in a played track (most times on no grid) a beat that happens to sit on 32nds gets sixteenths all the same
+    played = [F(k * 120 + (7, -9, 11, -6)[k % 4], 480) for k in range(4, 16)]
+    sixteenth_and_two_32nds = [F(0), F(60, 480), F(120, 480), F(240, 480)]
+    assert Grid(bar, sixteenth_and_two_32nds + played, (4, 3, 8, 6, 12, 16)).divisions == {}
+    assert Grid(bar, sixteenth_and_two_32nds + [F(k, 4) for k in range(4, 16)],
+                (4, 3, 8, 6, 12, 16)).divisions == {F(0): 8}
+
+
+@pytest.mark.parametrize("start,stop,meter,expected", [
+    (F(1, 8), F(3, 4), (6, 8), [(F(1, 8), F(1, 4)), (F(1, 4), F(3, 4))]),  # 5/8: a 32nd tied to an eighth
+    (F(0), F(5, 8), (4, 4), [(F(0), F(1, 2)), (F(1, 2), F(5, 8))]),  # from the beat: the longest value first
+    (F(3, 8), F(1), (4, 4), [(F(3, 8), F(1, 2)), (F(1, 2), F(1))]),
+    (F(0), F(3, 8), (4, 4), [(F(0), F(3, 8))]),  # a dotted sixteenth
+    (F(1, 8), F(1), (4, 4), [(F(1, 8), F(1))]),  # a double-dotted eighth
+    (F(1, 8), F(13, 8), (4, 4), [(F(1, 8), F(1)), (F(1), F(3, 2)), (F(3, 2), F(13, 8))]),  # cut at the beat
+    (F(1, 6), F(2, 3), (4, 4), [(F(1, 6), F(1, 3)), (F(1, 3), F(2, 3))]),  # triplet values, not an eighth
+    (F(0), F(5, 6), (4, 4), [(F(0), F(2, 3)), (F(2, 3), F(5, 6))]),
+    (F(1, 4), F(2, 3), (4, 4), [(F(1, 4), F(1, 2)), (F(1, 2), F(2, 3))]),  # a sixteenth, a triplet sixteenth
+])
+def test_fine_lengths_are_cut_into_written_values(start, stop, meter, expected):
+    bar = Bar(F(0), F(4 * meter[0], meter[1]), meter)
+    plan = Plan("cut", [bar], F(0), KeyMap([]), 120, [])
+    written = voice_in_bars([Event(start, stop, (spell(60, Signature(0)),))], plan)[0]
+    notes = [(w.offset, w.offset + w.length) for w in written if w.pitches]
+    assert notes == expected
+    assert [w.tie for w in written if w.pitches] == ([None] if len(expected) == 1 else
+                                                     ["start", *["continue"] * (len(expected) - 2), "stop"])
+    assert sum(w.length for w in written) == bar.length  # rests fill the rest of the bar

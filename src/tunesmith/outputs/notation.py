@@ -1,10 +1,11 @@
 """The notation plan: a Piece as bars, parts, staves and voices of notatable notes, before music21 sees it.
 
 Done here rather than by music21's makeMeasures / makeVoices / makeTies, because generated music needs what those
-lack: a quantization grid chosen per beat (sixteenths or triplet eighths, never both in one beat), pickup bars
-(the padding a reader added before a pickup taken away again), voices that follow the lines, and notes cut only
-where notation must cut them (at bar lines, and at the beats around a triplet). music21 then spells the durations,
-beams, tuplet brackets and accidentals (outputs/score.py).
+lack: a quantization grid chosen per beat (see Grid: exact rhythms, 32nds and triplet sixteenths too, are written
+exactly; a timing wobble snaps to sixteenths or triplet eighths and never makes 32nds), pickup bars (the padding
+a reader added before a pickup taken away again), voices that follow the lines, and notes cut only where notation
+must cut them (at bar lines, and at the beats around a triplet or a 32nd figure). music21 then spells the
+durations, beams, tuplet brackets and accidentals (outputs/score.py).
 
 A marker "pickup" at tick t (0 < t < one bar) says the ticks before t are padding a reader put before a pickup;
 markers "chord:FIGURE" are chord symbols (piece.py names both).
@@ -32,13 +33,27 @@ from tunesmith.piece import CHORD_MARKER, PICKUP_MARKER, Piece
 
 log = logging.getLogger(__name__)
 
-# grids, finest first: sixteenths, or triplet eighths where a beat's notes fit those better; then sixteenths only
-QUANTIZATIONS: tuple[tuple[int, ...], ...] = ((4, 3), (4,))
+# the grids a beat may have, as divisions of a quarter: first every grid, coarsest first (sixteenths, triplet
+# eighths, 32nds, triplet sixteenths, sixteenths mixed with triplet sixteenths, 64ths), then sixteenths only,
+# should music21 fail to write a rhythm
+QUANTIZATIONS: tuple[tuple[int, ...], ...] = ((4, 3, 8, 6, 12, 16), (4,))
+# the grids of a beat whose times sit on none (played or generated unevenly): the nearer of these
+LOOSE_GRIDS = (4, 3)
+# how far a time may be from a grid line and still be on it: two ticks (abc2midi plays each note a tick short),
+# at most an eighth of the grid's step
+SLACK_TICKS = 2
+SLACK_OF_STEP = Fraction(1, 8)
+# a track with fewer of its times on a grid than this is played, not written: its beats get the loose grids only
+EXACT_SHARE = 0.9
 # the lengths one written note can have, in quarters, longest first: a 64th to a breve, plain, dotted and
-# double-dotted, and the triplet sixteenth, eighth, quarter and half
+# double-dotted, and the triplet 32nd, sixteenth, eighth, quarter and half
 NOTE_VALUES = sorted({Fraction(2) ** k * dots for k in range(-4, 4) for dots in (1, Fraction(3, 2), Fraction(7, 4))}
-                     | {Fraction(2) ** k * Fraction(2, 3) for k in range(-2, 2)}, reverse=True)
+                     | {Fraction(2) ** k * Fraction(2, 3) for k in range(-3, 2)}, reverse=True)
+# the lengths of a note that starts or ends on a triplet's division: triplet values only (a dotted triplet
+# sixteenth would read as a plain sixteenth)
+TRIPLET_VALUES = [value for value in NOTE_VALUES if value.denominator % 3 == 0]
 _NOTE_VALUE_SET = frozenset(NOTE_VALUES)
+_TRIPLET_VALUE_SET = frozenset(TRIPLET_VALUES)
 
 
 @dataclass(frozen=True)
@@ -143,23 +158,43 @@ def _length(meter: tuple[int, int]) -> Fraction:
 
 
 class Grid:
-    """Where onsets and ends may fall: per beat, sixteenths or (if the beat's notes sit nearer them) triplet
-    eighths."""
+    """Where onsets and ends may fall, per beat: the coarsest of `divisors` (divisions of a quarter) on which all
+    the beat's times lie within `slack` quarters (at most SLACK_OF_STEP of the grid's step); for a beat whose
+    times lie on none of them, or in a track that is played rather than written (see EXACT_SHARE), the nearer of
+    sixteenths and triplet eighths. Triplet eighths need a whole beat outside compound bars; a grid must divide
+    its beat (an x/8 bar's last beat is an eighth long)."""
 
-    def __init__(self, bars: list[Bar], times: Sequence[Fraction], divisors: tuple[int, ...]):
+    def __init__(self, bars: list[Bar], times: Sequence[Fraction], divisors: tuple[int, ...],
+                 slack: Fraction = Fraction(SLACK_TICKS, 480)):
         self.bars = bars
         self._starts = [bar.start for bar in bars]
-        self.plain = Fraction(1, divisors[0])
-        triplet = Fraction(1, 3) if 3 in divisors else None
-        errors: dict[Fraction, list[Fraction]] = defaultdict(lambda: [Fraction(0), Fraction(0)])
+        self.plain = divisors[0]
+        offsets: dict[Fraction, list[Fraction]] = defaultdict(list)
+        allowed: dict[Fraction, list[int]] = {}
         for time in times:
             beat, length, bar = self.beat(time)
-            offset = time - beat
-            if triplet is None or offset == 0 or length != 1 or bar.compound:
-                continue
-            errors[beat][0] += abs(offset - _snap(offset, self.plain))
-            errors[beat][1] += abs(offset - _snap(offset, triplet))
-        self.triplet_beats = {beat for beat, (plain, tri) in errors.items() if tri < plain}
+            offsets[beat].append(time - beat)
+            if beat not in allowed:
+                allowed[beat] = [d for d in divisors
+                                 if (length * d).denominator == 1 and (d != 3 or (length == 1 and not bar.compound))]
+        fitting = {beat: next((d for d in allowed[beat] if _on_grid(found, d, slack)), None)
+                   for beat, found in offsets.items()}
+        on_grid = sum(len(found) if fitting[beat] else
+                      sum(any(_on_grid([offset], d, slack) for d in allowed[beat]) for offset in found)
+                      for beat, found in offsets.items())
+        exact = on_grid >= EXACT_SHARE * len(times)
+        self.divisions: dict[Fraction, int] = {}  # beats whose grid is not `plain`
+        for beat, found in offsets.items():
+            division = fitting[beat] if exact else None
+            if division is None:
+                division = _nearest_grid(found, [d for d in allowed[beat] if d in LOOSE_GRIDS] or [self.plain])
+            if division != self.plain:
+                self.divisions[beat] = division
+
+    @property
+    def triplet_beats(self) -> set[Fraction]:
+        """The beats written in triplet eighths or triplet sixteenths."""
+        return {beat for beat, division in self.divisions.items() if division % 3 == 0}
 
     def beat(self, time: Fraction) -> tuple[Fraction, Fraction, Bar]:
         """(start, length, bar) of the beat (a quarter from the bar line, shorter at an x/8 bar's end) at `time`."""
@@ -169,12 +204,28 @@ class Grid:
 
     def step(self, time: Fraction) -> Fraction:
         """The grid's spacing in the beat at `time`."""
-        return Fraction(1, 3) if self.beat(time)[0] in self.triplet_beats else self.plain
+        return Fraction(1, self.divisions.get(self.beat(time)[0], self.plain))
 
     def snap(self, time: Fraction) -> Fraction:
         """`time` moved to the nearest point of its beat's grid."""
         beat, _, _ = self.beat(time)
         return beat + _snap(time - beat, self.step(time))
+
+
+def _on_grid(offsets: Sequence[Fraction], division: int, slack: Fraction) -> bool:
+    """Whether every offset (from a beat) lies on the grid of `division` to a quarter, within the slack."""
+    step = Fraction(1, division)
+    within = min(slack, step * SLACK_OF_STEP)
+    return all(abs(offset - _snap(offset, step)) <= within for offset in offsets)
+
+
+def _nearest_grid(offsets: Sequence[Fraction], divisions: Sequence[int]) -> int:
+    """Of `divisions`, the grid the offsets sit nearest in all (the first on a tie)."""
+    def error(division: int) -> Fraction:
+        step = Fraction(1, division)
+        return sum((abs(offset - _snap(offset, step)) for offset in offsets), Fraction(0))
+
+    return min(divisions, key=error)
 
 
 def _snap(value: Fraction, step: Fraction) -> Fraction:
@@ -193,7 +244,8 @@ def plan_score(piece: Piece, divisors: tuple[int, ...] = QUANTIZATIONS[0]) -> Pl
     keys = _keys(piece)
     parts = []
     for track, notes in zip(tracks, raw, strict=True):
-        grid = Grid(bars, [time for note in notes for time in note[:2]], divisors)  # a track's own triplets
+        # a track's own grid per beat
+        grid = Grid(bars, [time for note in notes for time in note[:2]], divisors, Fraction(SLACK_TICKS, tpq))
         timed = _quantized(notes, grid, pickup, keys, bool(track.is_drum))
         if not timed:
             continue
@@ -307,27 +359,45 @@ def _tie(from_before: bool, to_after: bool) -> str | None:
 
 
 def _pieces(start: Fraction, stop: Fraction, bar: Bar) -> list[tuple[Fraction, Fraction]]:
-    """[start, stop) as notes of one written value each, to be tied: cut at the beats around a triplet, then,
-    where a length is not one value, first at the next beat (so that a syncopation's tail starts on the beat)
-    and then into the longest values that fit. (music21 would split them itself, but loses a chord's ties.)"""
+    """[start, stop) as notes of one written value each, to be tied: cut at the beats around a finer note than a
+    sixteenth, then, where a length is not one value, first at the next beat (so that a syncopation's tail starts
+    on the beat), inside a beat at the next point of the next coarser division (a 32nd, then an eighth from
+    1/8 to 3/4), and else into the longest values that fit. A note that starts or ends on a triplet's division
+    is written in triplet values. (music21 would split them itself, but loses a chord's ties.)"""
     pieces = []
     for a, b in _beat_pieces(start, stop, bar):
         while a < b:
-            cut = b
-            if b - a not in _NOTE_VALUE_SET:
-                next_beat = bar.start + math.floor(a - bar.start) + 1
-                if (a - bar.start).denominator != 1 and next_beat < b:
-                    cut = next_beat
-                else:
-                    cut = a + next((v for v in NOTE_VALUES if v <= b - a), b - a)
+            cut = _first_value_end(a, b, bar)
             pieces.append((a, cut))
             a = cut
     return pieces
 
 
+def _first_value_end(a: Fraction, b: Fraction, bar: Bar) -> Fraction:
+    """Where the first written value of [a, b) ends."""
+    offset = a - bar.start
+    triplet = offset.denominator % 3 == 0 or (b - bar.start).denominator % 3 == 0
+    values, value_set = (TRIPLET_VALUES, _TRIPLET_VALUE_SET) if triplet else (NOTE_VALUES, _NOTE_VALUE_SET)
+    if b - a in value_set:
+        return b
+    if offset.denominator != 1:
+        next_beat = bar.start + math.floor(offset) + 1
+        if next_beat < b:
+            return next_beat
+        unit = Fraction(_smallest_factor(offset.denominator), offset.denominator)
+        coarser = bar.start + (offset // unit + 1) * unit
+        if coarser < b:
+            return coarser
+    return a + next((v for v in values if v <= b - a), b - a)
+
+
+def _smallest_factor(number: int) -> int:
+    return next(factor for factor in range(2, number + 1) if number % factor == 0)
+
+
 def _beat_pieces(start: Fraction, stop: Fraction, bar: Bar) -> list[tuple[Fraction, Fraction]]:
     """[start, stop) as one piece when both ends lie on the sixteenth grid, else cut at each beat between
-    them, so that a triplet is written inside its beat."""
+    them, so that a triplet or a 32nd figure is written inside its beat."""
     if ((start - bar.start) * 4).denominator == 1 and ((stop - bar.start) * 4).denominator == 1:
         return [(start, stop)]
     cuts = [bar.start + k for k in range(math.floor(start - bar.start) + 1, math.ceil(stop - bar.start))]

@@ -4,7 +4,7 @@ The notation plan (outputs/notation.py) decides bars, pickup, grid, spelling, cl
 it into music21 objects, one part per track (a grand staff for a piano or a part too wide for one clef), with the
 key signature, time signatures, a whole-number tempo mark, chord symbols above the top part and the piece's name
 as title, and lets music21 spell durations, beams, tuplets and accidentals. If a rhythm cannot be written on the
-grid of sixteenths and triplet eighths, the piece is written again on plain sixteenths.
+per-beat grids (sixteenths, triplets, 32nds...), the piece is written again on plain sixteenths.
 """
 
 from __future__ import annotations
