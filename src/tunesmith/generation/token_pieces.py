@@ -68,8 +68,8 @@ class TokenGeneration:
             self.masked_programs: list[int] | None = asked
         elif primer_programs and known(primer_programs):
             self.masked_programs = primer_programs
-        else:
-            self.masked_programs = seen
+        else:  # the corpus's usual line-up, not an instrument a few of its pieces have
+            self.masked_programs = self.rep.usual_programs or seen
         self._check_possible()
 
     # --- what can be done ---
