@@ -33,7 +33,6 @@ from tunesmith.outputs.engrave import engrave_musicxml
 from tunesmith.outputs.score import musicxml_bytes
 from tunesmith.piece import PICKUP_MARKER, Piece
 
-
 GRID = 96  # times compared to a 96th of a quarter: abc2midi plays each note a tick short (239 of 480 ticks)
 
 
