@@ -66,12 +66,13 @@ def test_demo_trains_then_writes_listenable_and_viewable_pieces(run_cli, tmp_pat
     assert code == 0, err
     assert "1/3" in out and "2/3" in out and "3/3" in out
     files = sorted(p.name for p in out_dir.iterdir() if p.is_file())
-    assert files == [f"demo-0{i}.{kind}" for i in (1, 2) for kind in ("mid", "png", "wav")]
+    assert files == [f"demo-0{i}.{kind}" for i in (1, 2) for kind in ("mid", "musicxml", "png", "svg", "wav")]
     for i in (1, 2):
         piece = Piece.load(out_dir / f"demo-0{i}.mid")
         assert piece.bars == 2 and piece.note_count > 0
         assert (out_dir / f"demo-0{i}.wav").read_bytes()[:4] == b"RIFF"
         assert (out_dir / f"demo-0{i}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert "<svg" in (out_dir / f"demo-0{i}.svg").read_text()[:400]
     assert (out_dir / "run" / "model.safetensors").exists()
     config = json.loads((out_dir / "run" / "config.json").read_text())
     assert config["family"] == "rnn" and config["representation"]["infill"] is True

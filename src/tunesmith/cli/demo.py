@@ -55,11 +55,12 @@ def demo_command(
     pieces = run.generate(Controls(num=num, bars=bars, seed=seed, temperature=temperature))
     for i, piece in enumerate(pieces, 1):
         piece.name = f"demo-{i:02d}"
-        files = write_piece_files(piece, out, piece.name, wav=True, png=True)
+        files = write_piece_files(piece, out, piece.name, wav=True, png=True, musicxml=True, svg=True)
         s = piece.summary()
-        console.print(f"    {files['mid'].name} / .wav / .png: {s['bars']} bars, {s['notes']} notes, key {s['key']}, "
-                      f"range {s['pitch_range']}")
-    console.print(f"Results in {out.resolve()}: listen to the .wav files, look at the .png piano-rolls.")
+        console.print(f"    {files['mid'].name} / .wav / .png / .musicxml / .svg: {s['bars']} bars, {s['notes']} notes, "
+                      f"key {s['key']}, range {s['pitch_range']}")
+    console.print(f"Results in {out.resolve()}: listen to the .wav files, look at the .png piano-rolls, read the .svg "
+                  "scores (a browser shows them; the .musicxml opens in notation software).")
 
 
 def register(app: typer.Typer) -> None:
