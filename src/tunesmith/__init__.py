@@ -1,7 +1,7 @@
 """tunesmith: train, steer, hear and measure AI music models on symbolic music.
 
     import tunesmith
-    run = tunesmith.load_run("runs/bach-rnn")
+    run = tunesmith.load_run("runs/bach-rnn")  # a run directory, or a zoo model's name (`tunesmith models`)
     pieces = run.generate(tunesmith.Controls(num=2, bars=8, seed=1))
     pieces[0].save("first.mid")
 

@@ -24,9 +24,13 @@ def attributes_command(
     `generate`, `reconstruct` and `interpolate` then take --attribute NAME=AMOUNT."""
     from tunesmith.data import load_corpus, split_pieces
     from tunesmith.generation.latent import attribute_vectors
+    from tunesmith.runs.zoo import resolve_run
 
     if split not in SPLITS:
         raise TunesmithError(f"--split must be one of {', '.join(SPLITS)} (got {split!r})")
+    if (path := resolve_run(run_dir)) != run_dir:  # a zoo name: the vectors are saved in the run, package data
+        raise TunesmithError(f"{run_dir} is a zoo model, which is not written to: copy its folder ({path}) and "
+                             "compute the attributes of the copy")
     run = load_vae_run(run_dir, device, "attributes")
     pieces = load_corpus(corpus, limit=limit, progress=progress).pieces
     if split != "all":

@@ -20,8 +20,9 @@ def polyphonic_command(
     valid: Path = typer.Option(None, "--valid", help="benchmark JSON of the validation split (model selection)"),
     test: Path = typer.Option(None, "--test", help="benchmark JSON to score at the end (or with --run)"),
     out: Path = typer.Option(None, "--out", "-o", help="run directory to write"),
-    run: list[Path] = typer.Option(None, "--run", help="score this trained run instead of training (repeat the option "
-                                   "to score the equal-weight mixture of several runs)"),
+    run: list[Path] = typer.Option(None, "--run", help="score this trained run (a run directory or a zoo model's name) "
+                                   "instead of training (repeat the option to score the equal-weight mixture of "
+                                   "several runs)"),
     config: Path = typer.Option(None, "--config", help="TOML/JSON with \\[model], \\[training], \\[representation] tables"),
     frames_per_beat: int = typer.Option(None, help="frames per quarter note: 1 for JSB, 2 for the others"),
     augment: bool = typer.Option(None, "--augment/--no-augment",
@@ -38,6 +39,7 @@ def polyphonic_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars"),
 ) -> None:
     """Train the polyphonic model on --train/--valid into --out, or score --run on --test; NLL in nats per frame."""
+    from tunesmith.runs.zoo import resolve_run
     from tunesmith.training.polyphonic_benchmark import score_run, train_benchmark
 
     if run:
@@ -45,7 +47,7 @@ def polyphonic_command(
                  if v is not None}
         if not files:
             raise TunesmithError("--run needs a file to score: give --test (or --valid, --train)")
-        runs = [existing_path(r, "run directory") for r in run]
+        runs = [existing_path(resolve_run(r), "run directory") for r in run]
         scores = score_run(runs, files, device=device, mixture=mixture)
         _show({"run": ",".join(map(str, runs)), "nll_per_frame": scores}, json_out)
         return

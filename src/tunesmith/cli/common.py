@@ -20,7 +20,7 @@ console = Console(soft_wrap=True)  # long paths stay on one line
 
 # Options several commands take, the same way (each command gives the default)
 Device = Annotated[str, typer.Option(help="cpu or cuda")]
-VaeRunDir = Annotated[Path, typer.Argument(help="run directory of a trained vae")]
+VaeRunDir = Annotated[Path, typer.Argument(help="run directory of a trained vae, or a zoo vae's name (`tunesmith models`)")]
 DecodeTemperature = Annotated[float | None, typer.Option("--temperature", "-t", help="sample at this temperature "
                                                   "(default: the likeliest notes)")]
 DecodeSeed = Annotated[int, typer.Option(help="same seed, same music (with --temperature)")]

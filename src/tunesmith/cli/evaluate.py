@@ -133,8 +133,8 @@ def _print_rejected(evaluation) -> None:
 
 
 def evaluate_command(
-    generated: list[Path] = typer.Argument(..., help="folders of generated MIDI files, or run directories "
-                                                     "(a set is generated from each first)"),
+    generated: list[Path] = typer.Argument(..., help="folders of generated MIDI files, or run directories or zoo "
+                                                     "models' names (a set is generated from each first)"),
     reference: str = typer.Option(None, "--reference", "-r",
                                   help="corpus to compare with: bundled name (bach, folk) or folder "
                                        "(default: the run's corpus, else --train-corpus)"),
@@ -157,6 +157,9 @@ def evaluate_command(
 
     if copy_bars < 1:
         raise TunesmithError(f"--copy-bars must be at least 1 (got {copy_bars})")
+    from tunesmith.runs.zoo import resolve_run
+
+    generated = [path if path.exists() else resolve_run(path) for path in generated]  # a zoo model by name
     for path in generated:
         existing_path(path, "generated set")
     if reference is None and train_corpus is None and not any(_is_run(p) for p in generated):

@@ -1,4 +1,4 @@
-"""`tunesmith generate RUN_DIR`: new pieces from a trained run, under the user's controls."""
+"""`tunesmith generate RUN_DIR|ZOO_NAME`: new pieces from a trained run, under the user's controls."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 
 def generate_command(
-    run_dir: Path = typer.Argument(..., help="run directory written by `tunesmith train`"),
+    run_dir: Path = typer.Argument(..., help="run directory written by `tunesmith train`, or a zoo model's name "
+                                              "(`tunesmith models`)"),
     out: Path = typer.Option(Path("out/generated"), "--out", "-o", help="folder for the results"),
     preset: str = typer.Option(None, help="jingle, game-loop, exercise, chorale, continue, or a preset .toml file"),
     num: int = typer.Option(None, "--num", "-n", help="how many pieces (default 4)"),

@@ -21,7 +21,8 @@ def train_command(
     lr: float = typer.Option(None, help="peak learning rate"),
     seed: int = typer.Option(None, help="random seed (same seed, same run)"),
     device: Device = "cpu",
-    resume: bool = typer.Option(False, "--resume", help="continue the run in --out from its last checkpoint"),
+    resume: bool = typer.Option(False, "--resume", help="continue the run in --out from its last checkpoint "
+                                "(a run directory: zoo models ship without checkpoints and are not written to)"),
     limit: int = typer.Option(None, help="read only the first N files of the corpus"),
     augment: bool = typer.Option(None, "--augment/--no-augment", help="transposition augmentation"),
     threads: int = typer.Option(None, help="CPU threads for torch (default: torch's choice)"),

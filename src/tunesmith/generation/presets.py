@@ -16,8 +16,9 @@ from typing import Any
 from tunesmith.config import read_settings_file, reject_unknown
 from tunesmith.controls.controls import Controls
 from tunesmith.errors import ControlError
+from tunesmith.runs.zoo import shipped_folder
 
-PRESET_DIRS = [Path(__file__).resolve().parents[3] / "configs" / "presets"]
+PRESET_DIRS = [shipped_folder("configs") / "presets"]  # the source checkout's, or the installed package's copy
 OUTPUT_KEYS = ("wav", "png", "musicxml", "score")  # score: STEM.musicxml and the engraved STEM.svg
 TOP_KEYS = ("description", "requires", "controls", "outputs")
 

@@ -5,6 +5,8 @@ weights, the resumable checkpoint, metrics, split), the device, and loading a ru
   `save_checkpoint`/`load_checkpoint`.
 - load.py: `TrainedRun`, `load_trained(path, device)`, `resolve_device`.
 - formats.py: config.json's format number and the migration from each older one.
+- zoo.py: the trained runs shipped with tunesmith: `zoo_models`, `resolve_run(name_or_path)` (a run
+  directory, else a zoo model's name; `load_trained` resolves), and `shipped_folder` (package data).
 """
 
 from tunesmith.runs.directory import (
@@ -21,7 +23,8 @@ from tunesmith.runs.directory import (
     write_config,
 )
 from tunesmith.runs.load import TrainedRun, load_trained, resolve_device
+from tunesmith.runs.zoo import ZooModel, resolve_run, shipped_folder, zoo_folder, zoo_models
 
-__all__ = ["CHECKPOINT_FILE", "CONFIG_FILE", "METRICS_FILE", "MODEL_FILE", "SPLIT_FILE", "TrainedRun",
-           "load_checkpoint", "load_trained", "load_weights", "read_config", "resolve_device", "save_checkpoint",
-           "save_weights", "write_config"]
+__all__ = ["CHECKPOINT_FILE", "CONFIG_FILE", "METRICS_FILE", "MODEL_FILE", "SPLIT_FILE", "TrainedRun", "ZooModel",
+           "load_checkpoint", "load_trained", "load_weights", "read_config", "resolve_device", "resolve_run",
+           "save_checkpoint", "save_weights", "shipped_folder", "write_config", "zoo_folder", "zoo_models"]

@@ -13,6 +13,7 @@ from tunesmith.errors import TunesmithError
 from tunesmith.models import Family, config_from_dict, get_family
 from tunesmith.representations import Representation, representation_from_dict
 from tunesmith.runs.directory import MODEL_FILE, load_weights, read_config
+from tunesmith.runs.zoo import resolve_run
 
 TOKENIZER_FILE = "tokenizer.json"  # the token representation's vocabulary, saved in the run directory
 
@@ -39,8 +40,9 @@ def resolve_device(device: str) -> torch.device:
 
 
 def load_trained(path: str | Path, device: str = "cpu") -> TrainedRun:
-    """Load a run directory written by `tunesmith train` (one-line error if it is not one)."""
-    path = Path(path)
+    """Load a run directory written by `tunesmith train`, or a zoo model by name (one-line error if it is
+    neither)."""
+    path = resolve_run(path)
     config = read_config(path)
     family = get_family(config["family"])
     try:
