@@ -41,8 +41,8 @@ def test_importing_tunesmith_leaves_torch_unloaded():
 
 
 def test_the_package_says_it_is_typed():
+    """(tests/test_install.py checks that the built wheel holds it.)"""
     assert (Path(tunesmith.__file__).parent / "py.typed").exists()
-    assert 'tunesmith = ["py.typed"]' in (ROOT / "pyproject.toml").read_text()
 
 
 def _lint_imports(src: Path) -> subprocess.CompletedProcess:
