@@ -1,4 +1,5 @@
-"""Every run in pretrained/ loads, generates, and scores its valid split as BENCHMARKS.md says.
+"""Every run in pretrained/ loads and generates; the polyphonic benchmark runs score their valid split as
+BENCHMARKS.md says, and the zoo's chorale models write four named voices in the asked key.
 
 The benchmark files are not part of the project: scoring reads them from ../shared/data beside the checkout
 (where CI has them) and is skipped, saying so, where they are absent. Loading and generating need nothing.
@@ -18,7 +19,9 @@ from tunesmith.training.polyphonic_benchmark import score_run
 
 ROOT = Path(__file__).resolve().parents[1]
 PRETRAINED = ROOT / "pretrained"
-RUNS = sorted(p.name for p in PRETRAINED.iterdir() if (p / "model.safetensors").exists())
+ALL_RUNS = sorted(p.name for p in PRETRAINED.iterdir() if (p / "model.safetensors").exists())
+RUNS = [run for run in ALL_RUNS if run.startswith("polyphonic-")]  # the benchmark runs
+MUSIC_RUNS = [run for run in ALL_RUNS if run not in RUNS]  # the zoo's other models
 # BENCHMARKS.md's table (valid NLL in nats per frame): run -> (as the run scores, the network alone)
 PUBLISHED = {
     "polyphonic-jsb": (4.747, 4.931), "polyphonic-jsb-2": (4.706, 4.847), "polyphonic-jsb-strict": (5.485, 5.485),
@@ -38,6 +41,17 @@ def _valid_file(run: str) -> Path:
 
 def test_every_published_run_is_shipped():
     assert RUNS == sorted(PUBLISHED)
+
+
+@pytest.mark.parametrize("run", MUSIC_RUNS)
+def test_a_zoo_model_loads_and_generates_named_voices_in_the_asked_key(run):
+    torch.set_num_threads(1)
+    loaded = load_run(run)  # by its zoo name
+    piece = loaded.generate(Controls(num=1, bars=2, seed=0, key="D major"))[0]
+    assert piece.bars == 2 and piece.note_count > 0
+    assert [(int(k.key), int(k.tonality)) for k in piece.score.key_signatures] == [(2, 0)]
+    if run.startswith("bach-"):
+        assert {t.name for t in piece.score.tracks} <= {"Soprano", "Alto", "Tenor", "Bass"}
 
 
 @pytest.mark.parametrize("run", RUNS)

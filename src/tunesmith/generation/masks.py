@@ -86,7 +86,7 @@ class MusicConstraints:
     """
 
     def __init__(self, rep: TokenRepresentation, targets: Targets, *, programs: list[int] | None = None,
-                 meter: str | None = None, total_bars: int | None = None, bar_offset: int = 0,
+                 voices: list[int] | None = None, meter: str | None = None, total_bars: int | None = None, bar_offset: int = 0,
                  piece_bars: int | None = None, end_id: int | None = None,
                  melody: list[tuple[int, int, int, int, int]] | None = None):
         self.rep, self.targets, self.vocab = rep, targets, TokenVocab(rep)
@@ -108,6 +108,8 @@ class MusicConstraints:
         self.music[self.bar_id] = True
         # the Program tokens (as programs, 128 = drums) that write the allowed programs' voices, top voice first
         self.slots = rep.program_slots(programs) if programs is not None else None
+        if voices is not None:  # only these voices (slots) of those programs: the corpus's usual line-up
+            self.slots = [slot for slot in (self.slots if self.slots is not None else voices) if slot in voices]
         self.pitch_ok = self._pitch_mask(targets.scale, targets.pitch_range)
         self.tonic_only: torch.Tensor | None = None  # the tonic alone, for the piece's very last note
         self.tonic_ok = self._tonic_mask()

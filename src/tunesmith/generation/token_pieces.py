@@ -64,12 +64,14 @@ class TokenGeneration:
             return seen is not None and set(programs) <= set(seen)
 
         primer_programs = sorted({program_number(p, d) for _, p, d in self.primer.instruments}) if self.primer else None
+        self.usual_voices: list[int] | None = None  # all the voices of the programs allowed
         if asked is not None and known(asked):
             self.masked_programs: list[int] | None = asked
         elif primer_programs and known(primer_programs):
             self.masked_programs = primer_programs
-        else:  # the corpus's usual line-up, not an instrument a few of its pieces have
+        else:  # the corpus's usual line-up, not an instrument or a voice that a few of its pieces have
             self.masked_programs = self.rep.usual_programs or seen
+            self.usual_voices = self.rep.usual_voices
         self._check_possible()
 
     # --- what can be done ---
@@ -154,7 +156,8 @@ class TokenGeneration:
         meter = kwargs.pop("meter", None)
         if meter is None and self.primer is not None:
             meter = "{}/{}".format(*self.primer.time_signature)
-        return MusicConstraints(self.rep, self.targets, programs=self.masked_programs, meter=meter, **kwargs)
+        return MusicConstraints(self.rep, self.targets, programs=self.masked_programs, voices=self.usual_voices,
+                                meter=meter, **kwargs)
 
     def infill_plan(self, head: list, bars: list[list[int]], start: int, end: int, following: list[list[int]]) -> Plan:
         """head, the bars after the gap (`following`), the bars before it, then the gap to write."""

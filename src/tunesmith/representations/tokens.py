@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 TOKENIZATIONS = {"REMI": miditok.REMI, "TSD": miditok.TSD}
 SPECIAL_TOKENS = ["PAD", "BOS", "EOS", "MASK"]
-USUAL_SHARE = 0.2  # a program in at least this share of the corpus's pieces is part of its usual line-up
+USUAL_SHARE = 0.2  # a voice in at least this share of the corpus's pieces is part of its usual line-up
 
 
 class TokenRepresentation(Representation):
@@ -43,7 +43,7 @@ class TokenRepresentation(Representation):
                  conditioning: list[str] | tuple[str, ...] = (), infill: bool = False,
                  styles: list[str] | None = None, density_edges: list[float] | None = None,
                  programs: list[int] | None = None, voices: list[dict[str, Any]] | None = None,
-                 usual_programs: list[int] | None = None, tokenizer: miditok.MusicTokenizer | None = None):
+                 usual_voices: list[int] | None = None, tokenizer: miditok.MusicTokenizer | None = None):
         if tokenization not in TOKENIZATIONS:
             raise TunesmithError(f"unknown tokenization {tokenization!r} (choose from: {', '.join(TOKENIZATIONS)})")
         if infill and tokenization != "REMI":
@@ -61,8 +61,8 @@ class TokenRepresentation(Representation):
         self.voice_slots = VoiceSlots.from_list(voices) if voices is not None else None
         if self.voice_slots is not None:
             self.settings["voices"] = self.voice_slots.to_list()
-        if usual_programs is not None:
-            self.settings["usual_programs"] = sorted(int(p) for p in usual_programs)
+        if usual_voices is not None:
+            self.settings["usual_voices"] = [int(slot) for slot in usual_voices]
         if tokenizer is None:
             config = miditok.TokenizerConfig(
                 use_velocities=True, num_velocities=num_velocities, use_tempos=use_tempos, num_tempos=num_tempos,
@@ -78,16 +78,14 @@ class TokenRepresentation(Representation):
     def fit(self, pieces: list[Piece]) -> TokenRepresentation:
         """Record the corpus' styles, density tertiles and programs (used by conditioning and controls), and
         its voices (with program tokens)."""
-        played = [{program_number(p, d) for _, p, d in piece.instruments} for piece in pieces]
-        self.settings["programs"] = sorted(set().union(*played))
+        self.settings["programs"] = sorted({program_number(p, d) for piece in pieces for _, p, d in piece.instruments})
         # without Program tokens every track is one stream anyway: no voice table
         self.voice_slots = VoiceSlots.fit(pieces) if self.settings["use_programs"] else None
         self.settings.pop("voices", None)
-        self.settings.pop("usual_programs", None)
+        self.settings.pop("usual_voices", None)
         if self.voice_slots is not None:
             self.settings["voices"] = self.voice_slots.to_list()
-            usual = [p for p in self.settings["programs"] if sum(p in s for s in played) >= USUAL_SHARE * len(played)]
-            self.settings["usual_programs"] = usual or self.settings["programs"]
+            self.settings["usual_voices"] = self.voice_slots.usual(pieces, USUAL_SHARE)
         if "conditioning" in self.settings:
             styles = sorted({style_of(p) for p in pieces})
             densities = sorted(notes_per_bar(p) for p in pieces) or list(DENSITY_EDGES)
@@ -103,11 +101,19 @@ class TokenRepresentation(Representation):
         return self.settings.get("programs")
 
     @property
+    def usual_voices(self) -> list[int] | None:
+        """The slots of the voices that play in at least USUAL_SHARE of the training pieces: what a piece is
+        written for when no instrument is asked (Soprano, Alto, Tenor, Bass; not a horn that 4 of 350 chorales
+        have). None for runs that did not record them, which write every voice they saw."""
+        return self.settings.get("usual_voices")
+
+    @property
     def usual_programs(self) -> list[int] | None:
-        """The programs that play in at least USUAL_SHARE of the training pieces: what a piece is written for
-        when no instrument is asked (a horn in 4 of 350 chorales is not; None for runs that did not record
-        them, which write every program they saw)."""
-        return self.settings.get("usual_programs")
+        """The programs the usual voices play (None without them)."""
+        if self.usual_voices is None or self.voice_slots is None:
+            return None
+        return sorted({self.voice_slots.by_slot[slot].program for slot in self.usual_voices
+                       if slot in self.voice_slots.by_slot})
 
     def program_slots(self, programs: list[int]) -> list[int]:
         """The programs whose Program tokens write these programs' voices (the programs themselves without a

@@ -108,6 +108,15 @@ class VoiceSlots:
         slot.update({(program, 0): program for program in most})
         return cls([Voice(slot[key], key[0], names[key[0]][key[1]]) for key in order if key in slot])
 
+    def usual(self, pieces: list[Piece], share: float) -> list[int]:
+        """The slots of the voices that play in at least `share` of `pieces` (all of them when none does): the
+        corpus's usual line-up, in the table's order."""
+        playing: Counter[int] = Counter()
+        for piece in pieces:
+            playing.update({slot for slot in self.slots_of(_line_up(piece)) if slot is not None})
+        usual = [v.slot for v in self.voices if playing[v.slot] >= share * len(pieces)]
+        return usual or [v.slot for v in self.voices]
+
     # --- saving ---
     def to_list(self) -> list[dict[str, Any]]:
         """The table as config.json stores it: [{"slot": 0, "program": 0, "name": "Soprano"}, ...]."""
