@@ -101,7 +101,7 @@ def test_bad_settings_are_refused_in_one_line():
         TokenRepresentation.from_dict({"kind": "tokens", "width": 3})
     assert str(raised.value) == ("unknown tokens representation setting(s) width (known: conditioning, density_edges, "
                                  "infill, num_tempos, num_velocities, programs, styles, tokenization, use_programs, "
-                                 "use_tempos, use_time_signatures, usual_voices, voices)")  # the tokenizer object is not a setting
+                                 "use_tempos, use_time_signatures, usual_voices, velocity_values, voices)")  # the tokenizer object is not a setting
     with pytest.raises(TunesmithError) as raised:
         TokenRepresentation.from_dict({"kind": "tokens", "use_tempos": "yes"})
     assert str(raised.value) == "tokens representation setting use_tempos must be true or false (got 'yes')"

@@ -186,7 +186,7 @@ class TokenGeneration:
     def decode_bars(self, ids: list[int], first_bar: int, bars: int) -> Piece:
         """Music ids (beginning with a bar line) as a Piece whose first bar is bar `first_bar`."""
         ids = [i for i in ids if i < self.rep.base_vocab_size]
-        piece = self.rep.decode(ids).bars_slice(0, bars)
+        piece = self.rep.decode(ids, corpus_velocities=self.targets.velocity is None).bars_slice(0, bars)
         if first_bar:
             piece = piece.copy(score=piece.score.shift_time(first_bar * piece.bar_ticks))
         return piece

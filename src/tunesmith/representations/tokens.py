@@ -43,7 +43,8 @@ class TokenRepresentation(Representation):
                  conditioning: list[str] | tuple[str, ...] = (), infill: bool = False,
                  styles: list[str] | None = None, density_edges: list[float] | None = None,
                  programs: list[int] | None = None, voices: list[dict[str, Any]] | None = None,
-                 usual_voices: list[int] | None = None, tokenizer: miditok.MusicTokenizer | None = None):
+                 usual_voices: list[int] | None = None, velocity_values: dict[str, int] | None = None,
+                 tokenizer: miditok.MusicTokenizer | None = None):
         if tokenization not in TOKENIZATIONS:
             raise TunesmithError(f"unknown tokenization {tokenization!r} (choose from: {', '.join(TOKENIZATIONS)})")
         if infill and tokenization != "REMI":
@@ -63,6 +64,8 @@ class TokenRepresentation(Representation):
             self.settings["voices"] = self.voice_slots.to_list()
         if usual_voices is not None:
             self.settings["usual_voices"] = [int(slot) for slot in usual_voices]
+        if velocity_values is not None:
+            self.settings["velocity_values"] = {str(int(k)): int(v) for k, v in velocity_values.items()}
         if tokenizer is None:
             config = miditok.TokenizerConfig(
                 use_velocities=True, num_velocities=num_velocities, use_tempos=use_tempos, num_tempos=num_tempos,
@@ -83,9 +86,11 @@ class TokenRepresentation(Representation):
         self.voice_slots = VoiceSlots.fit(pieces) if self.settings["use_programs"] else None
         self.settings.pop("voices", None)
         self.settings.pop("usual_voices", None)
+        self.settings.pop("velocity_values", None)
         if self.voice_slots is not None:
             self.settings["voices"] = self.voice_slots.to_list()
             self.settings["usual_voices"] = self.voice_slots.usual(pieces, USUAL_SHARE)
+        self.settings["velocity_values"] = self._velocity_values(pieces)
         if "conditioning" in self.settings:
             styles = sorted({style_of(p) for p in pieces})
             densities = sorted(notes_per_bar(p) for p in pieces) or list(DENSITY_EDGES)
@@ -94,6 +99,16 @@ class TokenRepresentation(Representation):
             self.conditions = ConditionVocab(len(self.tokenizer), tuple(self.settings["conditioning"]), tuple(styles),
                                              tuple(self.time_signature_names()), self.settings["infill"])
         return self
+
+    def _velocity_values(self, pieces: list[Piece]) -> dict[str, int]:
+        """For each of MidiTok's velocity values, the corpus's mean velocity among the notes it stands for (the
+        chorales' 90 is written 87 by the tokens, and decoded 90 again)."""
+        bins = np.asarray(self.tokenizer.velocities, dtype=np.int64)
+        velocities = np.concatenate([t.notes.numpy()["velocity"] for p in pieces for t in p.score.tracks
+                                     if len(t.notes)] or [np.zeros(0, dtype=np.int64)]).astype(np.int64)
+        nearest = np.abs(velocities[:, None] - bins[None, :]).argmin(axis=1) if len(velocities) else velocities
+        return {str(int(b)): int(round(float(velocities[nearest == i].mean())))
+                for i, b in enumerate(bins) if (nearest == i).any()}
 
     @property
     def programs(self) -> list[int] | None:
@@ -208,13 +223,20 @@ class TokenRepresentation(Representation):
             seq = seq[0]
         return list(seq.ids)
 
-    def decode(self, encoded: Any, name: str = "generated") -> Piece:
-        """Token ids back to a Piece (special tokens are ignored)."""
+    def decode(self, encoded: Any, name: str = "generated", corpus_velocities: bool = True) -> Piece:
+        """Token ids back to a Piece (special tokens are ignored). `corpus_velocities`: each velocity token
+        becomes the corpus's mean velocity among the notes it stands for (runs that recorded them), not
+        MidiTok's bin value; off when a --velocity range was asked in bin values."""
         specials, base = set(self.special_ids), len(self.tokenizer)
         ids = [int(i) for i in encoded if int(i) not in specials and int(i) < base]
         score = self.tokenizer.decode(miditok.TokSequence(ids=ids))
         if self.voice_slots is not None:
             score = self.voice_slots.restore(score)
+        values = self.settings.get("velocity_values") if corpus_velocities else None
+        if values:  # each velocity token back to the corpus's own velocity (runs that recorded them)
+            for track in score.tracks:
+                for note in track.notes:
+                    note.velocity = values.get(str(int(note.velocity)), int(note.velocity))
         return Piece(score=score, name=name, source="generated")
 
     def bars_in(self, ids: list[int]) -> int:
