@@ -30,6 +30,8 @@ from tunesmith.models import get_family
 from tunesmith.runs import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, MODEL_FILE, read_config
 from tunesmith.runs.zoo import ZOO_INDEX, corpus_label, zoo_index
 
+NOT_SHIPPED = ("checkpoint.safetensors", "README.md")  # the resume state stays behind; the card is being written
+
 TOKEN_KINDS = ("tokens",)  # representations whose validation loss is an NLL per token
 FLAGS = {"attributes": "--attribute"}  # Controls fields whose option is not the field's name
 MUSIC21 = ("music21's corpus, shipped with music21 (the software is BSD-3-Clause). Its corpus/license.txt: "
@@ -177,7 +179,8 @@ def card(run: Path, entry: dict[str, str], *, evaluation: dict[str, Any] | None,
              f"- licence: {licence or corpus_licence(source)}", "",
              "## Model", "",
              f"- family: {family.name}, {figures['parameters']:,} parameters, "
-             f"{sum(f.stat().st_size for f in run.rglob('*') if f.is_file()) / 1e6:.1f} MB on disk",
+             f"{sum(f.stat().st_size for f in run.rglob('*') if f.is_file() and f.name not in NOT_SHIPPED) / 1e6:.1f}"
+             " MB on disk",
              *[f"- {section}: {_settings(config[section])}" for section in ("model", "representation", "training")
                if isinstance(config.get(section), dict)],
              "- trained with: " + ", ".join(f"{k} {v}" for k, v in (config.get("versions") or {}).items()
