@@ -65,6 +65,9 @@ def test_demo_trains_then_writes_listenable_and_viewable_pieces(run_cli, tmp_pat
     code, out, err = run_cli("demo", "--out", out_dir, "--minutes", "0.05", "--num", "2", "--bars", "2", "--seed", "1")
     assert code == 0, err
     assert "1/3" in out and "2/3" in out and "3/3" in out
+    zoo = sorted(p.name for p in (out_dir / "zoo").iterdir())  # first, a piece from each shipped model
+    assert "bach-transformer-01.wav" in zoo and "bach-transformer-01.svg" in zoo
+    assert out.index("from the trained models") < out.index("1/3")
     files = sorted(p.name for p in out_dir.iterdir() if p.is_file())
     assert files == [f"demo-0{i}.{kind}" for i in (1, 2) for kind in ("mid", "musicxml", "png", "svg", "wav")]
     for i in (1, 2):

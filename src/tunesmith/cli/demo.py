@@ -19,8 +19,10 @@ def demo_command(
     retrain: bool = typer.Option(False, "--retrain", help="train again even if out/run already holds a model"),
     device: Device = "cpu",
     threads: int = typer.Option(1, help="CPU threads for torch (one is fastest for this small model on a busy CPU)"),
+    zoo: bool = typer.Option(True, "--zoo/--no-zoo", help="first, pieces from the shipped models (seconds)"),
 ) -> None:
-    """Train a small RNN on Bach chorales for a few minutes, then write 4 pieces as MIDI, WAV and PNG."""
+    """Hear the shipped models at once, then train a small RNN on Bach chorales for a few minutes and write 4
+    pieces as MIDI, WAV, PNG and a score."""
     import shutil
 
     import torch
@@ -33,6 +35,8 @@ def demo_command(
     from tunesmith.runs.directory import MODEL_FILE
     from tunesmith.training.trainer import train
 
+    if zoo:
+        _from_the_zoo(out / "zoo", seed)
     run_dir = out / "run"
     console.print("[bold]1/3[/bold] the Bach chorales (music21's corpus; converted once, then cached)")
     corpus = load_corpus("bach")
@@ -65,3 +69,26 @@ def demo_command(
 
 def register(app: typer.Typer) -> None:
     app.command("demo")(demo_command)
+
+
+# what the demo asks of each shipped model it finds: (name, what it is, controls)
+ZOO_DEMO = (("bach-transformer", "a chorale in D major", {"key": "D major", "bars": 8}),
+            ("folk-transformer", "a folk tune in G major", {"key": "G major", "bars": 8}))
+
+
+def _from_the_zoo(out: Path, seed: int) -> None:
+    """A piece from each shipped model the demo knows (the zoo: `tunesmith models`), before any training."""
+    from tunesmith.controls.controls import Controls
+    from tunesmith.generation.run import load_run
+    from tunesmith.outputs import write_piece_files
+    from tunesmith.runs.zoo import zoo_model
+
+    found = [(name, what, asked) for name, what, asked in ZOO_DEMO if zoo_model(name) is not None]
+    if not found:
+        return
+    console.print("[bold]first[/bold] from the trained models that ship with tunesmith (`tunesmith models`)")
+    for name, what, asked in found:
+        piece = load_run(name).generate(Controls(num=1, seed=seed, **asked))[0]
+        piece.name = f"{name}-01"
+        files = write_piece_files(piece, out, piece.name, wav=True, png=True, musicxml=True, svg=True)
+        console.print(f"    {files['wav']}: {what} ({', '.join(t.name for t in piece.score.tracks)})")
