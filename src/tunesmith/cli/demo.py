@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -72,7 +73,7 @@ def register(app: typer.Typer) -> None:
 
 
 # what the demo asks of each shipped model it finds: (name, what it is, controls)
-ZOO_DEMO = (("bach-transformer", "a chorale in D major", {"key": "D major", "bars": 8}),
+ZOO_DEMO: tuple[tuple[str, str, dict[str, Any]], ...] = (("bach-transformer", "a chorale in D major", {"key": "D major", "bars": 8}),
             ("folk-transformer", "a folk tune in G major", {"key": "G major", "bars": 8}))
 
 
