@@ -18,6 +18,9 @@ from tunesmith.runs.formats import FORMAT, format_1_to_2, migrate
 
 ROOT = Path(__file__).resolve().parents[2]
 PRETRAINED = sorted(p for p in (ROOT / "pretrained").iterdir() if (p / CONFIG_FILE).exists())
+# the polyphonic benchmark runs were written in format 1; the zoo's later runs in the current format
+FORMAT_1_RUNS = [p for p in PRETRAINED if "format" not in json.loads((p / CONFIG_FILE).read_text())]
+CURRENT_RUNS = [p for p in PRETRAINED if p not in FORMAT_1_RUNS]
 
 # what format 1 wrote for a run with every default (dataclasses.asdict of the format 1 config classes)
 FORMAT_1_DEFAULTS = {
@@ -88,10 +91,20 @@ def test_format_1_vae_and_token_runs_lose_their_derived_sizes_and_keep_missing_s
     assert "vocab_size" not in migrated("rnn", FORMAT_1_DEFAULTS["rnn"])["model"]
 
 
-@pytest.mark.parametrize("run", PRETRAINED, ids=lambda p: p.name)
+def test_the_benchmark_runs_are_format_1_and_the_zoos_later_runs_the_current_format():
+    assert len(FORMAT_1_RUNS) >= 9 and all(p.name.startswith("polyphonic-") for p in FORMAT_1_RUNS)
+    assert {"bach-transformer", "folk-transformer"} <= {p.name for p in CURRENT_RUNS}
+
+
+@pytest.mark.parametrize("run", CURRENT_RUNS, ids=lambda p: p.name)
+def test_a_run_in_the_current_format_is_read_as_it_was_saved(run):
+    saved = json.loads((run / CONFIG_FILE).read_text())
+    assert saved["format"] == FORMAT and read_config(run) == saved
+
+
+@pytest.mark.parametrize("run", FORMAT_1_RUNS, ids=lambda p: p.name)
 def test_every_pretrained_run_migrates_to_the_settings_it_was_trained_with(run):
     saved = json.loads((run / CONFIG_FILE).read_text())
-    assert "format" not in saved  # written in format 1
     config = read_config(run)
     assert config["format"] == FORMAT and list(config)[0] == "format"
     assert {k: v for k, v in config.items() if k not in ("format", "model")} == {
