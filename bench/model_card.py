@@ -8,7 +8,9 @@ corpus folder under data/), its settings (config.json, compact) and parameters, 
 (the index's `command`), the steps, wall time and machine, the controls its family honours, and its figures:
 the best validation loss in metrics.jsonl (NLL per token for the token families), the benchmark scores of
 results.json when there is one, and, with `--evaluate` (the file `tunesmith evaluate NAME --json FILE` wrote),
-the mean overlap with the corpus, the in-key share and the copied bars. Prints one JSON line: the card's path
+the mean overlap with the corpus, the in-key share and the copied bars; with `--bench` (the JSON line of
+`bench/vae.py --run NAME` or `bench/gan.py --run NAME`), the family's own figures: the VAE's held-out
+reconstruction accuracy, the GAN's MuseGAN metrics against the data. Prints one JSON line: the card's path
 and its figures.
 """
 
@@ -140,6 +142,32 @@ def evaluation_figures(path: Path, name: str) -> dict[str, Any]:
             "longest_shared": max((o["longest_run"] for o in originality), default=None)}
 
 
+GAN_METRICS = {"EB": "empty bars", "UPC": "pitch classes per bar", "QN": "qualified notes",
+               "QN_grid": "qualified notes on the grid", "TD": "tonal distance of track pairs",
+               "in_key": "notes in key"}
+
+
+def family_lines(bench: dict[str, Any]) -> list[str]:
+    """The family's own figures from a bench script's JSON line: bench/vae.py's or bench/gan.py's."""
+    if bench.get("bench") == "vae":
+        (segments, r), = bench["results"].items()
+        return [f"- reconstruction accuracy of {r['held_out_segments']:,} held-out {segments} segments (the test split "
+                f"of {bench['test_pieces']:,} pieces, per step): sampled {_number(r['accuracy_sampled'])}, "
+                f"teacher-forced {_number(r['accuracy_teacher_forced'])}; KL {r['kl_bits_per_segment']:.0f} bits "
+                "per segment",
+                f"- interpolation (mean change between neighbouring steps of 7): density "
+                f"{_number(r['interpolation_latent']['density_change'])} against the crossfade's "
+                f"{_number(r['interpolation_crossfade']['density_change'])}; latents from the prior that decode to "
+                f"noise: {_number(r['prior_noise'])}"]
+    if bench.get("bench") == "gan":
+        rows = [f"| {GAN_METRICS.get(k, k)} ({k}) | {_number(bench['data'][k])} | {_number(bench['generated'][k])} | "
+                f"{'yes' if bench['within_target'][k] else 'no'} |" for k in bench["data"] if k in GAN_METRICS]
+        return [f"- MuseGAN's metrics, {bench['bars']['generated']:,} generated bars against {bench['bars']['data']:,} "
+                "bars of training phrases (target: within 20 % of the data's; a share within 0.01):", "",
+                "| metric | data | generated | within target |", "|---|---|---|---|", *rows, ""]
+    raise TunesmithError(f"--bench: not a line of bench/vae.py or bench/gan.py (bench={bench.get('bench')!r})")
+
+
 def _settings(section: dict[str, Any]) -> str:
     return ", ".join(f"{k}={json.dumps(v)}" for k, v in section.items())
 
@@ -153,7 +181,7 @@ def _number(value: float | None, digits: int = 3) -> str:
 
 
 def card(run: Path, entry: dict[str, str], *, evaluation: dict[str, Any] | None, machine: str | None,
-         licence: str | None) -> tuple[str, dict[str, Any]]:
+         licence: str | None, bench: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
     """The card's Markdown and its figures."""
     config = read_config(run)
     family = get_family(config["family"])
@@ -203,6 +231,9 @@ def card(run: Path, entry: dict[str, str], *, evaluation: dict[str, Any] | None,
         alone = (results.get("single_network") or {}).get(split)
         lines.append(f"- {split} NLL as the run scores (results.json): {_number(value)} nats per frame"
                      + (f" (the network alone {_number(alone)})" if alone is not None and alone != value else ""))
+    if bench:
+        lines += family_lines(bench)
+        figures["family"] = bench
     if evaluation:
         e = evaluation
         lines += [f"- generated set `{e['set']}` ({e['pieces']} pieces) against {e['reference']}: "
@@ -216,7 +247,8 @@ def card(run: Path, entry: dict[str, str], *, evaluation: dict[str, Any] | None,
     if lines[-1] == "":
         lines.append("- none recorded")
     lines += ["", f"Written by `bench/model_card.py` from {CONFIG_FILE}, {METRICS_FILE}"
-              + (", results.json" if results else "") + (" and an evaluation" if evaluation else "") + "."]
+              + (", results.json" if results else "") + (", an evaluation" if evaluation else "")
+              + (f" and bench/{bench['bench']}.py" if bench else "") + "."]
     return "\n".join(lines) + "\n", figures
 
 
@@ -231,14 +263,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="the run directory, e.g. pretrained/polyphonic-jsb")
     parser.add_argument("--evaluate", type=Path, help="JSON written by `tunesmith evaluate RUN --json FILE`")
+    parser.add_argument("--bench", type=Path, help="the JSON line of bench/vae.py --run RUN or bench/gan.py --run RUN")
     parser.add_argument("--machine", help="where it was trained (default: the zoo index's `machine`)")
     parser.add_argument("--licence", help="the corpus's terms, when the card cannot find them")
     parser.add_argument("--out", type=Path, help="where to write the card (default: RUN/README.md)")
     args = parser.parse_args()
     try:
         evaluation = evaluation_figures(args.evaluate, args.run.resolve().name) if args.evaluate else None
+        bench = json.loads(args.bench.read_text().strip().splitlines()[-1]) if args.bench else None
         text, figures = card(args.run, zoo_entry(args.run), evaluation=evaluation, machine=args.machine,
-                             licence=args.licence)
+                             licence=args.licence, bench=bench)
     except TunesmithError as exc:
         raise SystemExit(f"error: {exc}") from None
     out = args.out or args.run / "README.md"

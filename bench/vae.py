@@ -8,6 +8,7 @@ and the share of latents drawn from the prior (as `generate` draws them) that de
     python bench/vae.py --corpus folk            # monophonic: the top voice of each tune
     python bench/vae.py --corpus bach            # the four chorale voices
     python bench/vae.py --corpus folk --segments 2 --minutes 10
+    python bench/vae.py --run pretrained/folk-vae-2bar   # scores a trained run (a zoo name too) on its corpus
 
 Prints one JSON line.
 """
@@ -134,6 +135,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="read only the first N corpus files")
     parser.add_argument("--out", type=Path, default=Path("out/bench-vae"), help="folder for the runs")
     parser.add_argument("--reuse", action="store_true", help="evaluate runs already in --out instead of training")
+    parser.add_argument("--run", default=None, help="score this trained run (a directory or a zoo name) on the test "
+                                                    "split of its own corpus, instead of training")
     parser.add_argument("--eval-segments", type=int, default=2000, help="held-out segments to score (at most)")
     parser.add_argument("--pairs", type=int, default=32, help="interpolations to measure")
     parser.add_argument("--steps", type=int, default=7, help="points per interpolation")
@@ -145,6 +148,16 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
+    if args.run:
+        run = load_run(args.run)
+        corpus = run.config["corpus"]
+        args.corpus, args.limit, args.segments = corpus["source"], corpus.get("limit"), ""
+        test_pieces = split_pieces(load_corpus(args.corpus, limit=args.limit, progress=False).pieces)["test"]
+        result = evaluate(run.path, test_pieces, args.eval_segments, args.pairs, args.steps, args.seed, args.device)
+        print(json.dumps({"bench": "vae", "run": str(args.run), "corpus": args.corpus, "limit": args.limit,
+                          "test_pieces": len(test_pieces), "results": {
+                              f"{run.model.config.segment_bars}bar": result}}))
+        return
     args.out.mkdir(parents=True, exist_ok=True)
     test_pieces = split_pieces(load_corpus(args.corpus, limit=args.limit, progress=False).pieces)["test"]
     results = {}

@@ -111,3 +111,28 @@ def test_an_evaluation_without_sets_is_an_error(tmp_path):
     (tmp_path / "eval.json").write_text(json.dumps({**EVALUATION, "sets": []}))
     with pytest.raises(TunesmithError, match="holds no generated set"):
         model_card.evaluation_figures(tmp_path / "eval.json", "x")
+
+
+VAE_LINE = {"bench": "vae", "test_pieces": 1265, "results": {"2bar": {
+    "held_out_segments": 2000, "accuracy_teacher_forced": 0.966, "accuracy_sampled": 0.9461, "velocity_accuracy": 0.9,
+    "kl_bits_per_segment": 249.04, "interpolation_latent": {"density_change": 0.63, "pitch_change": 1.0},
+    "interpolation_crossfade": {"density_change": 0.74, "pitch_change": 1.16}, "prior_noise": 0.0}}}
+GAN_LINE = {"bench": "gan", "bars": {"data": 2000, "generated": 2000},
+            "data": {"EB": 0.0001, "UPC": 3.19, "QN": 1.0, "QN_grid": 0.974, "TD": 1.557, "in_key": 0.937},
+            "generated": {"EB": 0.001, "UPC": 3.16, "QN": 1.0, "QN_grid": 0.976, "TD": 1.985, "in_key": 0.934},
+            "within_target": {"EB": True, "UPC": True, "QN": True, "QN_grid": True, "TD": False, "in_key": True}}
+
+
+def test_the_card_carries_the_family_figures_of_a_bench_line(tiny_rnn_run):
+    vae = model_card.family_lines(VAE_LINE)
+    assert vae[0] == ("- reconstruction accuracy of 2,000 held-out 2bar segments (the test split of 1,265 pieces, "
+                      "per step): sampled 0.946, teacher-forced 0.966; KL 249 bits per segment")
+    assert "density 0.630 against the crossfade's 0.740" in vae[1] and vae[1].endswith("noise: 0.000")
+    gan = model_card.family_lines(GAN_LINE)
+    assert "| tonal distance of track pairs (TD) | 1.557 | 1.985 | no |" in gan
+    assert "| empty bars (EB) | 0.000 | 0.001 | yes |" in gan and gan[0].startswith("- MuseGAN's metrics, 2,000")
+    text, figures = model_card.card(tiny_rnn_run, {}, evaluation=None, machine=None, licence=None, bench=GAN_LINE)
+    assert "| notes in key (in_key) | 0.937 | 0.934 | yes |" in text and figures["family"] == GAN_LINE
+    assert text.rstrip().endswith("and bench/gan.py.")
+    with pytest.raises(TunesmithError, match="not a line of bench/vae.py or bench/gan.py"):
+        model_card.family_lines({"bench": "ingest"})
