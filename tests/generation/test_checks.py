@@ -315,3 +315,18 @@ def test_enforce_logs_the_unmet_soft_controls(duet, asked, caplog):
     with caplog.at_level(logging.WARNING, logger="tunesmith.generation.checks"):
         enforce(check_piece(duet, asked), "take 1")
     assert caplog.records == []
+
+
+def test_readme_shows_the_controls_table_the_families_declare(run_cli):
+    from pathlib import Path
+
+    from tunesmith.generation.control_table import control_table, how
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    shown = readme.split("<!-- controls-table -->\n", 1)[1].split("<!-- /controls-table -->", 1)[0]
+    assert shown == control_table()  # regenerate with `tunesmith models --controls`
+    code, out, _ = run_cli("models", "--controls")
+    assert code == 0 and out == control_table()
+    assert [how(f, "scale_lock") for f in ("rnn", "vae", "gan", "polyphonic")] == ["sampling"] * 4
+    assert (how("gan", "velocity"), how("gan", "infill"), how("vae", "infill")) == ("after", "refused", "sampling")
+    assert "| --key | in sampling | in sampling | afterwards | afterwards (runs that learnt one home key) | afterwards |" in shown

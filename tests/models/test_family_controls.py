@@ -9,6 +9,7 @@ import pytest
 from midi_facts import generate_and_read
 from tunesmith.controls.controls import Controls
 from tunesmith.generation.run import load_run
+from tunesmith.models import get_family
 
 FAMILIES = ("vae", "gan", "polyphonic")
 
@@ -49,19 +50,13 @@ def test_seconds_at_an_asked_tempo_are_the_nearest_whole_bars(family, bars, seco
 
 
 REFUSED = [
-    ("vae", ["--key", "D minor"], "--key"),
-    ("vae", ["--density", "high"], "--density"),
-    ("vae", ["--velocity", "30-50"], "--velocity"),
-    ("vae", ["--loopable"], "--loopable"),
     ("vae", ["--style", "user"], "--style"),
+    ("vae", ["--monophonic"], "--monophonic"),
     ("gan", ["--top-k", "3"], "--top-k"),
-    ("gan", ["--pitch-range", "C4-C5"], "--pitch-range"),
-    ("gan", ["--dynamics", "crescendo"], "--dynamics"),
-    ("gan", ["--time-signature", "4/4"], "--time-signature"),
-    ("polyphonic", ["--key", "C major"], "--key"),
-    ("polyphonic", ["--instruments", "violin"], "--instruments"),
+    ("gan", ["--style", "user"], "--style"),
     ("polyphonic", ["--top-p", "0.9"], "--top-p"),
-    ("polyphonic", ["--end-on-tonic", "--key", "C major"], "--end-on-tonic, --key"),
+    ("polyphonic", ["--density", "high"], "--density"),
+    ("polyphonic", ["--harmonise", "--style", "x"], "--harmonise, --style"),
 ]
 
 
@@ -69,8 +64,81 @@ REFUSED = [
 def test_a_control_the_family_cannot_honour_stops_it_in_one_line(family, args, named, family_run, tmp_path, run_cli):
     code, out, err = run_cli("generate", family_run, "--out", tmp_path / "out", "--seed", "0", *args)
     assert code == 2 and out == ""
-    assert err == f"error: the {family} model cannot honour {named}\n"
+    reasons = [get_family(family).refused[c.removeprefix("--").replace("-", "_")] for c in named.split(", ")]
+    assert err == f"error: the {family} model cannot honour {named}: {'; '.join(reasons)}\n"
     assert not (tmp_path / "out").exists()
+
+
+# what a grid cannot do, refused with the reason
+REASONED = [
+    ("gan", ["--time-signature", "4/4"], "error: the gan run writes in 3/4 (its grid holds one metre, the one it was "
+                                         "trained in): --time-signature 4/4 needs a run trained on 4/4 music"),
+    ("vae", ["--time-signature", "6/8"], "error: the vae run writes in 4/4 (its grid holds one metre, the one it was "
+                                         "trained in): --time-signature 6/8 needs a run trained on 6/8 music"),
+    ("gan", ["--infill", "1-2"], "error: the gan model cannot honour --infill: it draws whole phrases from noise and "
+                                 "cannot fill a gap between given bars (the token models and the vae can)"),
+    ("polyphonic", ["--infill", "1-2"], "error: the polyphonic model cannot honour --infill: it reads its frames "
+                                        "forwards only and cannot fill a gap between given bars"),
+    ("vae", ["--density", "high"], "has no attribute vectors yet: compute them with `tunesmith attributes"),
+]
+
+
+@pytest.mark.parametrize(("family", "args", "said"), REASONED)
+def test_what_a_grid_cannot_hold_is_refused_with_the_reason(family, args, said, family_run, tmp_path, run_cli):
+    code, out, err = run_cli("generate", family_run, "--out", tmp_path / "out", "--seed", "0", *args)
+    assert code == 2 and out == "" and said in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+SURFACE = ["--key", "D minor", "--scale-lock", "--pitch-range", "C3-C6", "--velocity", "40-80", "--dynamics",
+           "crescendo", "--end-on-tonic", "--loopable", "--tempo", "90", "--bars", "4"]
+D_MINOR = {2, 4, 5, 7, 9, 10, 0, 1}  # natural minor and the leading tone
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_family_honours_the_surface_read_back_from_its_files(family, family_run, tmp_path, run_cli):
+    instruments = {"gan": "flute,bassoon", "vae": "flute", "polyphonic": "harpsichord"}[family]
+    pieces = generate_and_read(run_cli, family_run, tmp_path, *SURFACE, "--instruments", instruments, "--num", "3",
+                               "--seed", "4", "--attempts", "3")
+    assert len(pieces) == 3
+    for written in pieces:
+        notes = written.notes
+        assert notes and {n.pitch % 12 for n in notes} <= D_MINOR
+        assert 48 <= min(n.pitch for n in notes) and max(n.pitch for n in notes) <= 84
+        assert 40 <= min(n.velocity for n in notes) and max(n.velocity for n in notes) <= 80
+        assert {us for _, us in written.tempos} == {666_667}  # 90 BPM
+        assert max(n.end for n in notes) <= 4 * written.bar_ticks  # nothing sounds past the loop point
+        last = max(n.start for n in notes)
+        assert 2 in {n.pitch % 12 for n in notes if n.start == last}  # ends on D
+        first_half = [n.velocity for n in notes if n.start < 2 * written.bar_ticks]
+        second_half = [n.velocity for n in notes if n.start >= 2 * written.bar_ticks]
+        if first_half and second_half:
+            assert sum(second_half) / len(second_half) > sum(first_half) / len(first_half)  # a crescendo
+        assert sorted(written.programs) == sorted({"flute": 73, "bassoon": 70, "harpsichord": 6}[i]
+                                                  for i in instruments.split(","))
+
+
+def test_a_piece_that_misses_a_hard_control_is_drawn_again_and_says_so(gan_run, monkeypatch):
+    from tunesmith.generation import run as run_module
+
+    real = run_module._draw
+    drawn: list[int | None] = []
+
+    def miss_twice(run, controls):  # the first two draws of piece 1 miss their bars
+        pieces = real(run, controls)
+        drawn.append(controls.seed)
+        if len(drawn) <= 2:
+            for piece in pieces[-1:]:
+                piece.tags["checks"]["bars"] = {**piece.tags["checks"]["bars"], "ok": False}
+        return pieces
+
+    monkeypatch.setattr(run_module, "_draw", miss_twice)
+    pieces = load_run(gan_run).generate(Controls(num=2, bars=2, seed=5, attempts=3))
+    assert drawn == [5, 5 + 1 * 2 + 1, 5 + 2 * 2 + 1]  # seed + attempt * num + index
+    assert [p.tags["attempts"] for p in pieces] == [1, 3] and [p.tags["missed"] for p in pieces] == [[], []]
+    drawn.clear()
+    pieces = load_run(gan_run).generate(Controls(num=2, bars=2, seed=5, attempts=2))
+    assert [p.tags["attempts"] for p in pieces] == [1, 2] and pieces[1].tags["missed"] == ["bars"]
 
 
 def test_a_tempo_asked_once_is_not_kept_by_the_run(polyphonic_run, tmp_path):

@@ -257,8 +257,8 @@ def test_generate_joins_segments_and_refuses_what_it_cannot_do(two_tunes, tmp_pa
     assert [notes_of(p) for p in other] != [notes_of(p) for p in pieces]
     near = FAMILY.generate(run, Controls(num=1, bars=2, primer=a, variation=0.0, temperature=0.05, seed=4))
     assert (piece_segments(rep, 2, near[0])[0].events == piece_segments(rep, 2, a)[0].events).mean() > 0.9
-    with pytest.raises(ControlError, match="--key"):
-        FAMILY.generate(run, Controls(key="C major"))
+    with pytest.raises(ControlError, match="--style: it learns no style tags"):
+        FAMILY.generate(run, Controls(style="folk"))
     with pytest.raises(ControlError, match="give --primer"):
         FAMILY.generate(run, Controls(variation=0.3))
     with pytest.raises(ControlError, match="tunesmith attributes"):

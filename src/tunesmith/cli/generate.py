@@ -29,6 +29,7 @@ def generate_command(
     top_k: int = typer.Option(None, help="sample only among the k likeliest events"),
     top_p: float = typer.Option(None, help="sample only within this much probability mass"),
     seed: int = typer.Option(None, help="same seed, same music (default 0)"),
+    attempts: int = typer.Option(None, help="draws per piece until it meets every hard control (default 3)"),
     primer: Path = typer.Option(None, help="a MIDI/MusicXML/ABC file to continue (or vary, or harmonise)"),
     key: str = typer.Option(None, help="key, e.g. 'D minor'"),
     scale_lock: bool = typer.Option(None, "--scale-lock", help="keep every note in the key's scale"),
@@ -67,7 +68,7 @@ def generate_command(
         raise TunesmithError(f"primer not found: {primer}")
     chosen = load_preset(preset) if preset else None
     controls = _controls(chosen, dict(
-        num=num, bars=bars, seconds=seconds, seed=seed, temperature=temperature, top_k=top_k, top_p=top_p,
+        num=num, bars=bars, seconds=seconds, seed=seed, attempts=attempts, temperature=temperature, top_k=top_k, top_p=top_p,
         primer=primer, key=key, scale_lock=scale_lock, tempo=tempo, time_signature=time_signature,
         instruments=parse_csv(instruments) or None, density=density, pitch_range=pitch_range, velocity=velocity,
         dynamics=dynamics, end_on_tonic=end_on_tonic, loopable=loopable, monophonic=monophonic,
@@ -107,12 +108,15 @@ def _write(piece: Piece, out: Path, outputs: dict[str, bool], json_out: bool) ->
     checks = piece.tags.get("checks", {})
     if not json_out:
         unmet = [k for k, v in checks.items() if not v["ok"]]
+        draws = piece.tags.get("attempts", 1)
         console.print(f"{files['mid']}: {summary['bars']} bars, {summary['notes']} notes, "
                       f"key {summary['key']}, range {summary['pitch_range']}"
-                      + (f" (not met: {', '.join(unmet)})" if unmet else ""))
+                      + (f" (not met: {', '.join(unmet)})" if unmet else "")
+                      + (f" ({draws} draws)" if draws > 1 else ""))
     return {"files": {k: str(v) for k, v in files.items()}, "asked": piece.tags.get("asked", {}),
             "measured": {**summary, **{k: v["measured"] for k, v in checks.items()}},
-            "met": {k: v["ok"] for k, v in checks.items()}}
+            "met": {k: v["ok"] for k, v in checks.items()},
+            "attempts": piece.tags.get("attempts", 1), "missed": piece.tags.get("missed", [])}
 
 
 def register(app: typer.Typer) -> None:

@@ -12,10 +12,18 @@ from tunesmith.cli.common import console
 
 def models_command(
     json_out: bool = typer.Option(False, "--json", help="print the zoo as JSON (one object per model)"),
+    controls: bool = typer.Option(False, "--controls", help="print instead which controls each family honours, "
+                                                            "and how (a Markdown table)"),
 ) -> None:
     """List the zoo: name, family, corpus, size and purpose. Every command that takes a run directory also
     takes one of these names, e.g. `tunesmith generate NAME`."""
     from tunesmith.runs.zoo import zoo_folder, zoo_models
+
+    if controls:
+        from tunesmith.generation.control_table import control_table
+
+        print(control_table(), end="")
+        return
 
     models = zoo_models()
     if json_out:

@@ -1,6 +1,6 @@
 """Controls: everything a user can ask of generated music, one object for every model family.
 
-Universal controls (every family): num, bars, seconds, seed, temperature, primer. The rest are honoured
+Universal controls (every family): num, bars, seconds, seed, temperature, primer, attempts. The rest are honoured
 by the families that list them in `Family.supported_controls`; asking a family for a control it cannot
 honour is a ControlError naming the control, never silently dropped.
 """
@@ -16,7 +16,8 @@ import torch
 from tunesmith.errors import ControlError
 from tunesmith.piece import Piece
 
-UNIVERSAL = frozenset({"num", "bars", "seconds", "seed", "temperature", "primer"})
+UNIVERSAL = frozenset({"num", "bars", "seconds", "seed", "temperature", "primer", "attempts"})
+ATTEMPTS = 3  # draws per piece, the first included, until its hard controls are met (--attempts)
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Controls:
     top_k: int | None = None
     top_p: float | None = None
     primer: str | Path | Piece | None = None  # a path or a Piece
+    attempts: int = ATTEMPTS  # a piece missing a hard control is drawn again, up to this many draws in all
     # musical controls (honoured by the families that list them)
     key: str | None = None
     scale_lock: bool = False
@@ -63,6 +65,8 @@ class Controls:
             raise ControlError(f"--seconds must be positive (got {self.seconds})")
         if self.temperature <= 0:
             raise ControlError(f"--temperature must be positive (got {self.temperature})")
+        if self.attempts < 1:
+            raise ControlError(f"--attempts must be at least 1 (got {self.attempts})")
         if self.top_k is not None and self.top_k < 1:
             raise ControlError(f"--top-k must be at least 1 (got {self.top_k})")
         if self.top_p is not None and not 0 < self.top_p <= 1:
@@ -73,12 +77,15 @@ class Controls:
         defaults = Controls()
         return {f.name for f in dataclasses.fields(self) if getattr(self, f.name) != getattr(defaults, f.name)}
 
-    def check_supported(self, family_name: str, supported: frozenset[str]) -> None:
-        """Raise a ControlError naming every requested control the family cannot honour."""
+    def check_supported(self, family_name: str, supported: frozenset[str],
+                        reasons: dict[str, str] | None = None) -> None:
+        """Raise a ControlError naming every requested control the family cannot honour (and why, where the
+        family says)."""
         unsupported = sorted(self.requested() - UNIVERSAL - supported)
         if unsupported:
             flags = ", ".join("--" + n.replace("_", "-") for n in unsupported)
-            raise ControlError(f"the {family_name} model cannot honour {flags}")
+            why = "; ".join(reasons[n] for n in unsupported if reasons and n in reasons)
+            raise ControlError(f"the {family_name} model cannot honour {flags}" + (f": {why}" if why else ""))
 
     def primer_piece(self) -> Piece | None:
         """The primer as a Piece (loaded when given as a path), or None."""

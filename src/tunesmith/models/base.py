@@ -195,6 +195,10 @@ class Family:
     - `generate` (Generate): sampling; None for token language models (`TokenModel`), which share the
       sampler in tunesmith.generation.sample.
     - `supported_controls`: names of Controls fields this family honours beyond the universal ones.
+    - `afterwards`: those of them honoured on the finished piece (tempo, programs, velocities...), not while
+      sampling; README's controls table is made from these declarations (`tunesmith models --controls`).
+    - `refused`: why a control is not honoured (control -> reason), said in its error and in the table.
+    - `limits`: a few words on a supported control honoured within a limit (control -> words), in the table.
     - `collate`: a list of examples -> a batch; None: torch's default_collate.
     - `train_step` (TrainStep): the family's own optimisation step; None: the loop's (AdamW or Muon on
       `loss`, with gradient clipping).
@@ -208,6 +212,9 @@ class Family:
     make_dataset: MakeDataset
     generate: Generate | None = None
     supported_controls: frozenset[str] = frozenset()
+    afterwards: frozenset[str] = frozenset()
+    refused: dict[str, str] = dataclasses.field(default_factory=dict)
+    limits: dict[str, str] = dataclasses.field(default_factory=dict)
     collate: Callable[[list[Any]], Any] | None = None
     train_step: TrainStep | None = None
     fit_pieces: FitPieces | None = None
@@ -216,6 +223,9 @@ class Family:
         if not dataclasses.is_dataclass(self.config_class):
             raise TunesmithError(f"family {self.name!r}: config_class must be a @dataclass "
                                  f"(got {self.config_class!r})")
+        if not self.afterwards <= self.supported_controls or set(self.refused) & self.supported_controls:
+            raise TunesmithError(f"family {self.name!r}: `afterwards` must be supported controls and `refused` "
+                                 "must not be")
 
 
 # the strict settings reader lives in tunesmith.config (below the representations, which use it too)

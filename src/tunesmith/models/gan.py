@@ -22,7 +22,7 @@ from tunesmith.models.averaging import ema_decay
 from tunesmith.models.base import Family
 from tunesmith.models.gan_config import HOME_KEY, GANConfig
 from tunesmith.models.gan_networks import Critic, Generator, binary_roll, gradient_penalty, update_ema
-from tunesmith.models.gan_sampling import CONTROLS, generate
+from tunesmith.models.gan_sampling import AFTERWARDS, CONTROLS, REFUSED, generate
 from tunesmith.piece import Piece
 from tunesmith.representations.base import Representation
 from tunesmith.representations.pianoroll import SOUNDING, VELOCITY, PianoRollRepresentation
@@ -250,6 +250,9 @@ FAMILY = Family(
     make_dataset=make_dataset,
     generate=generate,
     supported_controls=CONTROLS,
+    afterwards=AFTERWARDS,
+    refused=REFUSED,
+    limits={"time_signature": "its grid's metre", "key": "runs that learnt one home key"},
     train_step=train_step,
     fit_pieces=learnt_pieces,
 )

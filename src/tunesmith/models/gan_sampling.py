@@ -1,4 +1,11 @@
-"""Sampling the GAN: free phrases chained from neighbouring latents, or phrases accompanying a given track."""
+"""Sampling the GAN: free phrases chained from neighbouring latents, or phrases accompanying a given track.
+
+The controls (controls/shaping.py): --scale-lock and --pitch-range mask the roll's pitches before notes are
+chosen, in the home key the run learnt in and then moved to the asked key; --density picks, per piece, the
+roll threshold whose notes per bar come nearest the asked level; tempo, instruments, velocity, dynamics,
+the loop point and the final tonic are applied to the finished piece. A fixed grid holds one metre, and
+phrases drawn whole from noise cannot fill a gap between given bars: --time-signature (another metre) and
+--infill are refused with the reason."""
 
 from __future__ import annotations
 
@@ -9,17 +16,34 @@ from typing import Any
 import numpy as np
 import torch
 
-from tunesmith.controls.arrange import key_shift, transpose_to_key
+from tunesmith.controls.arrange import key_shift
 from tunesmith.controls.controls import Controls
-from tunesmith.controls.targets import length_in_bars
+from tunesmith.controls.shaping import allowed_pitches, grid_targets, home_shift, shape
+from tunesmith.controls.targets import Targets, length_in_bars
 from tunesmith.errors import ControlError
 from tunesmith.models.gan_config import HOME_KEY
 from tunesmith.piece import Piece
-from tunesmith.representations.pianoroll import SAMPLINGS, PianoRollRepresentation
+from tunesmith.representations.pianoroll import ONSET, SAMPLINGS, SOUNDING, PianoRollRepresentation
 from tunesmith.theory import parse_key
 
 log = logging.getLogger(__name__)
-CONTROLS = frozenset({"condition_track", "key", "roll_sampling", "tempo"})  # beyond the universal ones
+# beyond the universal ones
+CONTROLS = frozenset({"condition_track", "key", "roll_sampling", "tempo", "scale_lock", "time_signature",
+                      "instruments", "density", "pitch_range", "velocity", "dynamics", "end_on_tonic", "loopable"})
+REFUSED = {
+    "infill": "it draws whole phrases from noise and cannot fill a gap between given bars (the token models and "
+              "the vae can)",
+    "style": "it learns no style tags (a token model's conditioning does)",
+    "top_k": "it draws no tokens: its rolls are thresholded (--roll-sampling)",
+    "top_p": "it draws no tokens: its rolls are thresholded (--roll-sampling)",
+    "monophonic": "its tracks keep the voices each learnt (a one-voice track is fitted as such)",
+    "simple_rhythm": "its grid's steps are its rhythm",
+    "harmonise": "it accompanies a given track with --condition-track and --primer",
+    "attributes": "it has no latent attribute vectors (the vae has)",
+    "variation": "it has no encoder to sample near a primer (the vae has)",
+}
+AFTERWARDS = frozenset({"key", "tempo", "instruments", "velocity", "dynamics", "end_on_tonic", "loopable"})
+DENSITY_THRESHOLDS = (0.15, 0.25, 0.35, 0.5, 0.65, 0.75, 0.85)  # roll thresholds --density chooses among
 
 
 def parse_roll_sampling(value: str | None, default_threshold: float) -> tuple[str, float]:
@@ -79,11 +103,12 @@ def chained_latents(generator: Any, num_phrases: int, drift: float, scale: float
 @torch.no_grad()
 def generate(run: Any, controls: Controls) -> list[Piece]:
     """`controls.num` pieces of `controls.bars` bars (or the primer's length when harmonising it)."""
-    controls.check_supported("gan", CONTROLS)
+    controls.check_supported("gan", CONTROLS, REFUSED)
     model, rep, device = run.model, run.representation, run.device
     config, generator = model.config, model.generator_ema.eval()
     mode, threshold = parse_roll_sampling(controls.roll_sampling, rep.threshold)
     primer = controls.primer_piece()
+    targets = grid_targets(controls, primer, "gan", (rep.bar_beats, 4), rep.tempo)
     key = parse_key(controls.key) if controls.key else None
     if key is not None and not config.phrases.key_normalize:
         raise ControlError("--key needs a gan run trained with key_normalize (this run learnt every key as found)")
@@ -107,11 +132,14 @@ def generate(run: Any, controls: Controls) -> list[Piece]:
         bars = max(1, math.ceil(int(cond_table[:, 2].max()) / bar_steps)) if len(cond_table) else config.bars
     else:
         bars = controls.bars or config.bars
+    targets.bars = bars
     phrases = math.ceil(bars / config.bars)
     total = phrases * config.bars * bar_steps
     condition = None
     if cond_table is not None:
         condition = torch.from_numpy(rep.render(cond_table, 0, total)[cond_index]).to(device)  # [L, P, 3]
+    moved = -shift if primer is not None else (home_shift(key) if key is not None else 0)  # roll -> piece
+    allowed = allowed_pitches(targets, rep.lowest, rep.pitches, moved)
     pieces = []
     for i in range(controls.num):
         z = chained_latents(generator, phrases, config.phrase_drift, controls.temperature, controls.generator(i),
@@ -122,13 +150,33 @@ def generate(run: Any, controls: Controls) -> list[Piece]:
             given = condition.view(phrases, model.steps, *condition.shape[1:])
             rolls = generator(z, given, torch.full((phrases,), cond_index, device=device))
         roll = rolls.permute(1, 0, 2, 3, 4).reshape(model.tracks, total, rep.pitches, -1)[:, : bars * bar_steps]
+        roll = roll.cpu().numpy()
+        if allowed is not None:  # the masked pitches never sound; the rest are chosen as usual
+            free = np.array([t for t in range(model.tracks) if t != cond_index])
+            roll[np.ix_(free, np.arange(roll.shape[1]), np.flatnonzero(~allowed), np.array([SOUNDING, ONSET]))] = 0.0
         if condition is not None:
-            roll[cond_index] = condition[: bars * bar_steps]
-        piece = rep.decode(roll.cpu().numpy(), name=f"gan_{i + 1}", sampling=mode, threshold=threshold,
+            roll[cond_index] = condition[: bars * bar_steps].cpu().numpy()
+        threshold_i = _density_threshold(rep, roll, targets, mode, threshold, controls.generator(10_000 + i), tempo)
+        piece = rep.decode(roll, name=f"gan_{i + 1}", sampling=mode, threshold=threshold_i,
                            generator=controls.generator(10_000 + i), tempo=tempo)
-        if shift:
-            piece = piece.transpose(-shift)
-        pieces.append(transpose_to_key(piece, key) if key is not None and piece.note_count else piece)
+        if moved:
+            piece = piece.transpose(moved)
+        pieces.append(shape(piece, targets))
     log.info("gan: %d piece(s) of %d bars (%d phrases each)%s", len(pieces), bars, phrases,
              f", accompanying {rep.tracks[cond_index].name}" if cond_index is not None else "")
     return pieces
+
+
+def _density_threshold(rep: PianoRollRepresentation, roll: np.ndarray, targets: Targets, mode: str,
+                       threshold: float, generator: torch.Generator, tempo: float) -> float:
+    """The threshold to decode with: the asked one, or under --density the one of DENSITY_THRESHOLDS whose notes
+    per bar come nearest the middle of the asked range (bernoulli sampling keeps its own)."""
+    if targets.density is None or mode != "threshold":
+        return threshold
+    wanted = sum(targets.density) / 2
+
+    def distance(t: float) -> float:
+        piece = rep.decode(roll, sampling=mode, threshold=t, generator=generator, tempo=tempo)
+        return abs(piece.note_count / (roll.shape[1] // rep.steps_per_bar) - wanted)
+
+    return min(DENSITY_THRESHOLDS, key=distance)

@@ -17,7 +17,7 @@ from tunesmith.models.base import Family, Trained
 from tunesmith.models.polyphonic_net import FrameModel, PolyphonicConfig, PolyphonicModel
 from tunesmith.models.polyphonic_score import transposition_mixture
 from tunesmith.models.polyphonic_tied import TiedPolyphonicModel
-from tunesmith.representations.frames import KEYS, FrameRepresentation
+from tunesmith.representations.frames import KEYS, LOWEST_KEY, FrameRepresentation
 
 if TYPE_CHECKING:
     from tunesmith.controls.controls import Controls
@@ -111,8 +111,15 @@ def make_dataset(pieces: list[Any], representation: Representation, config: Poly
 
 
 def generate(run: Trained, controls: Controls) -> list[Piece]:
-    """Sample `controls.num` pieces of `controls.bars` bars (or seconds), continuing the primer if given."""
-    controls.check_supported("polyphonic", FAMILY.supported_controls)
+    """Sample `controls.num` pieces of `controls.bars` bars (or seconds), continuing the primer if given.
+
+    --scale-lock and --pitch-range silence the keys they leave out while each frame is drawn (the keys above
+    know it); --key without the lock moves the finished piece to the key; the frames' one velocity, the
+    instruments, dynamics, the loop point and the final tonic are set on the finished piece
+    (controls/shaping.py). The frames hold one metre; --infill is refused (the network reads forwards only)."""
+    controls.check_supported("polyphonic", FAMILY.supported_controls, FAMILY.refused)
+    from tunesmith.controls.arrange import transpose_to_key
+    from tunesmith.controls.shaping import allowed_pitches, grid_targets, shape
     from tunesmith.controls.targets import length_in_bars
 
     model, trained_rep = run.model, run.representation
@@ -127,11 +134,17 @@ def generate(run: Trained, controls: Controls) -> list[Piece]:
                                          reference=trained_rep.tempo)
     frames = rep.frames_for(bars=bars)
     primer_piece = controls.primer_piece()
+    targets = grid_targets(controls, primer_piece, "polyphonic", (rep.beats_per_bar, 4), trained_rep.tempo)
+    allowed = allowed_pitches(targets, LOWEST_KEY, KEYS)
     primer = torch.as_tensor(rep.encode(primer_piece)) if primer_piece is not None else None
     pieces = []
     for i in range(controls.num):
-        roll = model.sample(frames, controls.generator(i, run.device), 1, controls.temperature, primer)
-        pieces.append(rep.decode(roll[0].cpu().numpy(), name=f"polyphonic-{i + 1}"))
+        roll = model.sample(frames, controls.generator(i, run.device), 1, controls.temperature, primer,
+                            None if allowed is None else allowed.tolist())
+        piece = rep.decode(roll[0].cpu().numpy(), name=f"polyphonic-{i + 1}")
+        if targets.key is not None and targets.scale is None and controls.key and piece.note_count:
+            piece = transpose_to_key(piece, targets.key, targets.pitch_range)
+        pieces.append(shape(piece, targets))
     log.info("sampled %d piece(s) of %d frames", len(pieces), frames)
     return pieces
 
@@ -143,6 +156,22 @@ FAMILY = Family(
     build_model=build_model,
     make_dataset=make_dataset,
     generate=generate,
-    supported_controls=frozenset({"tempo"}),
+    supported_controls=frozenset({"tempo", "key", "scale_lock", "time_signature", "instruments", "pitch_range",
+                                  "velocity", "dynamics", "end_on_tonic", "loopable"}),
+    afterwards=frozenset({"tempo", "key", "instruments", "velocity", "dynamics", "end_on_tonic", "loopable"}),
+    limits={"time_signature": "its frames' metre"},
+    refused={
+        "infill": "it reads its frames forwards only and cannot fill a gap between given bars (the token models "
+                  "and the vae can)",
+        "density": "its frames have no notes-per-bar conditioning or latent to steer",
+        "style": "it learns no style tags (a token model's conditioning does)",
+        "top_k": "it draws each key on or off, not tokens", "top_p": "it draws each key on or off, not tokens",
+        "monophonic": "its frames are chords of the whole keyboard",
+        "simple_rhythm": "its frames are its rhythm",
+        "harmonise": "it continues a primer and keeps no given melody on top",
+        "attributes": "it has no latent attribute vectors (the vae has)",
+        "variation": "it has no encoder to sample near a primer (the vae has)",
+        "condition_track": "it has one track of 88 keys", "roll_sampling": "it samples its keys one by one",
+    },
     collate=collate_rolls,
 )

@@ -85,8 +85,9 @@ class FrameModel(nn.Module):
         raise NotImplementedError
 
     def sample_frame(self, h: torch.Tensor, previous: torch.Tensor, generator: torch.Generator,
-                     temperature: float) -> torch.Tensor:
-        """One frame [num, 88], key by key from the lowest, from `step`'s output and the previous frame."""
+                     temperature: float, allowed: list[bool] | None = None) -> torch.Tensor:
+        """One frame [num, 88], key by key from the lowest, from `step`'s output and the previous frame; a key
+        not `allowed` stays silent (and the keys above it are drawn knowing so)."""
         raise NotImplementedError
 
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
@@ -99,8 +100,9 @@ class FrameModel(nn.Module):
 
     @torch.no_grad()
     def sample(self, frames: int, generator: torch.Generator, num: int = 1, temperature: float = 1.0,
-               primer: torch.Tensor | None = None) -> torch.Tensor:
-        """Sample `num` rolls of `frames` frames [num, frames, 88], continuing `primer` [P, 88] if given."""
+               primer: torch.Tensor | None = None, allowed: list[bool] | None = None) -> torch.Tensor:
+        """Sample `num` rolls of `frames` frames [num, frames, 88], continuing `primer` [P, 88] if given, with
+        only the `allowed` keys (all when None) sounding in the new frames."""
         device = next(self.parameters()).device
         out = torch.zeros(num, frames, KEYS, device=device)
         start = 0
@@ -111,7 +113,7 @@ class FrameModel(nn.Module):
         for t in range(frames):
             h, state = self.step(previous, state)
             if t >= start:
-                out[:, t] = self.sample_frame(h, previous, generator, temperature)
+                out[:, t] = self.sample_frame(h, previous, generator, temperature, allowed)
             previous = out[:, t]
         return out
 
@@ -170,11 +172,13 @@ class PolyphonicModel(FrameModel):
         return h[:, 0], state
 
     def sample_frame(self, h: torch.Tensor, previous: torch.Tensor, generator: torch.Generator,
-                     temperature: float) -> torch.Tensor:
+                     temperature: float, allowed: list[bool] | None = None) -> torch.Tensor:
         """One frame, key by key from the lowest: h [num, H], previous [num, 88] -> [num, 88]."""
         states, previous = h.unsqueeze(1), previous.unsqueeze(1)  # [num, 1, H], [num, 1, 88]
         frame = torch.zeros_like(previous)  # [num, 1, 88]
         for i in range(KEYS):  # key i's logit depends only on keys < i, which are already drawn
+            if allowed is not None and not allowed[i]:
+                continue
             logit = self.key_logits(states, previous, frame)[:, 0, i]  # [num]
             prob = torch.sigmoid(logit / temperature)
             frame[:, 0, i] = (torch.rand(prob.shape, generator=generator, device=prob.device) < prob).float()

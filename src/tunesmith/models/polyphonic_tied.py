@@ -102,10 +102,13 @@ class TiedPolyphonicModel(FrameModel):
         return h.reshape(len(previous), KEYS, -1), state
 
     def sample_frame(self, states: torch.Tensor, previous: torch.Tensor, generator: torch.Generator,
-                     temperature: float) -> torch.Tensor:
-        """One frame, key by key from the lowest: states [num, 88, H] -> [num, 88]."""
+                     temperature: float, allowed: list[bool] | None = None) -> torch.Tensor:
+        """One frame, key by key from the lowest: states [num, 88, H] -> [num, 88]; a key not `allowed` stays
+        silent."""
         frame = torch.zeros_like(previous)
         for i in range(KEYS):  # key i's logit depends only on keys < i, which are already drawn
+            if allowed is not None and not allowed[i]:
+                continue
             prob = torch.sigmoid(self.key_logits(states, frame)[:, i] / temperature)
             frame[:, i] = (torch.rand(prob.shape, generator=generator, device=prob.device) < prob).float()
         return frame

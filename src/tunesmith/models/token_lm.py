@@ -20,6 +20,12 @@ from tunesmith.representations.windows import TokenWindows, token_windows
 TOKEN_CONTROLS = frozenset({"top_k", "top_p", "key", "scale_lock", "tempo", "time_signature", "instruments",
                             "density", "pitch_range", "velocity", "dynamics", "end_on_tonic", "loopable",
                             "infill", "style", "monophonic", "simple_rhythm", "harmonise"})
+TOKEN_REFUSED = {
+    "attributes": "it has no latent attribute vectors (the vae has)",
+    "variation": "it has no encoder to sample near a primer (the vae has; --primer continues it here)",
+    "condition_track": "--harmonise keeps a primer's melody on top here (--condition-track is the gan's)",
+    "roll_sampling": "it draws tokens, not a piano-roll (--top-k, --top-p)",
+}
 
 
 PITCH_FEATURES = 21
@@ -115,4 +121,4 @@ def token_family(name: str, config_class: type, model_class: type) -> Family:
 
     return Family(name=name, config_class=config_class, representation={"kind": "tokens", "tokenization": "REMI"},
                   build_model=build, make_dataset=make_token_dataset, generate=None,
-                  supported_controls=TOKEN_CONTROLS)
+                  supported_controls=TOKEN_CONTROLS, refused=TOKEN_REFUSED)
