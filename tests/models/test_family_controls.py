@@ -146,3 +146,63 @@ def test_a_tempo_asked_once_is_not_kept_by_the_run(polyphonic_run, tmp_path):
     slow = run.generate(Controls(num=1, bars=1, seed=3, tempo=60))[0]
     again = run.generate(Controls(num=1, bars=1, seed=3))[0]
     assert slow.tempo == 60 and again.tempo == 100
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_a_preset_plays_on_every_family_and_says_what_the_family_left_out(family, family_run, tmp_path, run_cli):
+    code, out, err = run_cli("generate", family_run, "--out", tmp_path, "--preset", "exercise", "--key", "G major",
+                             "--num", "2", "--seed", "3", "--no-wav", "--no-png", "--no-score")
+    assert code == 0, err
+    left_out = {"vae": ["monophonic", "simple-rhythm"], "gan": ["monophonic", "simple-rhythm"],
+                "polyphonic": ["monophonic", "simple-rhythm"]}[family]
+    assert [line.split("'s ")[1].split(" ")[0] for line in err.splitlines()] == [f"--{c}" for c in left_out]
+    assert all(f"the exercise preset's --{c} is left out: the {family} model cannot honour it (" in err
+               for c in left_out)
+    from midi_facts import read_midi_independently as read_midi
+
+    for path in sorted(tmp_path.glob("*.mid")):
+        written = read_midi(path)
+        assert {n.pitch % 12 for n in written.notes} <= {7, 9, 11, 0, 2, 4, 6}  # G major, scale-locked
+        assert 60 <= min(written.pitches()) and max(written.pitches()) <= 72  # C4-C5
+        assert written.programs == [0] and written.bars == 8  # one piano, 8 bars
+
+
+def test_the_vae_fills_a_gap_and_leaves_every_other_bar_as_it_was(vae_run, tiny_corpus):
+    from tunesmith.piece import Piece
+
+    primer = Piece.load(tiny_corpus / "piece00.mid")  # 4/4, 8 bars
+    primer = primer.copy(score=primer.score.copy())
+    (filled,) = load_run(vae_run).generate(Controls(num=1, primer=primer, infill="3-4", seed=2, attempts=1))
+    bar = filled.bar_ticks
+
+    def outside(piece: Piece) -> list[tuple[int, int, int]]:
+        ticks = bar / piece.bar_ticks
+        return sorted((round(n.time * ticks), round(n.duration * ticks), n.pitch) for t in piece.score.tracks
+                      for n in t.notes if not 2 * piece.bar_ticks <= n.time < 4 * piece.bar_ticks)
+
+    assert outside(filled) == outside(primer)
+    inside = [n for t in filled.score.tracks for n in t.notes if 2 * bar <= n.time < 4 * bar]
+    assert inside and all(n.time + n.duration <= 4 * bar for n in inside)
+    assert filled.tags["asked"]["infill"] == [2, 4] and filled.tags["checks"]["bars"]["ok"]
+
+
+def test_vae_density_moves_along_the_density_vector_by_the_asked_distance(vae_run, tmp_path):
+    import json
+    import shutil
+
+    import torch
+
+    from tunesmith.controls.targets import resolve_targets
+    from tunesmith.models.vae import _density_offset
+
+    run_dir = tmp_path / "vae"
+    shutil.copytree(vae_run, run_dir)
+    vector = [1.0] * 16
+    (run_dir / "attributes.json").write_text(json.dumps({"attributes": {"density": {
+        "low": 2.0, "high": 6.0, "vector": vector}}}))
+    run = load_run(run_dir)
+    for asked, amount in (("high", 0.875), ("low", -0.625), ("4", 0.0), ("40", 2.0)):  # high: 6-9 notes a bar
+        targets = resolve_targets(Controls(density=asked), density_edges=[2.0, 6.0])
+        assert torch.allclose(_density_offset(run, targets), torch.full((16,), amount)), asked
+    low, high = (run.generate(Controls(num=4, bars=4, seed=1, density=d, attempts=1)) for d in ("low", "high"))
+    assert all(p.tags["checks"]["density"]["asked"] for p in low + high)

@@ -14,6 +14,7 @@ from tunesmith.errors import TunesmithError
 if TYPE_CHECKING:
     from tunesmith.controls.controls import Controls
     from tunesmith.generation.presets import Preset
+    from tunesmith.generation.run import Run
     from tunesmith.piece import Piece
 
 
@@ -67,6 +68,9 @@ def generate_command(
     if primer is not None and not primer.exists():
         raise TunesmithError(f"primer not found: {primer}")
     chosen = load_preset(preset) if preset else None
+    run = load_run(run_dir, device=device)
+    if chosen is not None:
+        chosen = _honoured_part(chosen, run)
     controls = _controls(chosen, dict(
         num=num, bars=bars, seconds=seconds, seed=seed, attempts=attempts, temperature=temperature, top_k=top_k, top_p=top_p,
         primer=primer, key=key, scale_lock=scale_lock, tempo=tempo, time_signature=time_signature,
@@ -82,13 +86,31 @@ def generate_command(
     outputs["svg"] = bool(score)
     if score is not None:  # --score writes the MusicXML too; --no-score drops it unless --musicxml asks for it
         outputs["musicxml"] = score or bool(musicxml)
-    run = load_run(run_dir, device=device)
     check_writable(out)  # before generating: a folder that cannot be written to is said at once
     remove_stale_temporaries(out)  # what a generate killed mid-write left
     pieces = run.generate(controls)
     report = [_write(piece, out, outputs, json_out) for piece in pieces]
     if json_out:
         print(json.dumps(report, indent=2, default=str))
+
+
+def _honoured_part(preset: Preset, run: Run) -> Preset:
+    """The preset without the controls the run's family cannot honour, each said in one line on stderr (a
+    control the user gives is not the preset's: the family's refusal of it stops the command as usual)."""
+    import dataclasses
+    import sys
+
+    from tunesmith.controls.controls import UNIVERSAL
+
+    family = run.family
+    kept = UNIVERSAL | family.supported_controls | {"extra_bars"}
+    left_out = [name for name in preset.controls if name not in kept]
+    for name in left_out:
+        why = family.refused.get(name)
+        print(f"the {preset.name} preset's --{name.replace('_', '-')} is left out: the {family.name} model cannot "
+              f"honour it" + (f" ({why})" if why else ""), file=sys.stderr)
+    return dataclasses.replace(preset, controls={k: v for k, v in preset.controls.items() if k in kept},
+                               requires=[k for k in preset.requires if k in kept])
 
 
 def _controls(preset: Preset | None, asked: dict[str, Any]) -> Controls:
