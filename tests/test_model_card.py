@@ -71,7 +71,7 @@ def test_the_card_of_a_shipped_run(tmp_path, monkeypatch, capsys):
     assert f"- family: polyphonic, {results['parameters']:,} parameters" in text
     assert f"- {results['steps']:,} steps, 588 epochs; wall time {results['minutes']:.1f} minutes (from results.json)" in lines
     assert "- machine: the test box" in lines
-    assert "- polyphonic also: --tempo" in lines
+    assert "- polyphonic also: --dynamics, --end-on-tonic, --instruments, --key, --loopable, --pitch-range, --scale-lock, --tempo, --time-signature, --velocity" in lines
     assert f"- validation loss: {loss:.3f} nats per frame (the best in metrics.jsonl, at step {step:,})" in lines
     assert (f"- valid NLL as the run scores (results.json): {results['nll_per_frame']['valid']:.3f} nats per frame "
             f"(the network alone {results['single_network']['valid']:.3f})") in lines

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -72,24 +71,42 @@ def register(app: typer.Typer) -> None:
     app.command("demo")(demo_command)
 
 
-# what the demo asks of each shipped model it finds: (name, what it is, controls)
-ZOO_DEMO: tuple[tuple[str, str, dict[str, Any]], ...] = (("bach-transformer", "a chorale in D major", {"key": "D major", "bars": 8}),
-            ("folk-transformer", "a folk tune in G major", {"key": "G major", "bars": 8}))
-
-
 def _from_the_zoo(out: Path, seed: int) -> None:
-    """A piece from each shipped model the demo knows (the zoo: `tunesmith models`), before any training."""
+    """Pieces from the shipped models (the zoo: `tunesmith models`), before any training: a chorale, a folk
+    tune, that tune harmonised in four voices by the chorale GAN, and the VAE's walk from it to a second tune.
+    A model that is not installed is left out, with what depends on it."""
     from tunesmith.controls.controls import Controls
     from tunesmith.generation.run import load_run
     from tunesmith.outputs import write_piece_files
+    from tunesmith.piece import Piece
     from tunesmith.runs.zoo import zoo_model
 
-    found = [(name, what, asked) for name, what, asked in ZOO_DEMO if zoo_model(name) is not None]
-    if not found:
+    def here(name: str) -> bool:
+        return zoo_model(name) is not None
+
+    def play(piece: Piece, name: str, what: str) -> None:
+        piece.name = name
+        files = write_piece_files(piece, out, name, wav=True, png=True, musicxml=True, svg=True)
+        console.print(f"    {files['wav']}: {what} ({', '.join(t.name for t in piece.score.tracks)})")
+
+    def tune(name: str, key: str, offset: int = 0) -> Piece:  # in 4/4, the metre the GAN and the VAE write
+        return load_run(name).generate(Controls(num=1, seed=seed + offset, key=key, bars=8, time_signature="4/4"))[0]
+
+    if not any(map(here, ("bach-transformer", "folk-transformer"))):
         return
     console.print("[bold]first[/bold] from the trained models that ship with tunesmith (`tunesmith models`)")
-    for name, what, asked in found:
-        piece = load_run(name).generate(Controls(num=1, seed=seed, **asked))[0]
-        piece.name = f"{name}-01"
-        files = write_piece_files(piece, out, piece.name, wav=True, png=True, musicxml=True, svg=True)
-        console.print(f"    {files['wav']}: {what} ({', '.join(t.name for t in piece.score.tracks)})")
+    if here("bach-transformer"):
+        play(tune("bach-transformer", "D major"), "bach-transformer-01", "a chorale in D major")
+    if not here("folk-transformer"):
+        return
+    folk = tune("folk-transformer", "G major")
+    play(folk, "folk-transformer-01", "a folk tune in G major")
+    if here("bach-gan"):
+        harmonised = load_run("bach-gan").generate(Controls(num=1, seed=seed, primer=folk, condition_track="Soprano"))
+        play(harmonised[0], "bach-gan-01", "the folk tune as the soprano of a four-voice harmonisation")
+    if here("folk-vae-2bar"):
+        from tunesmith.generation.latent import interpolate
+
+        second = tune("folk-transformer", "D major", offset=1)
+        _, walk = interpolate(load_run("folk-vae-2bar"), folk, second, 7, None, None, seed)
+        play(walk, "folk-vae-2bar-walk", "7 steps from the folk tune's opening to a second tune's")
