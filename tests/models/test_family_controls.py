@@ -80,6 +80,7 @@ REASONED = [
     ("polyphonic", ["--infill", "1-2"], "error: the polyphonic model cannot honour --infill: it reads its frames "
                                         "forwards only and cannot fill a gap between given bars"),
     ("vae", ["--density", "high"], "has no attribute vectors yet: compute them with `tunesmith attributes"),
+    ("gan", ["--attempts", "0"], "error: --attempts must be at least 1 (got 0)"),
 ]
 
 
