@@ -61,6 +61,12 @@ def test_the_shipped_index_names_every_run_beside_it_and_nothing_else():
         if config["representation"]["kind"] == "tokens":
             assert (model.path / "tokenizer.json").exists()
         assert model.family == config["family"] and model.purpose and model.command.startswith("tunesmith ")
+        assert model.size_bytes <= 10_000_000, model.name  # each shipped run at most 10 MB
+        if not model.name.startswith("polyphonic-"):  # the zoo's music models: their card is written
+            assert (model.path / "README.md").read_text().startswith(f"# {model.name}\n")
+    music = [m for m in zoo_models() if not m.name.startswith("polyphonic-")]
+    assert {m.family for m in music} == {"transformer", "rnn", "vae", "gan"}  # every family that writes music
+    assert sum(m.size_bytes for m in music) <= 60_000_000  # all of them together at most 60 MB
 
 
 def test_a_zoo_model_says_what_it_is(small_zoo):

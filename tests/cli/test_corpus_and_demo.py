@@ -65,8 +65,14 @@ def test_demo_trains_then_writes_listenable_and_viewable_pieces(run_cli, tmp_pat
     code, out, err = run_cli("demo", "--out", out_dir, "--minutes", "0.05", "--num", "2", "--bars", "2", "--seed", "1")
     assert code == 0, err
     assert "1/3" in out and "2/3" in out and "3/3" in out
-    zoo = sorted(p.name for p in (out_dir / "zoo").iterdir())  # first, a piece from each shipped model
-    assert "bach-transformer-01.wav" in zoo and "bach-transformer-01.svg" in zoo
+    zoo = sorted(p.name for p in (out_dir / "zoo").iterdir())  # first, pieces from the shipped models
+    for stem in ("bach-transformer-01", "folk-transformer-01", "bach-gan-01", "folk-vae-2bar-walk"):
+        assert {f"{stem}.{kind}" for kind in ("mid", "wav", "png", "musicxml", "svg")} <= set(zoo), stem
+    folk, harmonised = (Piece.load(out_dir / "zoo" / f"{stem}.mid") for stem in ("folk-transformer-01", "bach-gan-01"))
+    melody = sorted((n.time, n.pitch) for n in folk.score.tracks[0].notes)
+    soprano = next(t for t in harmonised.score.tracks if t.name == "Soprano")
+    assert sorted((n.time * folk.tpq // harmonised.tpq, n.pitch) for n in soprano.notes) == melody  # kept whole
+    assert {t.name for t in harmonised.score.tracks} == {"Soprano", "Alto", "Tenor", "Bass"}
     assert out.index("from the trained models") < out.index("1/3")
     files = sorted(p.name for p in out_dir.iterdir() if p.is_file())
     assert files == [f"demo-0{i}.{kind}" for i in (1, 2) for kind in ("mid", "musicxml", "png", "svg", "wav")]
