@@ -23,11 +23,11 @@ demo: $(STAMP)
 # Line and branch coverage of src/, failing under the floor (measured: see BENCHMARKS.md, "The test suite").
 COVERAGE_FLOOR := 92
 # First the import order of docs/architecture.md (import-linter's contracts in pyproject.toml) and the types
-# (mypy over src/), then the suite.
+# (mypy over src/), then the suite, one pytest worker a core (pytest-xdist), each torch on one thread.
 test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/python -m pytest tests --cov --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests -n auto --cov --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -119,7 +119,7 @@ def test_a_family_config_must_be_a_dataclass():
 def test_a_family_holds_only_what_is_read():
     assert [f.name for f in dataclasses.fields(Family)] == [
         "name", "config_class", "representation", "build_model", "make_dataset", "generate", "supported_controls",
-        "collate", "train_step", "fit_pieces"]
+        "afterwards", "refused", "limits", "collate", "train_step", "fit_pieces"]
 
 
 @pytest.mark.parametrize("name", BUILT_IN)
