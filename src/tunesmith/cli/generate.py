@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from tunesmith.cli.common import Device, console, given, parse_attributes, parse_csv
+from tunesmith.cli.common import Device, console, parse_attributes, parse_csv
 from tunesmith.errors import TunesmithError
 
 if TYPE_CHECKING:
-    from tunesmith.controls.controls import Controls
-    from tunesmith.generation.presets import Preset
-    from tunesmith.generation.run import Run
     from tunesmith.piece import Piece
 
 
@@ -62,7 +60,7 @@ def generate_command(
 ) -> None:
     """Generate pieces from a trained run and write .mid (+ .wav, .png, .musicxml, .svg) files."""
     from tunesmith.fileio import check_writable, remove_stale_temporaries
-    from tunesmith.generation.presets import load_preset
+    from tunesmith.generation.presets import honoured_part, load_preset, preset_controls, preset_outputs
     from tunesmith.generation.run import load_run
 
     if primer is not None and not primer.exists():
@@ -70,8 +68,10 @@ def generate_command(
     chosen = load_preset(preset) if preset else None
     run = load_run(run_dir, device=device)
     if chosen is not None:
-        chosen = _honoured_part(chosen, run)
-    controls = _controls(chosen, dict(
+        chosen, left_out = honoured_part(chosen, run.family)
+        for line in left_out:
+            print(line, file=sys.stderr)
+    controls = preset_controls(chosen, dict(
         num=num, bars=bars, seconds=seconds, seed=seed, attempts=attempts, temperature=temperature, top_k=top_k, top_p=top_p,
         primer=primer, key=key, scale_lock=scale_lock, tempo=tempo, time_signature=time_signature,
         instruments=parse_csv(instruments) or None, density=density, pitch_range=pitch_range, velocity=velocity,
@@ -79,46 +79,13 @@ def generate_command(
         simple_rhythm=simple_rhythm, harmonise=harmonise, infill=infill, style=style,
         attributes=parse_attributes(attribute) or None, variation=variation, condition_track=condition_track,
         roll_sampling=roll_sampling))
-    outputs = {"wav": True, "png": True, "musicxml": False, **(chosen.outputs if chosen else {}),
-               **given(wav=wav, png=png, musicxml=musicxml)}
-    score = score if score is not None else outputs.pop("score", None)  # --score/--no-score, else the preset's
-    outputs.pop("score", None)
-    outputs["svg"] = bool(score)
-    if score is not None:  # --score writes the MusicXML too; --no-score drops it unless --musicxml asks for it
-        outputs["musicxml"] = score or bool(musicxml)
+    outputs = preset_outputs(chosen, dict(wav=wav, png=png, musicxml=musicxml, score=score))
     check_writable(out)  # before generating: a folder that cannot be written to is said at once
     remove_stale_temporaries(out)  # what a generate killed mid-write left
     pieces = run.generate(controls)
     report = [_write(piece, out, outputs, json_out) for piece in pieces]
     if json_out:
         print(json.dumps(report, indent=2, default=str))
-
-
-def _honoured_part(preset: Preset, run: Run) -> Preset:
-    """The preset without the controls the run's family cannot honour, each said in one line on stderr (a
-    control the user gives is not the preset's: the family's refusal of it stops the command as usual)."""
-    import dataclasses
-    import sys
-
-    from tunesmith.controls.controls import UNIVERSAL
-
-    family = run.family
-    kept = UNIVERSAL | family.supported_controls | {"extra_bars"}
-    left_out = [name for name in preset.controls if name not in kept]
-    for name in left_out:
-        why = family.refused.get(name)
-        print(f"the {preset.name} preset's --{name.replace('_', '-')} is left out: the {family.name} model cannot "
-              f"honour it" + (f" ({why})" if why else ""), file=sys.stderr)
-    return dataclasses.replace(preset, controls={k: v for k, v in preset.controls.items() if k in kept},
-                               requires=[k for k in preset.requires if k in kept])
-
-
-def _controls(preset: Preset | None, asked: dict[str, Any]) -> Controls:
-    """The Controls: what the user asked, over the preset's values, over the defaults."""
-    from tunesmith.controls.controls import Controls
-    from tunesmith.generation.presets import merge_preset
-
-    return Controls(**{"num": 4, **merge_preset(preset, asked)})
 
 
 def _write(piece: Piece, out: Path, outputs: dict[str, bool], json_out: bool) -> dict[str, Any]:

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from tunesmith.config import read_settings_file, reject_unknown
-from tunesmith.controls.controls import Controls
+from tunesmith.controls.controls import UNIVERSAL, Controls
 from tunesmith.errors import ControlError
+from tunesmith.models import Family
 from tunesmith.runs.zoo import shipped_folder
 
 PRESET_DIRS = [shipped_folder("configs") / "presets"]  # the source checkout's, or the installed package's copy
@@ -76,3 +77,36 @@ def merge_preset(preset: Preset | None, given: dict[str, Any]) -> dict[str, Any]
     if isinstance(values.get("instruments"), str):
         values["instruments"] = [p.strip() for p in values["instruments"].split(",") if p.strip()]
     return values
+
+
+def honoured_part(preset: Preset, family: Family) -> tuple[Preset, list[str]]:
+    """The preset without the controls `family` cannot honour, and one line for each control left out (with the
+    family's reason). A control the user gives is not the preset's: the family's refusal of it stands."""
+    kept = UNIVERSAL | family.supported_controls | {"extra_bars"}
+    left_out = [name for name in preset.controls if name not in kept]
+    lines = []
+    for name in left_out:
+        why = family.refused.get(name)
+        lines.append(f"the {preset.name} preset's --{name.replace('_', '-')} is left out: the {family.name} model "
+                     f"cannot honour it" + (f" ({why})" if why else ""))
+    return dataclasses.replace(preset, controls={k: v for k, v in preset.controls.items() if k in kept},
+                               requires=[k for k in preset.requires if k in kept]), lines
+
+
+def preset_controls(preset: Preset | None, asked: dict[str, Any], num: int = 4) -> Controls:
+    """The Controls: what the user asked, over the preset's values, over the defaults (`num` pieces)."""
+    return Controls(**{"num": num, **merge_preset(preset, asked)})
+
+
+def preset_outputs(preset: Preset | None, asked: dict[str, bool | None]) -> dict[str, bool]:
+    """Which files to write beside each .mid ({wav, png, musicxml, svg}): the defaults (WAV and piano-roll),
+    the preset's, then what the user `asked` (None = not given; `score` is the MusicXML and its engraving)."""
+    outputs: dict[str, bool] = {"wav": True, "png": True, "musicxml": False, **(preset.outputs if preset else {}),
+                                **{k: v for k, v in asked.items() if v is not None and k != "score"}}
+    score = asked.get("score")
+    score = score if score is not None else outputs.pop("score", None)  # asked, else the preset's
+    outputs.pop("score", None)
+    outputs["svg"] = bool(score)
+    if score is not None:  # a score writes the MusicXML too; no score drops it unless asked for
+        outputs["musicxml"] = score or bool(asked.get("musicxml"))
+    return outputs
