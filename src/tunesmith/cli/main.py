@@ -13,7 +13,7 @@ from tunesmith.errors import TunesmithError
 
 # Each module in this list has `register(app)`; a family's commands live beside the others.
 COMMANDS = ["corpus", "train", "generate", "render", "demo", "evaluate", "interpolate", "reconstruct",
-            "attributes", "benchmark", "models"]
+            "attributes", "benchmark", "models", "studio"]
 
 app = typer.Typer(
     name="tunesmith",

@@ -44,3 +44,15 @@ def control_table() -> str:
              "| " + ", ".join(flag(c) for c in universal) + " | " + " | ".join(["every family"] * len(families)) + " |"]
     lines += ["| " + flag(c) + " | " + " | ".join(_cell(f, c) for f in families) + " |" for c in rest]
     return "\n".join(lines) + "\n"
+
+
+def families() -> list[str]:
+    """The model families a run can be trained with, in their registered order."""
+    return available_families()
+
+
+def refusals(family_name: str) -> dict[str, str]:
+    """The controls (Controls fields) the family refuses, each with the reason its error gives."""
+    family = get_family(family_name)
+    return {f.name: family.refused.get(f.name, f"the {family_name} model cannot honour it")
+            for f in dataclasses.fields(Controls) if how(family_name, f.name) == "refused"}

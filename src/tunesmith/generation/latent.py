@@ -14,7 +14,9 @@ import torch
 
 from tunesmith.models.vae_attributes import (
     attribute_offset,
+    ATTRIBUTES_FILE,
     compute_attribute_vectors,
+    load_attribute_vectors,
     save_attribute_vectors,
 )
 from tunesmith.models.vae_latent import interpolate_pieces, reconstruct_piece
@@ -52,3 +54,12 @@ def attribute_vectors(run: TrainedRun, pieces: list[Piece], *, source: str = "",
     vectors = compute_attribute_vectors(model, rep, pieces, source=source, max_segments=max_segments, seed=seed,
                                         progress=progress)
     return vectors, save_attribute_vectors(run.path, vectors)
+
+
+def known_attributes(run_dir: str | Path) -> dict[str, str]:
+    """The attributes a VAE run can move along (name -> description): those with a vector in its
+    attributes.json; none when the vectors were never computed."""
+    if not (Path(run_dir) / ATTRIBUTES_FILE).exists():
+        return {}
+    saved = load_attribute_vectors(Path(run_dir))["attributes"]
+    return {name: str(entry.get("description", "")) for name, entry in saved.items() if entry.get("vector") is not None}
