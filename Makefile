@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint clean
+.PHONY: demo test studio install lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (tunesmith needs Python 3.11)"; exit 2; }
@@ -19,6 +19,9 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/tunesmith demo --out out/demo
+
+studio: $(STAMP)
+	$(BIN)/tunesmith studio
 
 # Line and branch coverage of src/, failing under the floor (measured: see BENCHMARKS.md, "The test suite").
 COVERAGE_FLOOR := 92

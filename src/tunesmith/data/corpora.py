@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -213,16 +214,16 @@ def _read_cache(name: str, folder: Path) -> Corpus | None:
 
 
 def _remove_stale_builds(folder: Path) -> None:
-    """The half-built caches (FOLDER.partial-PID) that a killed process left: its process is gone."""
+    """The half-built caches (FOLDER.partial-PID.THREAD) that a killed process left: its process is gone."""
     for stale in folder.parent.glob(f"{folder.name}.partial-*"):
-        pid = stale.name.rpartition("-")[2]
+        pid = stale.name.rpartition("-")[2].partition(".")[0]
         if pid.isdigit() and not process_alive(int(pid)):
             log.info("removing %s, a corpus cache whose build was stopped", stale)
             shutil.rmtree(stale, ignore_errors=True)
 
 
 def _build_bundled_cache(name: str, folder: Path, *, limit: int | None, progress: bool, workers: int | None) -> None:
-    """Convert the corpus into FOLDER.partial-PID (several processes may build at once), then rename it onto
+    """Convert the corpus into FOLDER.partial-PID.THREAD (several processes and threads may build at once), then rename it onto
     `folder` in one step: a reader finds the whole cache or none. A full disk is a WriteError, with the
     half-built folder removed; a build killed half-way is removed by the next one."""
     files = _bundled_files(name)
@@ -231,7 +232,7 @@ def _build_bundled_cache(name: str, folder: Path, *, limit: int | None, progress
     folder.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_builds(folder)
     log.info("building the %s corpus cache in %s (%d files, once)", name, folder, len(files))
-    tmp = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
+    tmp = folder.with_name(f"{folder.name}.partial-{os.getpid()}.{threading.get_ident()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         (tmp / "midi").mkdir(parents=True)

@@ -8,6 +8,7 @@ verovio's tallest page (about twenty A4 pages of music) is drawn on several page
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tunesmith.errors import TunesmithError
@@ -27,24 +28,33 @@ OPTIONS = {
     "footer": "none",
     "xmlIdSeed": 1,  # the same score gives the same SVG, byte for byte
 }
+# verovio's font resources serve the thread that loaded them first: a toolkit made in another thread cannot load
+# its fonts (and draws nothing). Every engraving runs in this one thread, so a server's threads can all engrave.
+_VEROVIO = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verovio")
 _SVG_SIZE = re.compile(r'^<svg\b[^>]*?\bwidth="(\d+(?:\.\d+)?)px"[^>]*?\bheight="(\d+(?:\.\d+)?)px"')
 
 
 def engrave_musicxml(xml: bytes | str, name: str, page_height: int = PAGE_HEIGHT) -> str:
     """MusicXML drawn as one SVG document (several pages stacked top to bottom); `name` is for errors."""
+    text = xml.decode("utf-8") if isinstance(xml, bytes) else xml
+    pages, log_text = _VEROVIO.submit(_render, text, page_height).result()
+    # verovio reads what it cannot parse as an empty score: a score with no bar drawn was not understood
+    if not any('class="measure"' in page for page in pages):
+        reason = log_text.strip().splitlines()
+        raise TunesmithError(f"{name}: verovio could not engrave the score"
+                             + (f" ({reason[0]})" if reason else " (it found no bars in the MusicXML)"))
+    return pages[0] if len(pages) == 1 else _stack(pages)
+
+
+def _render(text: str, page_height: int) -> tuple[list[str], str]:
+    """verovio's SVG pages of the MusicXML `text`, and its log (in the verovio thread)."""
     import verovio
 
-    text = xml.decode("utf-8") if isinstance(xml, bytes) else xml
     toolkit = verovio.toolkit()
     toolkit.setOptions({**OPTIONS, "pageHeight": page_height})
     loaded = toolkit.loadData(text)
     pages = [toolkit.renderToSVG(page) for page in range(1, toolkit.getPageCount() + 1)] if loaded else []
-    # verovio reads what it cannot parse as an empty score: a score with no bar drawn was not understood
-    if not any('class="measure"' in page for page in pages):
-        reason = (toolkit.getLog() or "").strip().splitlines()
-        raise TunesmithError(f"{name}: verovio could not engrave the score"
-                             + (f" ({reason[0]})" if reason else " (it found no bars in the MusicXML)"))
-    return pages[0] if len(pages) == 1 else _stack(pages)
+    return pages, toolkit.getLog() or ""
 
 
 def _stack(pages: list[str]) -> str:

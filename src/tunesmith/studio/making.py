@@ -26,7 +26,7 @@ from tunesmith.studio.work import Model, model_named, new_folder, read_upload, t
 TEXT_CONTROLS = ("key", "time_signature", "instruments", "density", "pitch_range", "velocity", "dynamics", "infill",
                  "style", "condition_track", "roll_sampling")
 SWITCHES = ("scale_lock", "end_on_tonic", "loopable", "monophonic", "simple_rhythm", "harmonise")
-NUMBERS = ("seconds", "temperature", "top_k", "top_p", "tempo", "variation", "attempts")
+UNSET_AT_ZERO = ("seconds", "top_k", "top_p", "tempo", "variation")
 EXAMPLES = 12  # folk tunes offered as examples
 VARY_SPREAD = 0.5  # how far a VAE's "vary this one" samples from the piece's latent
 
@@ -72,6 +72,8 @@ def asked_controls(values: dict[str, Any]) -> dict[str, Any]:
             value = True if value else None
         elif isinstance(value, float) and math.isnan(value):
             value = None
+        elif name in UNSET_AT_ZERO and value == 0:  # a browser's empty number field sends 0
+            value = None
         asked[name] = value
     if "attributes" in asked:
         asked["attributes"] = parse_attributes(asked["attributes"]) or None
@@ -113,13 +115,15 @@ class Maker:
         self._runs: OrderedDict[Path, Run] = OrderedDict()
         self._lock = threading.Lock()
         self._examples: dict[str, Piece] | None = None
+        self._examples_lock = threading.Lock()
 
     def examples(self) -> dict[str, Piece]:
         """A few bundled folk tunes to harmonise or blend without uploading (read once)."""
-        if self._examples is None:
-            corpus = load_corpus("folk", limit=EXAMPLES, progress=False)
-            self._examples = {p.name: p for p in corpus.pieces}
-        return self._examples
+        with self._examples_lock:
+            if self._examples is None:
+                corpus = load_corpus("folk", limit=EXAMPLES, progress=False)
+                self._examples = {p.name: p for p in corpus.pieces}
+            return self._examples
 
     def chosen_piece(self, upload: str | None, example: str | None, what: str) -> Piece:
         """The uploaded file (read safely) or else the folk tune picked by name."""
