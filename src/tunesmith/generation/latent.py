@@ -13,8 +13,8 @@ from typing import Any, cast
 import torch
 
 from tunesmith.models.vae_attributes import (
-    attribute_offset,
     ATTRIBUTES_FILE,
+    attribute_offset,
     compute_attribute_vectors,
     load_attribute_vectors,
     save_attribute_vectors,
