@@ -59,9 +59,10 @@ def main() -> None:
     port = free_port()
     work = Path(tempfile.mkdtemp(prefix="studio-load-"))
     started = time.perf_counter()
+    server_log = open(work / "studio.log", "wb")  # a file, not a pipe: a full pipe would stop the server
     server = subprocess.Popen([sys.executable, "-m", "tunesmith.cli.main", "studio", "--port", str(port),
                                "--work", str(work / "work"), "--runs", str(work / "runs")],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                              stdout=server_log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
         while True:
@@ -70,7 +71,8 @@ def main() -> None:
                 break
             except OSError:
                 if server.poll() is not None:
-                    raise SystemExit(f"the studio did not start: {server.stderr.read().decode()[-500:]}") from None
+                    log = (work / "studio.log").read_text(errors="replace")[-500:]
+                    raise SystemExit(f"the studio did not start: {log}") from None
                 time.sleep(0.05)
         usable = time.perf_counter() - started
         client = Client(url, verbose=False)
@@ -119,7 +121,7 @@ def main() -> None:
         "p50_s": round(float(np.percentile(lat, 50)), 2), "p95_s": round(float(np.percentile(lat, 95)), 2),
         "errors": len(errors), "error_examples": errors[:3], "memory_mb_first": round(memory_before, 1),
         "memory_mb_after": round(memory_after, 1),
-        "memory_growth": round(memory_after / memory_before - 1, 3)}))
+        "memory_growth": round(memory_after / memory_before - 1, 3), "server_log": str(work / "studio.log")}))
 
 
 if __name__ == "__main__":
