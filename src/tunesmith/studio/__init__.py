@@ -9,10 +9,12 @@ evaluation and outputs, never the models directly.
 - page_*.py, shared.py: the pages; app.py: `build_studio`, `serve`; text.py: English and Simplified Chinese.
 """
 
+from typing import Any
+
 from tunesmith.studio.settings import StudioSettings
 
 
-def serve(settings: StudioSettings, *, block: bool = True):  # type: ignore[no-untyped-def]
+def serve(settings: StudioSettings, *, block: bool = True) -> Any:
     """Start the studio (gradio is imported only here)."""
     from tunesmith.studio.app import serve as start
 

@@ -49,7 +49,7 @@ def assess(maker: Maker, reference: str, *, model_name: str | None = None, uploa
         if not 1 <= int(bars) <= settings.max_bars:
             raise TunesmithError(f"a piece has 1 to {settings.max_bars} bars here (asked {bars})")
         model = model_named(settings, model_name)
-        pieces = maker.run(model).generate(Controls(num=int(num), bars=int(bars), seed=int(seed)))
+        pieces = maker.generate(model, Controls(num=int(num), bars=int(bars), seed=int(seed)))
         label, source = model.name.replace("/", "-"), f"run {model.name}"
     else:
         raise TunesmithError("choose a model to generate from, or upload the pieces to measure")

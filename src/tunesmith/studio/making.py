@@ -114,6 +114,7 @@ class Maker:
         self.settings = settings
         self._runs: OrderedDict[Path, Run] = OrderedDict()
         self._lock = threading.Lock()
+        self._using: dict[Path, threading.Lock] = {}  # one request at a time per model: a run's decoding state is its own
         self._examples: dict[str, Piece] | None = None
         self._examples_lock = threading.Lock()
 
@@ -149,6 +150,17 @@ class Maker:
                 self._runs.popitem(last=False)
         return run
 
+    def generate(self, model: Model, controls: Controls) -> list[Piece]:
+        """Pieces from `model` under `controls`; two requests for one model take turns."""
+        run = self.run(model)
+        with self._turn(model):
+            return run.generate(controls)
+
+    def _turn(self, model: Model) -> threading.Lock:
+        """The lock a request holds while it uses `model`."""
+        with self._lock:
+            return self._using.setdefault(model.path, threading.Lock())
+
     def _bounded(self, asked: dict[str, Any]) -> None:
         num, bars = asked.get("num") or 1, asked.get("bars")
         if not 1 <= int(num) <= self.settings.max_pieces:
@@ -168,7 +180,7 @@ class Maker:
         run = self.run(model)
         chosen, notes = (honoured_part(load_preset(preset), run.family) if preset else (None, []))
         controls = preset_controls(chosen, {k: v for k, v in asked.items() if k != "num"}, num=int(asked.get("num") or 1))
-        return self._views(run.generate(controls), model), notes
+        return self._views(self.generate(model, controls), model), notes
 
     def vary(self, model_name: str, preset: str | None, values: dict[str, Any], piece_midi: str | Path,
              primer: str | None = None) -> list[PieceView]:
@@ -181,9 +193,8 @@ class Maker:
             if self.settings.work.resolve() not in path.parents:
                 raise TunesmithError("only a piece the studio made can be varied")
             values.update(variation=VARY_SPREAD)
-            run = self.run(model)
             controls = preset_controls(None, {**asked_controls(values), "primer": Piece.load(path)}, num=1)
-            return self._views(run.generate(controls), model)
+            return self._views(self.generate(model, controls), model)
         return self.compose(model_name, preset, values, primer)[0]
 
     def harmonise(self, model_name: str, melody: Piece, track: str | None, seed: int = 0,
@@ -195,7 +206,7 @@ class Maker:
             raise TunesmithError(f"{model.name} has no track {track!r} (its tracks: {', '.join(tracks)})")
         controls = Controls(num=1, seed=int(seed), primer=melody, condition_track=track or tracks[0],
                             bars=int(bars) if bars else None)
-        return self._views(self.run(model).generate(controls), model)
+        return self._views(self.generate(model, controls), model)
 
     def blend(self, model_name: str, first: Piece, second: Piece, steps: int, attributes: dict[str, float],
               temperature: float | None, seed: int) -> tuple[list[PieceView], PieceView]:
@@ -203,7 +214,9 @@ class Maker:
         model = model_named(self.settings, model_name, family="vae")
         if not 2 <= int(steps) <= self.settings.blend_steps:
             raise TunesmithError(f"a blend has 2 to {self.settings.blend_steps} steps (asked {steps})")
-        pieces, joined = interpolate(self.run(model), first, second, int(steps), attributes, temperature, int(seed))
+        run = self.run(model)
+        with self._turn(model):
+            pieces, joined = interpolate(run, first, second, int(steps), attributes, temperature, int(seed))
         folder = new_folder(self.settings, "results")
         views = [view_piece(p, folder, f"{i + 1:02d}-{p.name}") for i, p in enumerate(pieces)]
         return views, view_piece(joined, folder, "all-steps")
