@@ -81,14 +81,14 @@ def soft_pairs(run: Run, base: Controls) -> dict[str, Any]:
     if honoured(run, {"density": "high"}):
         try:
             low, high = (run.generate(dataclasses.replace(base, density=d)) for d in ("low", "high"))
-            rate = [(h.note_count / max(1, h.bars), lo.note_count / max(1, lo.bars)) for h, lo in zip(high, low)]
+            rate = [(h.note_count / max(1, h.bars), lo.note_count / max(1, lo.bars)) for h, lo in zip(high, low, strict=True)]
             out["density_high_above_low"] = round(float(np.mean([h > lo for h, lo in rate])), 4)
         except ControlError as exc:
             out["density_high_above_low"] = f"refused: {exc}"
     if honoured(run, {"dynamics": "crescendo"}):
         up, down = (run.generate(dataclasses.replace(base, dynamics=d)) for d in ("crescendo", "diminuendo"))
         out["crescendo_above_diminuendo"] = round(float(np.mean(
-            [second_half_rise(u) > second_half_rise(d) for u, d in zip(up, down)])), 4)
+            [second_half_rise(u) > second_half_rise(d) for u, d in zip(up, down, strict=True)])), 4)
     return out
 
 

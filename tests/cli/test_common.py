@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tunesmith.cli.common import existing_path, given, parse_attributes, parse_csv, read_music
+from tunesmith.cli.common import existing_path, given, parse_csv, read_music
+from tunesmith.controls.controls import parse_attributes
 from tunesmith.errors import TunesmithError
 
 
 def test_attributes_are_name_equals_amount():
     assert parse_attributes(["density=+1.5", " pitch =-1"]) == {"density": 1.5, "pitch": -1.0}
     assert parse_attributes(None) == {} and parse_attributes([]) == {}
+    assert parse_attributes("density=+1.5; pitch=-1,") == {"density": 1.5, "pitch": -1.0}  # the studio's one text
     for bad in ("density", "density=lots", "=1"):
         with pytest.raises(TunesmithError, match=f"--attribute takes NAME=AMOUNT .*got '{bad}'"):
             parse_attributes([bad])

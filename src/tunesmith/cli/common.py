@@ -49,20 +49,6 @@ def given(**options: Any) -> dict[str, Any]:
     return {name: value for name, value in options.items() if value is not None}
 
 
-def parse_attributes(values: list[str] | None) -> dict[str, float]:
-    """['density=+1.5', 'pitch=-1'] -> {'density': 1.5, 'pitch': -1.0}."""
-    out = {}
-    for item in values or []:
-        name, sep, amount = item.partition("=")
-        try:
-            out[name.strip()] = float(amount)
-        except ValueError:
-            sep = ""
-        if not sep or not name.strip():
-            raise TunesmithError(f"--attribute takes NAME=AMOUNT (e.g. density=+1.5), got {item!r}")
-    return out
-
-
 def read_limits(values: list[str] | None) -> ReadLimits:
     """The limits on files read, from --read-limit NAME=VALUE options (the defaults for the rest)."""
     return parse_read_limits(values)

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from tunesmith.cli.common import Device, console, parse_attributes, parse_csv
+from tunesmith.cli.common import Device, console, parse_csv
+from tunesmith.controls.controls import parse_attributes
 from tunesmith.errors import TunesmithError
 
 if TYPE_CHECKING:

@@ -15,9 +15,9 @@ from tunesmith.cli.common import (
     Wav,
     console,
     load_vae_run,
-    parse_attributes,
     read_music,
 )
+from tunesmith.controls.controls import parse_attributes
 
 
 def interpolate_command(

@@ -98,3 +98,20 @@ class Controls:
         g = torch.Generator(device=device)
         g.manual_seed((self.seed if self.seed is not None else torch.seed()) * 1_000_003 + index)
         return g
+
+
+def parse_attributes(items: list[str] | str | None) -> dict[str, float]:
+    """['density=+1.5', 'pitch=-1'] (or one text of them separated by commas) -> {'density': 1.5, 'pitch': -1.0};
+    anything else is a one-line error."""
+    if isinstance(items, str):
+        items = [part for part in items.replace(";", ",").split(",") if part.strip()]
+    out = {}
+    for item in items or []:
+        name, sep, amount = item.partition("=")
+        try:
+            out[name.strip()] = float(amount)
+        except ValueError:
+            sep = ""
+        if not sep or not name.strip():
+            raise ControlError(f"--attribute takes NAME=AMOUNT (e.g. density=+1.5), got {item.strip()!r}")
+    return out

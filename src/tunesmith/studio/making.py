@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tunesmith.controls.controls import Controls
+from tunesmith.controls.controls import Controls, parse_attributes
 from tunesmith.data import load_corpus
 from tunesmith.errors import TunesmithError
 from tunesmith.generation.latent import interpolate, known_attributes
@@ -45,20 +45,6 @@ class PieceView:
     @property
     def midi(self) -> Path:
         return self.files["mid"]
-
-
-def parse_attributes(text: str | None) -> dict[str, float]:
-    """'density=+1.5, pitch=-1' -> {'density': 1.5, 'pitch': -1.0} (a one-line error otherwise)."""
-    out = {}
-    for item in (text or "").replace(";", ",").split(","):
-        if not item.strip():
-            continue
-        name, _, amount = item.partition("=")
-        try:
-            out[name.strip()] = float(amount)
-        except ValueError:
-            raise TunesmithError(f"an attribute is NAME=AMOUNT, e.g. density=+1.5 (got {item.strip()!r})") from None
-    return out
 
 
 def asked_controls(values: dict[str, Any]) -> dict[str, Any]:
