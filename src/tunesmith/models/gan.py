@@ -106,8 +106,27 @@ class GANModel(nn.Module):
                                                                            device=real.device)))
         values = untrained.squeeze(-1).transpose(0, 1).flatten(1)  # [T, samples * bars]
         bias = -torch.stack([values[t].quantile(float(empty[t])) for t in range(self.tracks)])
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.broadcast(bias, 0)  # every process starts from the first one's batch
         for g in (self.generator, self.generator_ema):
             g.bar_bias.copy_(bias)
+
+    # the losses a training step backpropagates (in several processes, through DistributedDataParallel)
+    replicated_losses = ("critic_loss", "generator_loss")
+
+    def critic_loss(self, real: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """WGAN-GP's critic loss on `real` and fresh fakes (the generator not trained by it)."""
+        with torch.no_grad():
+            fake = self.judge(self.fake(real))
+        seen = self.judge(real)
+        real_score, fake_score = self.critic(seen).mean(), self.critic(fake).mean()
+        penalty = gradient_penalty(self.critic, seen, fake)
+        loss = fake_score - real_score + self.config.critic.gp_weight * penalty
+        return loss, {"gradient_penalty": penalty.detach(), "wasserstein": (real_score - fake_score).detach()}
+
+    def generator_loss(self, real: torch.Tensor) -> torch.Tensor:
+        """The generator's loss: the critic's score of fresh fakes, negated (the critic not trained by it)."""
+        return -self.critic(self.judge(self.fake(real))).mean()
 
     @torch.no_grad()
     def loss(self, batch: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
@@ -157,25 +176,20 @@ def train_step(model: GANModel, batch: torch.Tensor, optimizers: dict[str, torch
         model.start_bars(real)
     model.critic.requires_grad_(True)
     for _ in range(config.critic.steps):
-        with torch.no_grad():
-            fake = model.judge(model.fake(real))
-        seen = model.judge(real)
-        real_score, fake_score = model.critic(seen).mean(), model.critic(fake).mean()
-        penalty = gradient_penalty(model.critic, seen, fake)
-        critic_loss = fake_score - real_score + config.critic.gp_weight * penalty
+        critic_loss, figures = model.critic_loss(real)
         critic_opt.zero_grad(set_to_none=True)
         critic_loss.backward()
         critic_opt.step()
     model.critic.requires_grad_(False)
-    generator_loss = -model.critic(model.judge(model.fake(real))).mean()
+    generator_loss = model.generator_loss(real)
     generator_opt.zero_grad(set_to_none=True)
     generator_loss.backward()
     generator_opt.step()
     model.critic.requires_grad_(True)
     update_ema(model.generator_ema, model.generator, ema_decay(config.generator.ema_decay, step))
-    critic_value, wasserstein = float(critic_loss.detach()), float((real_score - fake_score).detach())
+    critic_value = float(critic_loss.detach())
     return {"loss": critic_value, "critic_loss": critic_value, "generator_loss": float(generator_loss.detach()),
-            "gradient_penalty": float(penalty.detach()), "wasserstein": wasserstein,
+            "gradient_penalty": float(figures["gradient_penalty"]), "wasserstein": float(figures["wasserstein"]),
             "generator_lr": generator_opt.param_groups[0]["lr"]}
 
 

@@ -35,6 +35,7 @@ from tunesmith.models.base import (
 from tunesmith.progress import Bar, progress_bar
 from tunesmith.runs.directory import CHECKPOINT_FILE, METRICS_FILE, load_checkpoint, save_checkpoint
 from tunesmith.training.callbacks import Callback, EarlyStopping, LoopState, Snapshot, Stateful, as_callback
+from tunesmith.training.distributed import Replicated, World, current, step_seed
 from tunesmith.training.validation import Validation, evaluate, to_device
 
 log = logging.getLogger(__name__)
@@ -94,12 +95,16 @@ def learning_rate(step: int, config: TrainConfig, total_steps: int, time_fractio
     return config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def _batches(dataset: Examples, config: TrainConfig, epoch: int, collate: Callable, skip: int) -> Iterable[tuple[int, Any]]:
-    """The epoch's batches in an order fixed by (seed, epoch); the first `skip` are passed over."""
+def _batches(dataset: Examples, config: TrainConfig, epoch: int, collate: Callable, skip: int,
+             world: World) -> Iterable[tuple[int, Any]]:
+    """The epoch's global batches in an order fixed by (seed, epoch), whatever the number of processes; the
+    first `skip` are passed over. Each process takes its share of each (a last batch too small to share is
+    left out when there are several)."""
     order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(config.seed * 100_003 + epoch))
     for i, start in enumerate(range(0, len(order), config.batch_size)):
-        if i >= skip:
-            yield i, collate([dataset[int(j)] for j in order[start:start + config.batch_size]])
+        batch = order[start:start + config.batch_size]
+        if i >= skip and len(batch) >= world.size:
+            yield i, collate([dataset[int(j)] for j in world.share(batch)])
 
 
 def default_optimizers(model: torch.nn.Module, config: TrainConfig) -> dict[str, torch.optim.Optimizer]:
@@ -132,22 +137,27 @@ def fit(model: torch.nn.Module, train_data: Examples, valid_data: Examples | Non
     `train_step` replaces the loop's step (the GAN's); the model then chooses its optimizers (`OwnOptimizers`).
     `callbacks` are `Callback`s, or functions (step, record) called after each step; one with state of its
     own (`Stateful`) has it checkpointed and given back on resume.
+
+    In a process group (torch.distributed started: training/distributed.py) each process trains on its share
+    of every batch of `batch_size` examples, and the first one alone writes to run_dir.
     """
-    run_dir, device = Path(run_dir), torch.device(device)
+    run_dir, device, world = Path(run_dir), torch.device(device), current()
     run_dir.mkdir(parents=True, exist_ok=True)
     if len(train_data) == 0:
         raise TunesmithError("no training examples: the corpus pieces are shorter than one training window")
+    if config.batch_size < world.size:
+        raise TunesmithError(f"a batch of {config.batch_size} examples cannot be shared by {world.size} processes")
     torch.manual_seed(config.seed)
     model.to(device).train()
     session = _Session(model, train_data, config, run_dir, device, collate or default_collate, train_step,
-                       [as_callback(cb) for cb in callbacks])
+                       [as_callback(cb) for cb in callbacks], world)
     session.start(resume)
     validation = Validation(model, valid_data, session.state, run_dir, every=config.valid_every,
-                            batch_size=config.batch_size, device=device, collate=session.collate)
+                            batch_size=config.batch_size, device=device, collate=session.collate, world=world)
     jobs: list[Callback] = [validation, EarlyStopping(session.state, config.patience)]
-    if isinstance(model, TrainingSnapshot):
+    if isinstance(model, TrainingSnapshot) and world.main:
         jobs.insert(0, Snapshot(model, run_dir, config.snapshot_every))
-    with progress_bar(session.total_steps, "training", enabled=progress, unit="steps") as bar:
+    with progress_bar(session.total_steps, "training", enabled=progress and world.main, unit="steps") as bar:
         bar.advance(session.state.step)
         stopped = session.run([_ProgressReport(bar, session.clock), *jobs])
     state = session.state
@@ -232,10 +242,13 @@ class _Session:
     """One call of `fit`: the model, its data and optimizers, the loop's counters and clock, the callbacks."""
 
     def __init__(self, model: torch.nn.Module, train_data: Examples, config: TrainConfig, run_dir: Path,
-                 device: torch.device, collate: Callable, train_step: TrainStep | None, callbacks: list[Callback]):
+                 device: torch.device, collate: Callable, train_step: TrainStep | None, callbacks: list[Callback],
+                 world: World):
         self.model, self.train_data, self.config = model, train_data, config
-        self.run_dir, self.device, self.collate = run_dir, device, collate
+        self.run_dir, self.device, self.collate, self.world = run_dir, device, collate, world
         self.step_fn, self.optimizers = _step_and_optimizers(model, config, train_step)
+        # what the step trains: in several processes, the network whose losses average their gradients
+        self.trained: Any = Replicated(model, device) if world.several else model
         self.total_steps = config.max_steps or config.epochs * math.ceil(len(train_data) / config.batch_size)
         self.callbacks = callbacks
         # callbacks that keep state of their own (a weight average) have it checkpointed and restored with the run's
@@ -250,13 +263,15 @@ class _Session:
         if resume and (self.run_dir / CHECKPOINT_FILE).exists():
             self._resume()
         else:
-            if resume:
+            if resume and self.world.main:
                 log.warning("%s has no checkpoint (it was stopped before the first one): training from the start",
                             self.run_dir)
-            if self.metrics.exists():
+            if self.metrics.exists() and self.world.main:
                 self.metrics.unlink()
-        for stale in self.run_dir.glob(".*.tmp"):  # an atomic write a kill cut short (fileio.atomic_path's name)
-            stale.unlink()
+        if self.world.main:
+            for stale in self.run_dir.glob(".*.tmp"):  # an atomic write a kill cut short (fileio.atomic_path's name)
+                stale.unlink()
+        self.world.wait()  # no process starts before the run's files are in order
         self.clock.start(self.state.elapsed)
 
     def _resume(self) -> None:
@@ -264,11 +279,16 @@ class _Session:
         self.state = LoopState.saved(load_checkpoint(self.run_dir, self.model, self.optimizers, saved))
         for key, cb in self.stateful.items():
             cb.load_state_tensors({k[len(key) + 1:]: v for k, v in saved.items() if k.startswith(key + ".")})
-        _truncate_metrics(self.metrics, self.state.step, self.state.metrics_bytes)
+        if self.world.main:
+            _truncate_metrics(self.metrics, self.state.step, self.state.metrics_bytes)
         log.info("resuming at step %d (epoch %d)", self.state.step, self.state.epoch)
 
     def checkpoint(self) -> None:
-        """Save everything a resumed run needs (tunesmith.runs.directory.save_checkpoint)."""
+        """Save everything a resumed run needs (tunesmith.runs.directory.save_checkpoint): the first process's
+        (the others hold the same weights, optimizer moments and counters)."""
+        self.world.settle(self.model)
+        if not self.world.main:
+            return
         self.state.elapsed = self.clock.elapsed()
         self.state.metrics_bytes = self.metrics.stat().st_size if self.metrics.exists() else 0
         kept = {f"{key}.{k}": v for key, cb in self.stateful.items() for k, v in cb.state_tensors().items()}
@@ -282,6 +302,7 @@ class _Session:
         for cb in self.callbacks:
             cb.on_train_end(self.state.step)
         self.checkpoint()
+        self.world.wait()
         return stopped
 
     def _epochs(self) -> str:
@@ -289,7 +310,8 @@ class _Session:
         while state.step < self.total_steps:
             if isinstance(self.train_data, EpochDataset):
                 self.train_data.set_epoch(state.epoch)
-            for i, batch in _batches(self.train_data, self.config, state.epoch, self.collate, state.batch_in_epoch):
+            for i, batch in _batches(self.train_data, self.config, state.epoch, self.collate, state.batch_in_epoch,
+                                     self.world):
                 stopped = self._step(i, batch)
                 if stopped:
                     return stopped
@@ -312,11 +334,14 @@ class _Session:
         for opt in self.optimizers.values():
             for group in opt.param_groups:
                 group["lr"] = lr
-        stats = self.step_fn(self.model, batch, self.optimizers, state.step)
+        if self.world.several:
+            torch.manual_seed(step_seed(config.seed, state.step, self.world.rank))
+        stats, over_time = self.world.agree(self.step_fn(self.trained, batch, self.optimizers, state.step),
+                                            self.clock.over())
         state.step += 1
         state.batch_in_epoch = i + 1
         record = {"step": state.step, "epoch": state.epoch, "lr": lr, **stats}
-        if state.step % config.log_every == 0 or state.step == 1:
+        if (state.step % config.log_every == 0 or state.step == 1) and self.world.main:
             append_jsonl(self.metrics, record)
         for cb in self.callbacks:
             cb.on_step(state.step, record)
@@ -324,7 +349,7 @@ class _Session:
             self.checkpoint()
         if state.step >= self.total_steps:
             return "max steps"
-        if self.clock.over():
+        if over_time:
             return "time limit"
         return self._asked_to_stop()
 

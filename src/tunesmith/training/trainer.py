@@ -18,6 +18,7 @@ from tunesmith.fileio import write_json_atomic
 from tunesmith.models import Family, config_from_dict, config_to_dict, get_family
 from tunesmith.representations import Representation, representation_from_dict
 from tunesmith.runs import SPLIT_FILE, read_config, resolve_device, write_config
+from tunesmith.training.distributed import World, joined
 from tunesmith.training.loop import FitResult, TrainConfig, fit
 
 log = logging.getLogger(__name__)
@@ -50,10 +51,11 @@ def apply_settings(values: dict[str, dict[str, Any]], settings: list[str]) -> di
 
 def _settings(model: str, out: Path, resume: bool, config_file: Path | None,
               training_overrides: dict[str, Any] | None,
-              representation_overrides: dict[str, Any] | None) -> tuple[Family, dict[str, dict[str, Any]], dict[str, Any] | None]:
+              representation_overrides: dict[str, Any] | None, new_here: bool = True) -> tuple[Family, dict[str, dict[str, Any]], dict[str, Any] | None]:
     """The family, its settings by section (model, training, representation) and, when resuming, the corpus
     the run was trained on: a resumed run's own settings (training overrides still apply), else the
-    family's defaults, then the config file, then the overrides."""
+    family's defaults, then the config file, then the overrides. `new_here`: a new run is started here (not
+    by another process of the same launch), so `out` must not hold one yet."""
     if resume:
         saved = read_config(out)
         family = get_family(saved["family"])
@@ -62,7 +64,7 @@ def _settings(model: str, out: Path, resume: bool, config_file: Path | None,
         return family, {"model": saved["model"], "representation": saved["representation"],
                         "training": {**saved["training"], **(training_overrides or {})}}, saved["corpus"]
     family = get_family(model)
-    if out.exists() and (out / "config.json").exists():
+    if new_here and out.exists() and (out / "config.json").exists():
         raise TunesmithError(f"{out} already holds a run: use --resume to continue it, or another --out")
     sections = read_config_file(config_file)
     return family, {"model": sections.get("model", {}),
@@ -94,11 +96,23 @@ def train(model: str, corpus: str, out: Path, *, config_file: Path | None = None
           representation_overrides: dict[str, Any] | None = None, device: str = "cpu", resume: bool = False,
           limit: int | None = None, progress: bool = True, read_limits: ReadLimits = DEFAULT_LIMITS) -> FitResult:
     """Train a `model` family on `corpus` into the run directory `out` (or resume it); the corpus's files are
-    read within `read_limits`."""
-    out = Path(out)
-    dev = resolve_device(device)
+    read within `read_limits`. Started by torch's launcher (`--nproc`, torchrun), the process joins the
+    others and trains its share (training/distributed.py)."""
+    with joined(resolve_device(device)) as (world, dev):
+        return _train(model, corpus, Path(out), world, dev, config_file=config_file,
+                      training_overrides=training_overrides, model_overrides=model_overrides,
+                      representation_overrides=representation_overrides, resume=resume, limit=limit,
+                      progress=progress, read_limits=read_limits)
+
+
+def _train(model: str, corpus: str, out: Path, world: World, dev: torch.device, *, config_file: Path | None,
+           training_overrides: dict[str, Any] | None, model_overrides: dict[str, Any] | None,
+           representation_overrides: dict[str, Any] | None, resume: bool, limit: int | None, progress: bool,
+           read_limits: ReadLimits) -> FitResult:
+    if not world.main:
+        progress = False
     family, sections, saved_corpus = _settings(model, out, resume, config_file, training_overrides,
-                                               representation_overrides)
+                                               representation_overrides, world.main)
     if saved_corpus is not None:  # the corpus the run was started on, read within the same limits
         corpus, limit = saved_corpus["source"], saved_corpus.get("limit")
         read_limits = merged_limits(saved_corpus.get("read_limits") or {}, read_limits)
@@ -108,8 +122,12 @@ def train(model: str, corpus: str, out: Path, *, config_file: Path | None = None
 
     loaded = load_corpus(corpus, limit=limit, progress=progress, limits=read_limits)
     splits = split_pieces(loaded.pieces)
-    representation = representation_from_dict(sections["representation"], out if resume else None)
-    if not resume:
+    if resume or not world.main:  # a new run's representation is fitted by the first process; the others read it
+        world.wait()
+        saved = sections["representation"] if resume else read_config(out)["representation"]
+        representation = representation_from_dict(saved, out)
+    else:
+        representation = representation_from_dict(sections["representation"], None)
         representation.fit(family.fit_pieces(splits["train"], model_config) if family.fit_pieces else splits["train"])
     seed = train_config.seed
     train_data = family.make_dataset(splits["train"], representation, model_config, seed, train=True,
@@ -119,9 +137,12 @@ def train(model: str, corpus: str, out: Path, *, config_file: Path | None = None
     log.info("%s: %d parameters, %d training / %d validation examples", family.name,
              sum(p.numel() for p in network.parameters()), len(train_data), len(valid_data))
 
-    write_run_start(out, family, model_config, representation, train_config,
-                    {"source": str(corpus), "limit": limit, "pieces": len(loaded.pieces),
-                     "rejected": len(loaded.rejected), "read_limits": changed_limits(read_limits)},
-                    {k: [p.source or p.name for p in v] for k, v in splits.items()})
+    if world.main:
+        write_run_start(out, family, model_config, representation, train_config,
+                        {"source": str(corpus), "limit": limit, "pieces": len(loaded.pieces),
+                         "rejected": len(loaded.rejected), "read_limits": changed_limits(read_limits)},
+                        {k: [p.source or p.name for p in v] for k, v in splits.items()})
+        if not resume:
+            world.wait()  # the others read the representation it wrote
     return fit(network, train_data, valid_data, train_config, out, collate=family.collate, device=dev,
                resume=resume, progress=progress, train_step=family.train_step)
