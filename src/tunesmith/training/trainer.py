@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import tomllib
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from tunesmith.fileio import write_json_atomic
 from tunesmith.models import Family, config_from_dict, config_to_dict, get_family
 from tunesmith.representations import Representation, representation_from_dict
 from tunesmith.runs import SPLIT_FILE, read_config, resolve_device, write_config
+from tunesmith.training.callbacks import Callback
 from tunesmith.training.distributed import World, joined
 from tunesmith.training.loop import FitResult, TrainConfig, fit
 
@@ -94,21 +96,22 @@ def write_run_start(out: Path, family: Family, model_config: Any, representation
 def train(model: str, corpus: str, out: Path, *, config_file: Path | None = None,
           training_overrides: dict[str, Any] | None = None, model_overrides: dict[str, Any] | None = None,
           representation_overrides: dict[str, Any] | None = None, device: str = "cpu", resume: bool = False,
-          limit: int | None = None, progress: bool = True, read_limits: ReadLimits = DEFAULT_LIMITS) -> FitResult:
+          limit: int | None = None, progress: bool = True, read_limits: ReadLimits = DEFAULT_LIMITS,
+          callbacks: Iterable[Callback | Callable[[int, dict], None]] = ()) -> FitResult:
     """Train a `model` family on `corpus` into the run directory `out` (or resume it); the corpus's files are
-    read within `read_limits`. Started by torch's launcher (`--nproc`, torchrun), the process joins the
+    read within `read_limits`; `callbacks` are the training loop's (`fit`). Started by torch's launcher (`--nproc`, torchrun), the process joins the
     others and trains its share (training/distributed.py)."""
     with joined(resolve_device(device)) as (world, dev):
         return _train(model, corpus, Path(out), world, dev, config_file=config_file,
                       training_overrides=training_overrides, model_overrides=model_overrides,
                       representation_overrides=representation_overrides, resume=resume, limit=limit,
-                      progress=progress, read_limits=read_limits)
+                      progress=progress, read_limits=read_limits, callbacks=callbacks)
 
 
 def _train(model: str, corpus: str, out: Path, world: World, dev: torch.device, *, config_file: Path | None,
            training_overrides: dict[str, Any] | None, model_overrides: dict[str, Any] | None,
            representation_overrides: dict[str, Any] | None, resume: bool, limit: int | None, progress: bool,
-           read_limits: ReadLimits) -> FitResult:
+           read_limits: ReadLimits, callbacks: Iterable[Callback | Callable[[int, dict], None]]) -> FitResult:
     if not world.main:
         progress = False
     family, sections, saved_corpus = _settings(model, out, resume, config_file, training_overrides,
@@ -145,4 +148,4 @@ def _train(model: str, corpus: str, out: Path, world: World, dev: torch.device, 
         if not resume:
             world.wait()  # the others read the representation it wrote
     return fit(network, train_data, valid_data, train_config, out, collate=family.collate, device=dev,
-               resume=resume, progress=progress, train_step=family.train_step)
+               resume=resume, progress=progress, train_step=family.train_step, callbacks=callbacks)
