@@ -7,6 +7,8 @@ fill-in-the-middle (see representations/conditioning.py).
 
 from __future__ import annotations
 
+from typing import Protocol, cast
+
 import numpy as np
 import torch
 from torch.utils.data import Dataset
@@ -15,6 +17,33 @@ from tunesmith.representations.conditioning import fim_window
 from tunesmith.representations.tokens import TokenRepresentation
 
 INFILL_RATE = 0.5  # share of training windows reordered for infilling
+
+
+class Sequences(Protocol):
+    """Token sequences read when needed (a token store's): how many, each one's length, and each one."""
+
+    def __len__(self) -> int: ...
+
+    def length(self, k: int) -> int: ...
+
+    def __getitem__(self, k: int) -> np.ndarray: ...
+
+
+class _Framed:
+    """The non-empty `sequences` as [BOS] + ids + [EOS], made when one is read."""
+
+    def __init__(self, sequences: Sequences, bos: int, eos: int):
+        self.source, self.bos, self.eos = sequences, bos, eos
+        raw = [sequences.length(k) for k in range(len(sequences))]
+        self.kept = [k for k, n in enumerate(raw) if n]
+        self.lengths = [raw[k] + 2 for k in self.kept]
+
+    def __len__(self) -> int:
+        return len(self.kept)
+
+    def __getitem__(self, k: int) -> np.ndarray:
+        ids = np.asarray(self.source[self.kept[k]], dtype=np.int64)
+        return np.concatenate([[self.bos], ids, [self.eos]])
 
 
 class TokenWindows(Dataset):
@@ -26,7 +55,7 @@ class TokenWindows(Dataset):
     `infill` reorders a share of the windows for fill-in-the-middle (training only).
     """
 
-    def __init__(self, sequences: list[list[int]], representation: TokenRepresentation, window: int,
+    def __init__(self, sequences: list[list[int]] | Sequences, representation: TokenRepresentation, window: int,
                  transpose: bool = False, seed: int = 0, stride: int | None = None,
                  heads: list[list[int]] | None = None, infill: bool = False):
         self.rep, self.window, self.transpose, self.seed = representation, window, transpose, seed
@@ -35,19 +64,24 @@ class TokenWindows(Dataset):
         bos, eos = representation.bos_id, representation.eos_id
         stride = stride or max(1, window // 2)
         self.index: list[tuple[int, int]] = []
+        self.sequences: list[np.ndarray] | _Framed
         if heads is None:
             self.heads = None
-            self.sequences = [np.asarray([bos, *s, eos], dtype=np.int64) for s in sequences if len(s)]
-            for k, seq in enumerate(self.sequences):
-                starts = range(0, max(1, len(seq) - window), stride)
-                self.index.extend((k, s) for s in starts)
+            if isinstance(sequences, list):
+                self.sequences = [np.asarray([bos, *s, eos], dtype=np.int64) for s in sequences if len(s)]
+                lengths = [len(seq) for seq in self.sequences]
+            else:  # a store's: framed when read
+                self.sequences = _Framed(sequences, bos, eos)
+                lengths = self.sequences.lengths
+            for k, length in enumerate(lengths):
+                self.index.extend((k, s) for s in range(0, max(1, length - window), stride))
         else:
-            kept = [(h, s) for h, s in zip(heads, sequences, strict=True) if len(s)]
+            kept = [(h, s) for h, s in zip(heads, cast(list, sequences), strict=True) if len(s)]
             self.heads = [np.asarray([bos, *h], dtype=np.int64) for h, _ in kept]
             self.sequences = [np.asarray([*s, eos], dtype=np.int64) for _, s in kept]
             for k, seq in enumerate(self.sequences):
                 self.index.extend((k, s) for s in self._bar_starts(seq, window - len(self.heads[k]), stride))
-        self.shifts = [self._allowed_shifts(seq) for seq in self.sequences] if transpose else None
+        self.shifts: dict[int, list[int]] | None = {} if transpose else None  # each piece's, when first read
 
     def _bar_starts(self, seq: np.ndarray, room: int, stride: int) -> list[int]:
         """Window starts on bar lines, about `stride` tokens apart, the last one reaching the end."""
@@ -92,6 +126,8 @@ class TokenWindows(Dataset):
             else:
                 ids = np.concatenate([head, self.sequences[k][start:start + self.window + 1 - len(head)]])
         if self.shifts is not None:
+            if k not in self.shifts:
+                self.shifts[k] = self._allowed_shifts(self.sequences[k])
             shift = int(rng.choice(self.shifts[k]))
             if shift:
                 ids = self.rep.transpose_table(shift)[ids]

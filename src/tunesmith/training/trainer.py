@@ -18,6 +18,8 @@ from tunesmith.errors import TunesmithError
 from tunesmith.fileio import write_json_atomic
 from tunesmith.models import Family, config_from_dict, config_to_dict, get_family
 from tunesmith.representations import Representation, representation_from_dict
+from tunesmith.representations.store import StoredSequences, TokenStore, is_store
+from tunesmith.representations.windows import TokenWindows
 from tunesmith.runs import SPLIT_FILE, read_config, resolve_device, write_config
 from tunesmith.training.callbacks import Callback
 from tunesmith.training.distributed import World, joined
@@ -97,7 +99,7 @@ def train(model: str, corpus: str, out: Path, *, config_file: Path | None = None
           training_overrides: dict[str, Any] | None = None, model_overrides: dict[str, Any] | None = None,
           representation_overrides: dict[str, Any] | None = None, device: str = "cpu", resume: bool = False,
           limit: int | None = None, progress: bool = True, read_limits: ReadLimits = DEFAULT_LIMITS,
-          callbacks: Iterable[Callback | Callable[[int, dict], None]] = ()) -> FitResult:
+          callbacks: Iterable[Callback | Callable[[int, dict[str, Any]], None]] = ()) -> FitResult:
     """Train a `model` family on `corpus` into the run directory `out` (or resume it); the corpus's files are
     read within `read_limits`; `callbacks` are the training loop's (`fit`). Started by torch's launcher (`--nproc`, torchrun), the process joins the
     others and trains its share (training/distributed.py)."""
@@ -111,7 +113,7 @@ def train(model: str, corpus: str, out: Path, *, config_file: Path | None = None
 def _train(model: str, corpus: str, out: Path, world: World, dev: torch.device, *, config_file: Path | None,
            training_overrides: dict[str, Any] | None, model_overrides: dict[str, Any] | None,
            representation_overrides: dict[str, Any] | None, resume: bool, limit: int | None, progress: bool,
-           read_limits: ReadLimits, callbacks: Iterable[Callback | Callable[[int, dict], None]]) -> FitResult:
+           read_limits: ReadLimits, callbacks: Iterable[Callback | Callable[[int, dict[str, Any]], None]]) -> FitResult:
     if not world.main:
         progress = False
     family, sections, saved_corpus = _settings(model, out, resume, config_file, training_overrides,
@@ -123,6 +125,9 @@ def _train(model: str, corpus: str, out: Path, world: World, dev: torch.device, 
     train_config = config_from_dict(TrainConfig, sections["training"], "training")
     torch.manual_seed(train_config.seed)
 
+    if is_store(corpus):
+        return _train_from_store(family, sections, TokenStore(Path(corpus)), model_config, train_config, out, world,
+                                 dev, resume=resume, progress=progress, callbacks=callbacks)
     loaded = load_corpus(corpus, limit=limit, progress=progress, limits=read_limits)
     splits = split_pieces(loaded.pieces)
     if resume or not world.main:  # a new run's representation is fitted by the first process; the others read it
@@ -147,5 +152,32 @@ def _train(model: str, corpus: str, out: Path, world: World, dev: torch.device, 
                         {k: [p.source or p.name for p in v] for k, v in splits.items()})
         if not resume:
             world.wait()  # the others read the representation it wrote
+    return fit(network, train_data, valid_data, train_config, out, collate=family.collate, device=dev,
+               resume=resume, progress=progress, train_step=family.train_step, callbacks=callbacks)
+
+
+def _train_from_store(family: Family, sections: dict[str, dict[str, Any]], store: TokenStore, model_config: Any,
+                      train_config: TrainConfig, out: Path, world: World, dev: torch.device, *, resume: bool,
+                      progress: bool, callbacks: Iterable[Callback | Callable[[int, dict[str, Any]], None]]
+                      ) -> FitResult:
+    """Train a token family on a token store (representations/store.py): its representation, its windows read
+    from the memory-mapped shards as training draws them."""
+    if family.representation.get("kind") != "tokens":
+        raise TunesmithError(f"a token store trains the token families (rnn, transformer), not {family.name}: "
+                             "train it on the folder")
+    representation = representation_from_dict(sections["representation"], out) if resume else store.representation()
+    splits = store.split()
+    window, seed = model_config.window, train_config.seed
+    train_data = TokenWindows(StoredSequences(store, splits["train"]), representation, window,
+                              transpose=train_config.augment, seed=seed)
+    valid_data = TokenWindows(StoredSequences(store, splits["valid"]), representation, window, seed=seed)
+    network = family.build_model(model_config, representation)
+    if world.main:
+        names = store.names()
+        write_run_start(out, family, model_config, representation, train_config,
+                        {"source": str(store.path), "store": True, "pieces": len(store),
+                         "rejected": len(store.rejected())},
+                        {k: [names[i] for i in v] for k, v in splits.items()})
+    world.wait()
     return fit(network, train_data, valid_data, train_config, out, collate=family.collate, device=dev,
                resume=resume, progress=progress, train_step=family.train_step, callbacks=callbacks)
