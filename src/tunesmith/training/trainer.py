@@ -19,6 +19,7 @@ from tunesmith.fileio import write_json_atomic
 from tunesmith.models import Family, config_from_dict, config_to_dict, get_family
 from tunesmith.representations import Representation, representation_from_dict
 from tunesmith.representations.store import StoredSequences, TokenStore, is_store
+from tunesmith.representations.tokens import TokenRepresentation
 from tunesmith.representations.windows import TokenWindows
 from tunesmith.runs import SPLIT_FILE, read_config, resolve_device, write_config
 from tunesmith.training.callbacks import Callback
@@ -165,7 +166,8 @@ def _train_from_store(family: Family, sections: dict[str, dict[str, Any]], store
     if family.representation.get("kind") != "tokens":
         raise TunesmithError(f"a token store trains the token families (rnn, transformer), not {family.name}: "
                              "train it on the folder")
-    representation = representation_from_dict(sections["representation"], out) if resume else store.representation()
+    representation = (TokenRepresentation.from_dict(sections["representation"], out) if resume
+                      else store.representation())
     splits = store.split()
     window, seed = model_config.window, train_config.seed
     train_data = TokenWindows(StoredSequences(store, splits["train"]), representation, window,
