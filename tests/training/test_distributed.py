@@ -80,3 +80,10 @@ def test_each_process_and_step_draws_its_own_noise():
     seeds = {step_seed(3, step, rank) for step in range(100) for rank in range(8)}
     assert len(seeds) == 800
     assert step_seed(3, 5, 1) == step_seed(3, 5, 1) != step_seed(4, 5, 1)
+
+
+def test_the_same_seed_and_number_of_processes_give_the_same_run(tmp_path, chorales):
+    first = distributed.launch(2, train_and_fingerprint, (job("transformer", tmp_path / "a", steps=4),))
+    again = distributed.launch(2, train_and_fingerprint, (job("transformer", tmp_path / "b", steps=4),))
+    assert first[0] == again[0]
+    assert losses(tmp_path / "a") == losses(tmp_path / "b")

@@ -261,6 +261,10 @@ class TokenStore:
         shard, k = self._where(piece)
         return int(self.offsets[shard][k + 1] - self.offsets[shard][k])
 
+    def lengths(self) -> np.ndarray:
+        """The token count of every piece, in piece order."""
+        return np.concatenate([np.diff(o) for o in self.offsets] or [np.zeros(0, np.int64)])
+
     def __getitem__(self, piece: int) -> np.ndarray:
         """The token ids of piece number `piece` (a view of the memory map)."""
         shard, k = self._where(piece)
@@ -297,8 +301,9 @@ class StoredSequences:
     def __getitem__(self, k: int) -> np.ndarray:
         return self.store[self.pieces[k]]
 
-    def length(self, k: int) -> int:
-        return self.store.length(self.pieces[k])
+    def lengths(self) -> np.ndarray:
+        """Every sequence's length (from the offsets alone)."""
+        return self.store.lengths()[np.asarray(self.pieces, dtype=np.int64)]
 
 
 __all__ = ["STORE_FILE", "BuildReport", "StoredSequences", "TokenStore", "build_store", "is_store", "join_stores",

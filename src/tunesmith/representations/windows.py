@@ -20,13 +20,22 @@ INFILL_RATE = 0.5  # share of training windows reordered for infilling
 
 
 class Sequences(Protocol):
-    """Token sequences read when needed (a token store's): how many, each one's length, and each one."""
+    """Token sequences read when needed (a token store's): how many, their lengths, and each one."""
 
     def __len__(self) -> int: ...
 
-    def length(self, k: int) -> int: ...
+    def lengths(self) -> np.ndarray: ...
 
     def __getitem__(self, k: int) -> np.ndarray: ...
+
+
+def _window_starts(lengths: np.ndarray, window: int, stride: int) -> np.ndarray:
+    """(sequence, start) of every window, [n, 2]: starts 0, stride, ... below max(1, length - window)."""
+    counts = -(-np.maximum(lengths - window, 1) // stride)
+    first = np.cumsum(counts) - counts
+    total = int(counts.sum())
+    sequence = np.repeat(np.arange(len(lengths)), counts)
+    return np.stack([sequence, (np.arange(total) - np.repeat(first, counts)) * stride], axis=1)
 
 
 class _Framed:
@@ -34,9 +43,9 @@ class _Framed:
 
     def __init__(self, sequences: Sequences, bos: int, eos: int):
         self.source, self.bos, self.eos = sequences, bos, eos
-        raw = [sequences.length(k) for k in range(len(sequences))]
-        self.kept = [k for k, n in enumerate(raw) if n]
-        self.lengths = [raw[k] + 2 for k in self.kept]
+        raw = np.asarray(sequences.lengths(), dtype=np.int64)
+        self.kept = np.flatnonzero(raw).tolist()
+        self.lengths = (raw[raw > 0] + 2).tolist()
 
     def __len__(self) -> int:
         return len(self.kept)
@@ -63,7 +72,7 @@ class TokenWindows(Dataset):
         self.infill = infill
         bos, eos = representation.bos_id, representation.eos_id
         stride = stride or max(1, window // 2)
-        self.index: list[tuple[int, int]] = []
+        self.index: list[tuple[int, int]] | np.ndarray = []
         self.sequences: list[np.ndarray] | _Framed
         if heads is None:
             self.heads = None
@@ -73,14 +82,13 @@ class TokenWindows(Dataset):
             else:  # a store's: framed when read
                 self.sequences = _Framed(sequences, bos, eos)
                 lengths = self.sequences.lengths
-            for k, length in enumerate(lengths):
-                self.index.extend((k, s) for s in range(0, max(1, length - window), stride))
+            self.index = _window_starts(np.asarray(lengths, dtype=np.int64), window, stride)
         else:
             kept = [(h, s) for h, s in zip(heads, cast(list, sequences), strict=True) if len(s)]
             self.heads = [np.asarray([bos, *h], dtype=np.int64) for h, _ in kept]
             self.sequences = [np.asarray([*s, eos], dtype=np.int64) for _, s in kept]
-            for k, seq in enumerate(self.sequences):
-                self.index.extend((k, s) for s in self._bar_starts(seq, window - len(self.heads[k]), stride))
+            self.index = [(k, s) for k, seq in enumerate(self.sequences)
+                          for s in self._bar_starts(seq, window - len(self.heads[k]), stride)]
         self.shifts: dict[int, list[int]] | None = {} if transpose else None  # each piece's, when first read
 
     def _bar_starts(self, seq: np.ndarray, room: int, stride: int) -> list[int]:
@@ -111,7 +119,7 @@ class TokenWindows(Dataset):
         return len(self.index)
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        k, start = self.index[i]
+        k, start = (int(v) for v in self.index[i])
         rng = np.random.default_rng((self.seed, self.epoch, i))
         if self.heads is None:
             ids = self.sequences[k][start:start + self.window + 1]

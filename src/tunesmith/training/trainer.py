@@ -174,12 +174,9 @@ def _train_from_store(family: Family, sections: dict[str, dict[str, Any]], store
                               transpose=train_config.augment, seed=seed)
     valid_data = TokenWindows(StoredSequences(store, splits["valid"]), representation, window, seed=seed)
     network = family.build_model(model_config, representation)
-    if world.main:
-        names = store.names()
+    if world.main:  # the split is the store's own (each shard's splits.npy)
         write_run_start(out, family, model_config, representation, train_config,
-                        {"source": str(store.path), "store": True, "pieces": len(store),
-                         "rejected": len(store.rejected())},
-                        {k: [names[i] for i in v] for k, v in splits.items()})
+                        {"source": str(store.path), "store": True, "pieces": len(store)})
     world.wait()
     return fit(network, train_data, valid_data, train_config, out, collate=family.collate, device=dev,
                resume=resume, progress=progress, train_step=family.train_step, callbacks=callbacks)
