@@ -32,6 +32,9 @@ def test_a_store_reads_back_what_its_representation_encodes(tiny_corpus, tmp_pat
         assert store.length(number) == len(store[number])
     split = store.split()
     assert sorted(sum(split.values(), [])) == list(range(12)) or split["valid"] == split["train"]
+    (tmp_path / "store" / "index.npz").unlink()  # opened shard by shard, the same store
+    alone = TokenStore(tmp_path / "store")
+    assert alone.split() == split and [alone[i].tolist() for i in range(12)] == [store[i].tolist() for i in range(12)]
 
 
 def test_a_killed_build_resumes_and_new_files_only_are_encoded(tiny_corpus, tmp_path, monkeypatch):
@@ -60,7 +63,7 @@ def test_a_killed_build_resumes_and_new_files_only_are_encoded(tiny_corpus, tmp_
     report = built(source, tmp_path / "store")
     assert (report.kept, report.encoded, report.shards, len(report.rejected)) == (12, 2, 1, 1)
     store = TokenStore(tmp_path / "store")
-    assert len(store) == 13 and "new.mid" in store.names()
+    assert len(store) == 13 and "new.mid" in store.names() and len(store.lengths()) == 13
     assert [name for name, _ in store.rejected()] == ["broken.mid"]
     assert built(source, tmp_path / "store").encoded == 0
 

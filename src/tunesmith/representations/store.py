@@ -37,7 +37,7 @@ from tunesmith.data.limits import DEFAULT_LIMITS, ReadLimits
 from tunesmith.data.safe import Rejected, read_pieces
 from tunesmith.data.splits import split_of
 from tunesmith.errors import TunesmithError
-from tunesmith.fileio import fsync_folder, write_json_atomic
+from tunesmith.fileio import atomic_path, fsync_folder, write_json_atomic
 from tunesmith.piece import Piece
 from tunesmith.progress import progress_bar
 from tunesmith.representations.tokens import TokenRepresentation
@@ -45,6 +45,7 @@ from tunesmith.representations.tokens import TokenRepresentation
 log = logging.getLogger(__name__)
 
 STORE_FILE = "store.json"
+INDEX_FILE = "index.npz"
 FORMAT = 1
 SHARD_SIZE = 1000  # files a shard holds
 SPLITS = ("train", "valid", "test")  # splits.npy's codes
@@ -101,6 +102,7 @@ def build_store(source: Path, store: Path, *, representation: dict[str, Any] | N
             number += 1
             report.shards += 1
             bar.advance(len(chunk))
+    write_index(store)
     return report
 
 
@@ -229,7 +231,36 @@ def join_stores(parts: list[Path], store: Path) -> int:
             shutil.move(str(folder), store / folder.name)
             moved += 1
     fsync_folder(store)
+    write_index(store)
     return moved
+
+
+def write_index(store: Path) -> None:
+    """index.npz: every shard's name, offsets and split codes in one file, so that opening the store is one read
+    (a store whose shards changed since, e.g. a build killed before its end, is opened shard by shard)."""
+    folders = _shard_folders(store)
+    offsets = [np.load(f / "offsets.npy") for f in folders]
+    with atomic_path(Path(store) / INDEX_FILE) as tmp, open(tmp, "wb") as f:
+        np.savez(f, names=np.asarray([f.name for f in folders], dtype=str),
+                 counts=np.asarray([len(o) - 1 for o in offsets], dtype=np.int64),
+                 offsets=np.concatenate(offsets or [np.zeros(0, np.int64)]),
+                 codes=np.concatenate([np.load(f / "splits.npy") for f in folders] or [np.zeros(0, np.uint8)]))
+
+
+def _read_index(store: Path, names: list[str]) -> tuple[list[np.ndarray], np.ndarray] | None:
+    """(each shard's offsets, every piece's split code) from index.npz, if it lists exactly the shards `names`."""
+    path = store / INDEX_FILE
+    if not path.exists():
+        return None
+    try:
+        with np.load(path) as index:
+            if index["names"].tolist() != names:
+                return None
+            ends = np.cumsum(index["counts"] + 1)
+            return np.split(index["offsets"], ends[:-1]), index["codes"]
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("%s is damaged (%s): the store is opened shard by shard", path, exc)
+        return None
 
 
 # ---------- reading ----------
@@ -242,7 +273,12 @@ class TokenStore:
         self.path = Path(store)
         self.values = read_store(self.path)
         self.folders = _shard_folders(self.path)
-        self.offsets = [np.load(f / "offsets.npy", mmap_mode="r") for f in self.folders]
+        index = _read_index(self.path, [f.name for f in self.folders])
+        if index is not None:  # one read for the whole store
+            self.offsets, self.codes = index
+        else:
+            self.offsets = [np.load(f / "offsets.npy", mmap_mode="r") for f in self.folders]
+            self.codes = np.concatenate([np.load(f / "splits.npy") for f in self.folders] or [np.zeros(0, np.uint8)])
         self._tokens: dict[int, np.ndarray] = {}
         counts = np.asarray([len(o) - 1 for o in self.offsets], dtype=np.int64)
         self.first = np.concatenate([[0], np.cumsum(counts)])  # piece number of each shard's first piece
@@ -279,8 +315,7 @@ class TokenStore:
     def split(self) -> dict[str, list[int]]:
         """Piece numbers by split, as `split_pieces` splits a folder's pieces (by a hash of each name, kept in
         each shard's splits.npy)."""
-        codes = np.concatenate([np.load(f / "splits.npy") for f in self.folders] or [np.zeros(0, np.uint8)])
-        out = {name: np.flatnonzero(codes == i).tolist() for i, name in enumerate(SPLITS)}
+        out = {name: np.flatnonzero(self.codes == i).tolist() for i, name in enumerate(SPLITS)}
         if not out["valid"]:
             out["valid"] = list(out["train"])
         return out
