@@ -113,3 +113,22 @@ def test_a_build_stopped_by_a_dead_process_is_removed_and_a_live_one_left(own_ca
         (folder / "midi").mkdir(parents=True)
     load_corpus("bach", limit=3, progress=False)
     assert sorted(p.name for p in own_cache.parent.iterdir()) == sorted([own_cache.name, live.name, other.name])
+
+
+def test_loads_started_together_build_the_cache_once(own_cache, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tunesmith.data import corpora
+
+    builds = []
+    build = corpora._build_bundled_cache
+
+    def counted(*args, **kwargs):
+        builds.append(args[0])
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(corpora, "_build_bundled_cache", counted)
+    with ThreadPoolExecutor(3) as pool:
+        loaded = list(pool.map(lambda _: load_corpus("bach", limit=3, progress=False, workers=1), range(3)))
+    assert builds == ["bach"]
+    assert _names(loaded[0]) == _names(loaded[1]) == _names(loaded[2]) and len(loaded[0].pieces) == 3

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import shutil
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -188,8 +190,11 @@ def _load_bundled(name: str, *, limit: int | None, progress: bool, workers: int 
     folder = cache_root() / "corpora" / (f"{name}-v{CACHE_VERSION}" + (f"-first{limit}" if limit else ""))
     corpus = _read_cache(name, folder)
     if corpus is None:
-        _build_bundled_cache(name, folder, limit=limit, progress=progress, workers=workers)
-        corpus = _read_cache(name, folder)
+        with _building(folder):  # another process building the same cache: wait for it, then read its cache
+            corpus = _read_cache(name, folder)
+            if corpus is None:
+                _build_bundled_cache(name, folder, limit=limit, progress=progress, workers=workers)
+                corpus = _read_cache(name, folder)
     if corpus is None:
         raise TunesmithError(f"the {name} corpus cache in {folder} could not be read back after building it")
     return corpus
@@ -211,6 +216,25 @@ def _read_cache(name: str, folder: Path) -> Corpus | None:
                     str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         shutil.rmtree(folder, ignore_errors=True)
         return None
+
+
+@contextmanager
+def _building(folder: Path) -> Iterator[None]:
+    """Hold locks/NAME.lock beside the corpora (an flock, let go when the holder ends, however it ends) for a
+    build of the cache, so that processes and threads started together build it once: the others wait, then
+    read it."""
+    locks = folder.parent.parent / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with open(locks / f"{folder.name}.lock", "a+b") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting for another process building the corpus cache %s", folder)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _remove_stale_builds(folder: Path) -> None:
