@@ -112,6 +112,20 @@ def test_end_on_tonic_restricts_the_last_bar(rep):
     assert "EOS_None" in allowed_names(c, on_c)
 
 
+def test_an_onset_that_took_every_pitch_left_to_it_starts_no_more_notes(rep):
+    # the last bar must sound the tonic's chord: within C4-G4 that is C4, E4, G4; once an onset holds all three,
+    # a fourth note there would have no pitch (the sampler found this dead end), so no note may start
+    c = MusicConstraints(rep, resolve_targets(Controls(bars=1, key="C major", end_on_tonic=True,
+                                                       pitch_range="C4-G4")))
+    chord = [token for pitch in (60, 64, 67) for token in ("Program_0", f"Pitch_{pitch}", "Velocity_63",
+                                                           "Duration_1.0.8")]
+    full = state_after(c, ["Bar_None", "TimeSig_4/4", "Position_0"] + chord)
+    names = allowed_names(c, full)
+    assert "Program_0" not in names and "EOS_None" in names
+    two = state_after(c, ["Bar_None", "TimeSig_4/4", "Position_0"] + chord[:8])
+    assert "Program_0" in allowed_names(c, two)  # G4 is still free
+
+
 def test_monophonic_forbids_a_second_note_at_an_onset(rep):
     c = MusicConstraints(rep, resolve_targets(Controls(monophonic=True)))
     s = state_after(c, NOTE_START + ["Pitch_60", "Velocity_63", "Duration_2.0.8"])

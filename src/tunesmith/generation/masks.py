@@ -241,14 +241,9 @@ class MusicConstraints:
             ok = torch.zeros_like(self.music)
             ok[self.bar_id] = True
             return ok
-        in_last_bar = self.tonic is not None and self.bar_offset + s.bars == self.piece_bars
         hi = self.targets.density[1] if self.targets.density else None
         if s.last in self.kinds:  # inside a note: its next part only
-            pitches = self.pitch_ok
-            if in_last_bar and self.tonic_ok is not None and self.tonic_only is not None:
-                tonic_missing = self.tonic not in {p % 12 for p in s.onset_pitches}
-                last_note = (hi is not None and s.notes_in_bar >= hi - 1) or self.targets.monophonic
-                pitches = self.tonic_only if tonic_missing and last_note else self.tonic_ok
+            pitches = self._note_pitches(s, hi)
             velocities = self.velocity_ok(self.bar_offset + s.bars - 1)
             key = (s.last, id(pitches), id(velocities))  # both are kept tensors: their ids stay theirs
             if key not in self._note_cache:
@@ -264,7 +259,8 @@ class MusicConstraints:
                 ok = ok & self._durations_within(s.bar_len - max(s.pos, 0))
             return self.melody.restrict(ok, s) if self.melody else ok
         capped = hi is not None and s.notes_in_bar >= hi
-        chord_full = len(s.onset_pitches) >= (1 if self.targets.monophonic else MAX_CHORD)
+        chord_full = (len(s.onset_pitches) >= (1 if self.targets.monophonic else MAX_CHORD)
+                      or not self._pitch_left(s, hi))  # no note can start where no pitch is left for it
         closing, last_bar = self.bar_complete(s), s.bars >= self.total_bars
         # the rest depends on these alone: the same state's mask is kept (a melody to place reads more)
         state = (s.last, s.meter_id, s.pos, s.bar_len, self._earliest(s), capped, chord_full, closing, last_bar)
@@ -277,6 +273,28 @@ class MusicConstraints:
                 ok = self.melody.restrict(ok, s)
             return ok
         return kept
+
+    def _note_pitches(self, s: RowState, hi: int | None) -> torch.Tensor:
+        """The pitches a note may take at this onset (kept tensors): the scale and range, and in a last bar that
+        must sound the tonic, the tonic's chord (the tonic alone for a last note still without it)."""
+        in_last_bar = self.tonic is not None and self.bar_offset + s.bars == self.piece_bars
+        if in_last_bar and self.tonic_ok is not None and self.tonic_only is not None:
+            tonic_missing = self.tonic not in {p % 12 for p in s.onset_pitches}
+            last_note = (hi is not None and s.notes_in_bar >= hi - 1) or self.targets.monophonic
+            return self.tonic_only if tonic_missing and last_note else self.tonic_ok
+        return self.pitch_ok
+
+    def _pitch_left(self, s: RowState, hi: int | None) -> bool:
+        """Whether a new note at this onset has a pitch left (the onset's own pitches are taken)."""
+        if not s.onset_pitches:
+            return True
+        pitches = self._note_pitches(s, hi)
+        key = ("left", id(pitches), *sorted(s.onset_pitches))
+        if key not in self._note_cache:
+            free = (self.pitch & pitches).clone()
+            free[[self.pitch_id[p] for p in s.onset_pitches if p in self.pitch_id]] = False
+            self._note_cache[key] = free.any().reshape(1)
+        return bool(self._note_cache[key])
 
     def _between_notes(self, s: RowState, capped: bool, no_note: bool, closing: bool, last_bar: bool) -> torch.Tensor:
         """`allowed` outside a note: where the next onset may be, a new note at this one, the bar's end..."""
