@@ -146,3 +146,11 @@ def test_shipped_folders_come_from_the_installed_package_when_it_has_them(tmp_pa
     monkeypatch.setattr(zoo_module.resources, "files", lambda package: tmp_path)
     assert shipped_folder("pretrained") == tmp_path / "_data" / "pretrained"
     assert shipped_folder("configs") == ROOT / "configs"  # not in this package: the checkout's
+
+
+@pytest.mark.parametrize("density", ["low", "high"])
+def test_the_pop909_gan_asked_for_a_density_still_writes_every_bar(density):
+    # a roll threshold that leaves a piece silent came nearest the asked notes per bar: empty pieces
+    run = tunesmith.load_run("pop909-gan")
+    pieces = run.generate(Controls(num=6, bars=4, seed=0, attempts=1, density=density))
+    assert [p.bars for p in pieces] == [4] * 6 and all(p.note_count > 0 for p in pieces)

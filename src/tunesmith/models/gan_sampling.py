@@ -170,13 +170,12 @@ def generate(run: Any, controls: Controls) -> list[Piece]:
 def _density_threshold(rep: PianoRollRepresentation, roll: np.ndarray, targets: Targets, mode: str,
                        threshold: float, generator: torch.Generator, tempo: float) -> float:
     """The threshold to decode with: the asked one, or under --density the one of DENSITY_THRESHOLDS whose notes
-    per bar come nearest the middle of the asked range (bernoulli sampling keeps its own)."""
+    per bar come nearest the middle of the asked range (bernoulli sampling keeps its own). A threshold that
+    leaves the piece without notes is never chosen (the asked one is kept when every other would)."""
     if targets.density is None or mode != "threshold":
         return threshold
-    wanted = sum(targets.density) / 2
-
-    def distance(t: float) -> float:
-        piece = rep.decode(roll, sampling=mode, threshold=t, generator=generator, tempo=tempo)
-        return abs(piece.note_count / (roll.shape[1] // rep.steps_per_bar) - wanted)
-
-    return min(DENSITY_THRESHOLDS, key=distance)
+    wanted, bars = sum(targets.density) / 2, roll.shape[1] // rep.steps_per_bar
+    notes = {t: rep.decode(roll, sampling=mode, threshold=t, generator=generator, tempo=tempo).note_count
+             for t in DENSITY_THRESHOLDS}
+    sounding = [t for t in DENSITY_THRESHOLDS if notes[t]]
+    return min(sounding, key=lambda t: abs(notes[t] / bars - wanted)) if sounding else threshold
