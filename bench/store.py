@@ -25,8 +25,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import symusic
-
 from tunesmith.data import load_corpus
 from tunesmith.representations.store import build_store
 

@@ -7,8 +7,8 @@ import shutil
 
 import numpy as np
 import pytest
-
 from tests.conftest import make_piece
+
 from tunesmith.data import load_corpus
 from tunesmith.errors import TunesmithError
 from tunesmith.representations import store as store_module
