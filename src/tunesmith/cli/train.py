@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from tunesmith.cli.common import Device, ReadLimitOption, console, given, read_limits
+from tunesmith.errors import TunesmithError
 
 
 def train_command(
@@ -39,6 +40,8 @@ def train_command(
     """Train a model on a corpus: progress, validation each epoch, best checkpoint kept in --out."""
     from tunesmith.training import distributed
 
+    if nproc < 1 or max_restarts < 0:
+        raise TunesmithError(f"--nproc must be at least 1 and --max-restarts at least 0 (got {nproc}, {max_restarts})")
     limits = read_limits(read_limit)
     overrides = given(max_steps=max_steps, max_minutes=max_minutes, epochs=epochs, batch_size=batch_size, lr=lr,
                       seed=seed, augment=augment)

@@ -25,11 +25,12 @@ import torch.distributed as dist
 from torch import nn
 
 from tunesmith.errors import TunesmithError
+from tunesmith.models.base import COUNT, TOKENS
 
 log = logging.getLogger(__name__)
 
 USERS = TunesmithError.__name__  # how a user's error is named in a failed process's report
-SUMMED = ("count", "tokens")  # a step's figures that add up over the processes; the others are averaged
+SUMMED = (COUNT, TOKENS)  # a step's figures that add up over the processes; the others are averaged
 
 
 @dataclass(frozen=True)

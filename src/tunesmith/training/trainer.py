@@ -102,8 +102,8 @@ def train(model: str, corpus: str, out: Path, *, config_file: Path | None = None
           limit: int | None = None, progress: bool = True, read_limits: ReadLimits = DEFAULT_LIMITS,
           callbacks: Iterable[Callback | Callable[[int, dict[str, Any]], None]] = ()) -> FitResult:
     """Train a `model` family on `corpus` into the run directory `out` (or resume it); the corpus's files are
-    read within `read_limits`; `callbacks` are the training loop's (`fit`). Started by torch's launcher (`--nproc`, torchrun), the process joins the
-    others and trains its share (training/distributed.py)."""
+    read within `read_limits`; `callbacks` are the training loop's (`fit`). Started by torch's launcher
+    (`--nproc`, torchrun), the process joins the others and trains its share (training/distributed.py)."""
     with joined(resolve_device(device)) as (world, dev):
         return _train(model, corpus, Path(out), world, dev, config_file=config_file,
                       training_overrides=training_overrides, model_overrides=model_overrides,
