@@ -23,6 +23,7 @@ from tunesmith.instruments import program_number
 from tunesmith.piece import Piece
 from tunesmith.representations.base import Representation
 from tunesmith.representations.conditioning import ConditionVocab, notes_per_bar
+from tunesmith.representations.remi_ids import remi_ids
 from tunesmith.representations.voice_slots import Voice, VoiceSlots
 from tunesmith.theory import DENSITY_EDGES
 
@@ -218,7 +219,11 @@ class TokenRepresentation(Representation):
     def encode(self, piece: Piece) -> list[int]:
         """Token ids of the whole piece, all tracks in one stream (each voice under its slot's Program token)."""
         score = self.voice_slots.relabel(piece.score) if self.voice_slots is not None else piece.score
-        seq = self.tokenizer.encode(score)
+        score = self.tokenizer.preprocess_score(score)
+        ids = remi_ids(self.tokenizer, score)  # MidiTok's ids, made from the note arrays (None: ask MidiTok)
+        if ids is not None:
+            return ids
+        seq = self.tokenizer.encode(score, no_preprocess_score=True)
         if isinstance(seq, list):  # only for one-stream-per-track configs
             seq = seq[0]
         return list(seq.ids)
