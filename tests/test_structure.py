@@ -40,6 +40,13 @@ def test_importing_tunesmith_leaves_torch_unloaded():
     assert out == ["False", "Piece"]
 
 
+def test_the_command_line_starts_without_torch():
+    """`tunesmith --help`, a one-line error, the studio's start: torch comes with the first model, not before."""
+    code = "import sys, tunesmith.cli.main, tunesmith.controls; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False"]
+
+
 def test_the_package_says_it_is_typed():
     """(tests/test_install.py checks that the built wheel holds it.)"""
     assert (Path(tunesmith.__file__).parent / "py.typed").exists()

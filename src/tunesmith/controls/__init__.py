@@ -8,6 +8,5 @@
 """
 
 from tunesmith.controls.controls import UNIVERSAL, Controls
-from tunesmith.controls.logits import filter_logits
 
-__all__ = ["UNIVERSAL", "Controls", "filter_logits"]
+__all__ = ["UNIVERSAL", "Controls"]

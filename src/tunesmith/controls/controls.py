@@ -10,11 +10,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from tunesmith.errors import ControlError
 from tunesmith.piece import Piece
+
+if TYPE_CHECKING:  # torch is imported where a generator is made, so that reading controls stays light
+    import torch
 
 UNIVERSAL = frozenset({"num", "bars", "seconds", "seed", "temperature", "primer", "attempts"})
 ATTEMPTS = 3  # draws per piece, the first included, until its hard controls are met (--attempts)
@@ -95,6 +97,8 @@ class Controls:
 
     def generator(self, index: int = 0, device: str | torch.device = "cpu") -> torch.Generator:
         """A torch Generator seeded from `seed` and the piece index: same seed, same music."""
+        import torch
+
         g = torch.Generator(device=device)
         g.manual_seed((self.seed if self.seed is not None else torch.seed()) * 1_000_003 + index)
         return g
