@@ -2,7 +2,9 @@
 (gradio_client) asking for one 8-bar piece from a zoo Transformer (with its WAV, piano-roll and score) until
 REQUESTS are answered. Prints one JSON line: seconds until the page answers, the first piece's latency (the
 model loaded), one piece's on the warm studio with nobody else asking,
-requests/s, p50/p95 latency, errors, and the server's memory after the first request and after all of them.
+requests/s, p50/p95 latency, errors, and the server's memory: after the first two requests, after WARMUP more
+(asked by the same clients, so that the server's threads, caches and allocator arenas exist), and after the
+REQUESTS measured; the growth is over the REQUESTS.
 
     python bench/studio_load.py --clients 4 --requests 200
 """
@@ -53,6 +55,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--model", default="bach-transformer")
+    parser.add_argument("--warmup", type=int, default=20,
+                        help="requests answered (by the same number of clients) before the memory is first read")
     parser.add_argument("--max-seconds", type=float, default=1800, help="stop asking after this long")
     args = parser.parse_args()
     from gradio_client import Client
@@ -83,36 +87,44 @@ def main() -> None:
         t0 = time.perf_counter()
         client.predict(*compose_args(args.model, 1), api_name="/compose")
         alone = time.perf_counter() - t0  # one request on a warm studio, nobody else asking
-        memory_before = rss_mb(server.pid)
-        latencies: list[float] = []
-        errors: list[str] = []
+        memory_first = rss_mb(server.pid)
         lock = threading.Lock()
-        counter = iter(range(1, args.requests + 1))
         deadline = time.perf_counter() + args.max_seconds
 
-        def user() -> None:
-            own = Client(url, verbose=False)
-            while time.perf_counter() < deadline:
-                with lock:
-                    n = next(counter, None)
-                if n is None:
-                    return
-                t = time.perf_counter()
-                try:
-                    own.predict(*compose_args(args.model, n), api_name="/compose")
-                    with lock:
-                        latencies.append(time.perf_counter() - t)
-                except Exception as exc:  # counted, not raised: the benchmark reports errors
-                    with lock:
-                        errors.append(f"{type(exc).__name__}: {exc}"[:200])
+        def load(count: int, first_seed: int) -> tuple[list[float], list[str], float]:
+            """`args.clients` users asking until `count` pieces are answered: latencies, errors, seconds."""
+            latencies: list[float] = []
+            errors: list[str] = []
+            counter = iter(range(first_seed, first_seed + count))
 
-        load_start = time.perf_counter()
-        users = [threading.Thread(target=user) for _ in range(args.clients)]
-        for u in users:
-            u.start()
-        for u in users:
-            u.join()
-        elapsed = time.perf_counter() - load_start
+            def user() -> None:
+                own = Client(url, verbose=False)
+                while time.perf_counter() < deadline:
+                    with lock:
+                        n = next(counter, None)
+                    if n is None:
+                        return
+                    t = time.perf_counter()
+                    try:
+                        own.predict(*compose_args(args.model, n), api_name="/compose")
+                        with lock:
+                            latencies.append(time.perf_counter() - t)
+                    except Exception as exc:  # counted, not raised: the benchmark reports errors
+                        with lock:
+                            errors.append(f"{type(exc).__name__}: {exc}"[:200])
+
+            start = time.perf_counter()
+            users = [threading.Thread(target=user) for _ in range(args.clients)]
+            for u in users:
+                u.start()
+            for u in users:
+                u.join()
+            return latencies, errors, time.perf_counter() - start
+
+        warm_latencies, warm_errors, _ = load(args.warmup, 10**6)
+        memory_before = rss_mb(server.pid)
+        latencies, errors, elapsed = load(args.requests, 2)
+        errors += warm_errors
         memory_after = rss_mb(server.pid)
     finally:
         server.terminate()
@@ -123,7 +135,8 @@ def main() -> None:
         "clients": args.clients, "requests": len(latencies) + len(errors), "usable_s": round(usable, 2),
         "first_piece_s": round(first, 2), "one_piece_s": round(alone, 2), "requests_per_s": round(len(latencies) / elapsed, 3),
         "p50_s": round(float(np.percentile(lat, 50)), 2), "p95_s": round(float(np.percentile(lat, 95)), 2),
-        "errors": len(errors), "error_examples": errors[:3], "memory_mb_first": round(memory_before, 1),
+        "errors": len(errors), "error_examples": errors[:3], "memory_mb_first": round(memory_first, 1),
+        "warmup_requests": args.warmup, "memory_mb_before": round(memory_before, 1),
         "memory_mb_after": round(memory_after, 1),
         "memory_growth": round(memory_after / memory_before - 1, 3), "server_log": str(work / "studio.log")}))
 
