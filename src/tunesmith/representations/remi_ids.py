@@ -42,13 +42,10 @@ def remi_ids(tokenizer: miditok.MusicTokenizer, score: Any) -> list[int] | None:
         return None
     try:
         times, is_sig, sigs, body, lengths = _items(tokenizer, score)
-    except (KeyError, IndexError):  # a value MidiTok's vocabulary lacks: MidiTok says what it is
-        return None
-    if len(times) == 0:
-        return []
-    try:
+        if len(times) == 0:
+            return []
         return _with_time_tokens(tokenizer, score.ticks_per_quarter, times, is_sig, sigs, body, lengths)
-    except (KeyError, IndexError):
+    except (KeyError, IndexError):  # a value MidiTok's vocabulary lacks: MidiTok says what it is
         return None
 
 
