@@ -6,7 +6,7 @@ requests/s, p50/p95 latency, errors, and the server's memory: after the first tw
 (asked by the same clients, so that the server's threads, caches and allocator arenas exist), and after the
 REQUESTS measured; the growth is over the REQUESTS.
 
-    python bench/studio_load.py --clients 4 --requests 200
+    python bench/studio_load.py --clients 4 --requests 200 --warmup 40
 """
 
 from __future__ import annotations
@@ -121,10 +121,9 @@ def main() -> None:
                 u.join()
             return latencies, errors, time.perf_counter() - start
 
-        warm_latencies, warm_errors, _ = load(args.warmup, 10**6)
+        _, warm_errors, _ = load(args.warmup, 10**6)
         memory_before = rss_mb(server.pid)
         latencies, errors, elapsed = load(args.requests, 2)
-        errors += warm_errors
         memory_after = rss_mb(server.pid)
     finally:
         server.terminate()
@@ -136,7 +135,7 @@ def main() -> None:
         "first_piece_s": round(first, 2), "one_piece_s": round(alone, 2), "requests_per_s": round(len(latencies) / elapsed, 3),
         "p50_s": round(float(np.percentile(lat, 50)), 2), "p95_s": round(float(np.percentile(lat, 95)), 2),
         "errors": len(errors), "error_examples": errors[:3], "memory_mb_first": round(memory_first, 1),
-        "warmup_requests": args.warmup, "memory_mb_before": round(memory_before, 1),
+        "warmup_requests": args.warmup, "warmup_errors": len(warm_errors), "memory_mb_before": round(memory_before, 1),
         "memory_mb_after": round(memory_after, 1),
         "memory_growth": round(memory_after / memory_before - 1, 3), "server_log": str(work / "studio.log")}))
 
