@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--model", default="bach-transformer")
-    parser.add_argument("--warmup", type=int, default=20,
+    parser.add_argument("--warmup", type=int, default=40,
                         help="requests answered (by the same number of clients) before the memory is first read")
     parser.add_argument("--max-seconds", type=float, default=1800, help="stop asking after this long")
     args = parser.parse_args()
