@@ -8,7 +8,7 @@ high against low (notes per bar), --dynamics crescendo against diminuendo (mean 
 minus the first). Cost: the seconds for `--num` pieces with every hard control the family honours against the
 same pieces with none (one attempt each, so that both draw the same number of pieces).
 
-    OMP_NUM_THREADS=1 python bench/controls.py [--models NAME...] [--num 50] [--bars 8]
+    OMP_NUM_THREADS=1 python bench/controls.py [--models NAME...] [--num 50] [--bars 8] [--cost-only]
 
 Prints one JSON line.
 """
@@ -110,13 +110,14 @@ def main() -> None:
     parser.add_argument("--num", type=int, default=50)
     parser.add_argument("--bars", type=int, default=8)
     parser.add_argument("--attempts", type=int, default=3)
+    parser.add_argument("--cost-only", action="store_true", help="only the time with every hard control / without")
     args = parser.parse_args()
     result: dict[str, Any] = {"bench": "controls", "num": args.num, "bars": args.bars, "attempts": args.attempts}
     for name in args.models:
         run = load_run(name)
         base = Controls(num=args.num, bars=args.bars, seed=0, attempts=args.attempts)
         found: dict[str, Any] = {"family": run.family.name}
-        for setting, asked in SETTINGS:
+        for setting, asked in () if args.cost_only else SETTINGS:
             if setting == "instruments":
                 asked = {"instruments": list(INSTRUMENTS[:parts(run)])}
             if not honoured(run, asked):
@@ -126,7 +127,8 @@ def main() -> None:
                 found[setting] = hard_share(run.generate(dataclasses.replace(base, **asked)))
             except ControlError as exc:  # e.g. a metre the grid cannot hold
                 found[setting] = f"refused: {exc}"
-        found["soft"] = soft_pairs(run, base)
+        if not args.cost_only:
+            found["soft"] = soft_pairs(run, base)
         found["cost"] = cost(run, base, dict(SETTINGS)["everything"])
         result[name] = found
         print(json.dumps({name: found}), flush=True, file=__import__("sys").stderr)

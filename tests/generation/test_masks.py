@@ -77,6 +77,20 @@ def test_time_signature_and_tempo_masks(rep):
     assert len(tempos) == 1 and abs(float(tempos.pop().split("_")[1]) - 100) < 3
 
 
+def test_bars_given_before_the_music_keep_the_row_in_their_metre(rep):
+    c = MusicConstraints(rep, resolve_targets(Controls()))
+    s = RowState()
+    for name in ["Bar_None", "TimeSig_3/4", "Position_0", "Bar_None", "TimeSig_4/4"]:  # the bars a loop closes
+        c.condition(s, c.vocab.ids[name])
+    c.advance(s, c.vocab.ids["Bar_None"])
+    assert allowed_names(c, s) == {"TimeSig_3/4"}  # the first metre given, not the last
+    fixed = MusicConstraints(rep, resolve_targets(Controls(time_signature="2/4")))
+    s = RowState()
+    fixed.condition(s, fixed.vocab.ids["TimeSig_3/4"])
+    fixed.advance(s, fixed.vocab.ids["Bar_None"])
+    assert allowed_names(fixed, s) == {"TimeSig_2/4"}  # an asked metre wins
+
+
 def test_note_grammar_after_program(rep):
     c = MusicConstraints(rep, resolve_targets(Controls()))
     assert all(n.startswith("Pitch_") for n in allowed_names(c, state_after(c, NOTE_START)))

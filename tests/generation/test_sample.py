@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from midi_facts import read_midi_independently
 from tunesmith.controls.controls import Controls
@@ -147,3 +148,53 @@ def test_harmonise_keeps_the_melody_on_top_of_four_voices(run, tiny_corpus, tmp_
         tick = n.start * primer.tpq // written.tpq
         tops[tick] = max(tops.get(tick, 0), n.pitch)
     assert [tops.get(time) for time, _ in melody] == [pitch for _, pitch in melody]
+
+
+def test_loops_of_several_rows_close_together_as_each_row_alone(run, monkeypatch):
+    model_class = type(run.model)
+    lengths: list[list[int]] = []
+    prefill = model_class.prefill
+    monkeypatch.setattr(model_class, "prefill", lambda self, rows: lengths.append([len(r) for r in rows])
+                        or prefill(self, rows))
+    controls = Controls(num=3, bars=4, loopable=True, key="G major", end_on_tonic=True, seed=4)
+    together = generate_tokens(run, controls)
+    assert len(lengths) == 1 and len(set(lengths[0])) > 1  # the three pieces' last bars, after unequal pieces
+    monkeypatch.setattr(model_class, "prefill", lambda self, rows: None)
+    alone = generate_tokens(run, controls)
+    assert [notes(p) for p in together] == [notes(p) for p in alone]
+    assert [p.tags["events"] for p in together] == [p.tags["events"] for p in alone]
+
+
+@pytest.mark.parametrize("family", ["transformer", "rnn"])
+def test_rows_read_together_give_each_rows_own_logits(family, tiny_run, tiny_rnn_run):
+    model = load_run(tiny_run if family == "transformer" else tiny_rnn_run).model
+    rows = [[1, 5, 9, 4, 7, 30, 31], [1, 6], [1, 8, 9, 40]]
+    logits, state = model.prefill(rows)
+    alone = [model.step(torch.tensor([row]), None) for row in rows]
+    assert torch.allclose(logits, torch.cat([a for a, _ in alone]), atol=1e-5)
+    following = torch.tensor([[12], [13], [14]])
+    for _ in range(3):  # then the rows go on together as each would alone
+        logits, state = model.step(following, state)
+        alone = [model.step(following[r:r + 1], s) for r, (_, s) in enumerate(alone)]
+        assert torch.allclose(logits, torch.cat([a for a, _ in alone]), atol=1e-5)
+    logits, state = model.step(following[[2, 0]], model.select_rows(state, [2, 0]))  # the rows left, in a new order
+    alone = [model.step(following[r:r + 1], alone[r][1]) for r in (2, 0)]
+    assert torch.allclose(logits, torch.cat([a for a, _ in alone]), atol=1e-5)
+
+
+@pytest.mark.parametrize("family", ["transformer", "rnn"])
+def test_rows_dropped_from_the_batch_as_they_end_write_what_they_would_have(family, tiny_run, tiny_rnn_run,
+                                                                            monkeypatch):
+    run = load_run(tiny_run if family == "transformer" else tiny_rnn_run)
+    model_class = type(run.model)
+    kept: list[list[int]] = []
+    select_rows = model_class.select_rows
+    monkeypatch.setattr(model_class, "select_rows", lambda self, state, rows: kept.append(rows)
+                        or select_rows(self, state, rows))
+    controls = Controls(num=6, bars=4, seed=11, key="D major", scale_lock=True, temperature=1.5)
+    dropping = generate_tokens(run, controls)
+    assert kept and all(len(rows) < 6 for rows in kept)  # the batch shrank as rows ended
+    monkeypatch.setattr(model_class, "select_rows", lambda self, state, rows: None)
+    fed_to_the_end = generate_tokens(run, controls)
+    assert [notes(p) for p in dropping] == [notes(p) for p in fed_to_the_end]
+    assert [p.tags["events"] for p in dropping] == [p.tags["events"] for p in fed_to_the_end]

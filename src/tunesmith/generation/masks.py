@@ -332,9 +332,16 @@ class MusicConstraints:
         return int(max(0.0, s.busy_until - s.bar_start))
 
     def condition(self, s: RowState, token: int) -> None:
-        """Note a conditioning event written before the music (a CondTimeSig fixes the row's meter)."""
-        name = self.rep.conditions.names[token - self.rep.base_vocab_size] if token >= self.rep.base_vocab_size else ""
-        if name.startswith("CondTimeSig_") and self.meter_id is None:
+        """Note an event written before the music: a CondTimeSig fixes the row's meter, and so does the first
+        TimeSig of bars given before it (the piece a loop's last bar is written for)."""
+        if self.meter_id is not None:
+            return
+        if token < self.rep.base_vocab_size:
+            if s.meter_id is None and token in self.vocab.meter:
+                s.meter_id = token
+            return
+        name = self.rep.conditions.names[token - self.rep.base_vocab_size]
+        if name.startswith("CondTimeSig_"):
             s.meter_id = self.vocab.ids.get("TimeSig_" + name.split("_", 1)[1])
 
     def advance(self, s: RowState, token: int) -> None:

@@ -40,10 +40,14 @@ TOKENS_PER_BAR_LIMIT = 300  # a row that has not finished its bars after this ma
 
 @dataclass
 class Plan:
-    """What every row writes before free sampling: forced ids, or bool [V] masks to sample one id from."""
+    """What every row writes before free sampling: forced ids, or bool [V] masks to sample one id from.
+    Rows that each begin with their own forced ids (`rows`; the shared `slots` are then empty) start their
+    music after them: sampled together where the model can read rows of different lengths into one state
+    (`prefill`), else each row alone."""
 
     slots: list[int | torch.Tensor]
     music_at: int  # slot index where the constrained music begins
+    rows: list[list[int]] | None = None
 
 
 def sample_rows(model: torch.nn.Module, plan: Plan, constraints: MusicConstraints, generators: list[torch.Generator],
@@ -106,6 +110,13 @@ class Uniforms:
 
 def _sample_rows(model, plan, constraints, uniforms, controls, device, max_new, use_cache, guess) -> list[list[int]]:
     num, slots = len(uniforms), plan.slots
+    joined = None
+    if plan.rows is not None:
+        if num > 1 and use_cache:
+            joined = model.prefill(plan.rows) if hasattr(model, "prefill") else None
+        if joined is None:  # one row, or a model that cannot read rows of different lengths at once
+            return [_sample_rows(model, Plan(list(ids), len(ids)), constraints, [u], controls, device, max_new,
+                                 use_cache, guess)[0] for ids, u in zip(plan.rows, uniforms, strict=True)]
     # one row with a cache that can take several events at once: feed guesses of the next events along
     # with each sampled one (drafts.py), and keep those that the row then draws anyway
     drafter = None
@@ -113,6 +124,9 @@ def _sample_rows(model, plan, constraints, uniforms, controls, device, max_new, 
         drafter = Drafter(constraints.vocab.kind, constraints.vocab.values)
     rows = Rows(num, plan, constraints, drafter)
     fed = ModelFeed(model, device, use_cache, drafter)
+    if joined is not None:
+        fed.logits, fed.state = joined
+    active = list(range(num))  # the rows in the model's batch, in its order
     i, sampled = 0, 0
     while True:
         forced = _forced_until(slots, i)
@@ -123,8 +137,11 @@ def _sample_rows(model, plan, constraints, uniforms, controls, device, max_new, 
             continue
         if not rows.unfinished or sampled >= max_new:
             break
-        drawn = draw_rows(fed.next_logits(), rows.allowed(i), controls, uniforms)
-        for r, token in enumerate(drawn):
+        # a row that has ended draws no more numbers from its generator, so its piece is the same whatever
+        # the rows beside it (its generator goes on to a loop's last bar)
+        drawn = draw_rows(fed.next_logits(), rows.allowed(i, active), controls,
+                          [uniforms[r] if rows.ends[r] is None else None for r in active])
+        for r, token in zip(active, drawn, strict=True):
             rows.write(r, token)
         i += 1
         sampled += 1
@@ -132,8 +149,13 @@ def _sample_rows(model, plan, constraints, uniforms, controls, device, max_new, 
             break
         if drafter is not None and i >= len(slots):
             fed.feed_guessing(drawn[0])
-        else:
-            fed.feed(rows.ids, 1)
+            continue
+        if i >= len(slots) and len(active) - rows.unfinished >= max(1, len(active) // 4):
+            # a quarter of the batch has ended: the model goes on with the others only, where it can
+            keep = [k for k, r in enumerate(active) if rows.ends[r] is None]
+            if fed.keep(keep):
+                active = [active[k] for k in keep]
+        fed.feed([rows.ids[r] for r in active], 1)
     return rows.finished(max_new)
 
 
@@ -145,12 +167,13 @@ def _forced_until(slots: list[int | torch.Tensor], i: int) -> int:
     return j
 
 
-def draw_rows(logits: np.ndarray, allowed: np.ndarray, controls: Controls, uniforms: list[Uniforms]) -> list[int]:
-    """One id per row from logits [rows, V] among the `allowed` ids [rows, V], after temperature, top-k, top-p."""
+def draw_rows(logits: np.ndarray, allowed: np.ndarray, controls: Controls, uniforms: list[Uniforms | None]) -> list[int]:
+    """One id per row from logits [rows, V] among the `allowed` ids [rows, V], after temperature, top-k, top-p
+    (0 for a row without uniform numbers: one that has ended)."""
     scores = apply_mask(logits, allowed)
     if controls.temperature != 1.0 or controls.top_k is not None or controls.top_p is not None:
         scores = filter_logits(torch.from_numpy(scores), controls.temperature, controls.top_k, controls.top_p).numpy()
-    return [draw(scores[r], uniforms[r]()) for r in range(len(uniforms))]
+    return [0 if u is None else draw(scores[r], u()) for r, u in enumerate(uniforms)]
 
 
 class Rows:
@@ -159,10 +182,14 @@ class Rows:
     def __init__(self, num: int, plan: Plan, constraints: MusicConstraints, drafter: Drafter | None):
         self.plan, self.constraints, self.drafter = plan, constraints, drafter
         self.ids: list[list[int]] = [[] for _ in range(num)]
+        self.music_at = [len(ids) for ids in plan.rows] if plan.rows is not None else [plan.music_at] * num
         self.states = [RowState() for _ in range(num)]
         self.ends: list[int | None] = [None] * num
         self.unfinished = num  # rows not yet ended
         self.everything = torch.ones(constraints.vocab.size, dtype=torch.bool)
+        for r, ids in enumerate(plan.rows or []):
+            for token in ids:
+                self.write(r, token)
 
     def write(self, r: int, token: int) -> None:
         """Append `token` to row `r`: a conditioning id before the music, then events until the row ends."""
@@ -172,7 +199,7 @@ class Rows:
             self.drafter.see(token)
         if self.ends[r] is not None:
             return
-        if index < self.plan.music_at:
+        if index < self.music_at[r]:
             self.constraints.condition(self.states[r], token)
         else:
             self.constraints.advance(self.states[r], token)
@@ -185,17 +212,17 @@ class Rows:
             for token in tokens:
                 self.write(r, int(token))
 
-    def allowed(self, slot: int) -> np.ndarray:
-        """Which ids each row may take at `slot` [rows, V]: the plan's set, or what the constraints allow next
-        (anything, for a row that has ended); a ControlError when a row is left with none."""
-        num, constraints = len(self.ids), self.constraints
+    def allowed(self, slot: int, active: list[int]) -> np.ndarray:
+        """Which ids each `active` row may take at `slot` [rows, V]: the plan's set, or what the constraints
+        allow next (anything, for a row that has ended); a ControlError when a row is left with none."""
+        constraints = self.constraints
         if slot < len(self.plan.slots):
-            allowed = torch.as_tensor(self.plan.slots[slot]).expand(num, -1).numpy()
-        elif num == 1:
-            allowed = constraints.allowed(self.states[0]).numpy()[None]
+            allowed = torch.as_tensor(self.plan.slots[slot]).expand(len(active), -1).numpy()
+        elif len(active) == 1:
+            allowed = constraints.allowed(self.states[active[0]]).numpy()[None]
         else:
             allowed = torch.stack([self.everything if self.ends[r] is not None else constraints.allowed(self.states[r])
-                                   for r in range(num)]).numpy()
+                                   for r in active]).numpy()
         possible = allowed.any(-1)
         if not possible.all():
             s = self.states[int(np.argmin(possible))]
@@ -237,6 +264,16 @@ class ModelFeed:
             context = self.context
             tokens = torch.tensor([r[-context:] if context else r for r in rows], device=self.device)
             self.logits, _ = self.model.step(tokens, None)
+
+    def keep(self, positions: list[int]) -> bool:
+        """Only the rows at these positions of the batch from now on; False where the model cannot drop rows
+        from its state (all of them are then fed on)."""
+        state = self.model.select_rows(self.state, positions) if self.use_cache and hasattr(self.model, "select_rows") \
+            else None
+        if state is None:
+            return False
+        self.state = state
+        return True
 
     def feed_guessing(self, token: int) -> None:
         """The one row's drawn `token`: known already when it was the next guess, else fed with new guesses."""

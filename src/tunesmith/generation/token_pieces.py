@@ -43,6 +43,10 @@ def split_bars(ids: list[int], bar_id: int) -> list[list[int]]:
     return bars
 
 
+# the bars a loop's last bar is written between: this many before it, and this many of the piece's first bars
+LOOP_CONTEXT = (4, 2)
+
+
 class TokenGeneration:
     """Everything one `generate` call on a token model needs, worked out once."""
 
@@ -198,7 +202,6 @@ class TokenGeneration:
         head = self.head()
         end_id = self.cv.ids.get("Infill_End")
         out = []
-        self.loop_events: list[int] = []
         if t.harmonise:
             melody = self.melody_notes()
             plan = Plan(head, len(head))
@@ -222,19 +225,19 @@ class TokenGeneration:
             self.primer_ids = self.rep.encode(self.primer) if self.primer is not None else []
             slots = head + self.primer_ids
             plan = Plan(slots, len(head))
-            rows = self.sample(plan, self.constraints(total_bars=t.bars), generators)
+            # a loop's last bar is written afterwards, once the first bar can follow it (close_loops)
+            primed = self.primer.bars if self.primer is not None else 0
+            written = t.bars - 1 if t.loopable and t.bars - 1 > primed else t.bars
+            rows = self.sample(plan, self.constraints(total_bars=written, piece_bars=t.bars), generators)
             for row in rows:
-                piece = self.decode_bars(row[plan.music_at:], 0, t.bars)
+                piece = self.decode_bars(row[plan.music_at:], 0, written)
                 if self.primer is not None:
                     piece = splice_bars(self.primer, piece, self.primer.bars, t.bars)
                 out.append((row, piece))
             self.events = [len(row) - plan.music_at - (len(self.primer_ids) if self.primer is not None else 0)
                            for row in rows]
             if t.loopable:
-                out = [(row, self.close_loop(row[:plan.music_at], row[plan.music_at:], piece, generators[i]))
-                       for i, (row, piece) in enumerate(out)]
-        for i, extra in enumerate(self.loop_events):
-            self.events[i] += extra
+                out = self.close_loops(out, plan.music_at, generators)
         return [self.finish(piece, row, i) for i, (row, piece) in enumerate(out)]
 
     def harmony_voices(self) -> tuple[list[int], list[str] | None]:
@@ -275,19 +278,24 @@ class TokenGeneration:
         self.targets.extra["melody"] = melody
         return notes
 
-    def close_loop(self, head: list[int], music: list[int], piece: Piece, generator: torch.Generator) -> Piece:
-        """Write the last bar again, knowing that the first bar follows it."""
+    def close_loops(self, out: list[tuple[list[int], Piece]], music_at: int,
+                    generators: list[torch.Generator]) -> list[tuple[list[int], Piece]]:
+        """Write each piece's last bar again, knowing that its first bar follows it: the rows together, each
+        after its own piece (`Plan.rows`; its bars' first TimeSig keeps the row in its metre)."""
         n = self.targets.bars
-        bars = split_bars(music, self.bar_id)[:n]
-        names = self.rep.token_names()
-        meters = [names[i] for i in music if names[i].startswith("TimeSig_")]
-        plan = self.infill_plan(list(head), bars, n - 1, n, bars)
-        constraints = self.constraints(total_bars=1, bar_offset=n - 1, piece_bars=n, end_id=self.cv.ids["Infill_End"],
-                                       meter=meters[0].split("_", 1)[1] if meters else None)
-        row = self.sample(plan, constraints, [generator])[0]
-        self.loop_events.append(len(row) - plan.music_at)
-        last = self.decode_bars(row[plan.music_at:], n - 1, 1)
-        return splice_bars(piece, last, n - 1, n)
+        plans = []
+        for row, _ in out:
+            bars = split_bars(row[music_at:], self.bar_id)[:n - 1]
+            before = bars[-LOOP_CONTEXT[0]:]
+            plan = self.infill_plan(row[:music_at], before, len(before), len(before) + 1, bars[:LOOP_CONTEXT[1]])
+            plans.append([int(x) for x in plan.slots])
+        constraints = self.constraints(total_bars=1, bar_offset=n - 1, piece_bars=n, end_id=self.cv.ids["Infill_End"])
+        closed = []
+        for i, row in enumerate(self.sample(Plan([], 0, plans), constraints, generators)):
+            last = self.decode_bars(row[len(plans[i]):], n - 1, 1)
+            closed.append((out[i][0], splice_bars(out[i][1], last, n - 1, n)))
+            self.events[i] += len(row) - len(plans[i])
+        return closed
 
     # --- the piece-level controls and the checks ---
     def finish(self, piece: Piece, row: list[int], index: int) -> Piece:

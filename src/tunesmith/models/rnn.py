@@ -8,6 +8,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_sequence
 
 from tunesmith.config import at_least, one_of, require
 from tunesmith.models.token_lm import TokenLM, token_family
@@ -55,10 +56,27 @@ class TokenRNN(TokenLM):
         weight = self.token_weight()
         x = self.drop(F.embedding(tokens, weight, self.pad_id))  # [B, T, E]
         h, state = self.rnn(x, state)  # [B, T, W]
-        h = self.drop(h)
+        return self._logits(self.drop(h), weight), state
+
+    def _logits(self, h: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         if self.proj is None:  # untied
-            return self.head(h), state  # [B, T, V]
-        return F.linear(self.proj(h), weight, self.head.bias), state  # tied: through the embedding size
+            return self.head(h)  # [B, T, V]
+        return F.linear(self.proj(h), weight, self.head.bias)  # tied: through the embedding size
+
+    @torch.no_grad()
+    def prefill(self, rows: list[list[int]]) -> tuple[torch.Tensor, Any] | None:
+        """The rows in one call, packed (each row's state is taken after its own last token)."""
+        weight = self.token_weight()
+        lengths = torch.tensor([len(row) for row in rows])
+        padded = pad_sequence([torch.tensor(row) for row in rows], batch_first=True, padding_value=self.pad_id)
+        x = F.embedding(padded.to(weight.device), weight, self.pad_id)
+        h, state = self.rnn(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
+        h, _ = pad_packed_sequence(h, batch_first=True)  # [B, T, W]
+        return self._logits(h[torch.arange(len(rows)), lengths - 1], weight), state
+
+
+    def select_rows(self, state: Any, rows: list[int]) -> Any:
+        return tuple(part[:, rows] for part in state) if isinstance(state, tuple) else state[:, rows]
 
 
 FAMILY = token_family("rnn", RNNConfig, TokenRNN)

@@ -92,6 +92,16 @@ class TokenLM(nn.Module):
         logits, state = self(tokens, state)
         return logits[:, -1], state
 
+    def prefill(self, rows: list[list[int]]) -> tuple[torch.Tensor, Any] | None:
+        """Rows of different lengths read into one state for all of them: the logits of each row's next token
+        [B, V] and that state, or None where the model cannot (its rows are then sampled one at a time)."""
+        return None
+
+    def select_rows(self, state: Any, rows: list[int]) -> Any:
+        """The state of only these rows of the batch (in this order), or None where the model cannot select
+        them (every row is then fed until all have ended)."""
+        return None
+
 
 def token_representation(representation: Representation,
                          model: str = "a token language model") -> TokenRepresentation:

@@ -137,7 +137,10 @@ class TokenTransformer(TokenLM):
         if isinstance(module, nn.Linear) and module.bias is not None:
             nn.init.zeros_(module.bias)
 
-    def forward(self, tokens: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
+    def forward(self, tokens: torch.Tensor, state: Any = None,
+                padding: torch.Tensor | None = None) -> tuple[torch.Tensor, Any]:
+        """Logits [B, t, V] and the state after `tokens` [B, t]; `padding` [B, t] (without a state) marks
+        the ids that pad rows on the left, which no event attends to."""
         b, t = tokens.shape
         start, caches = (0, [None] * len(self.blocks)) if state is None else state
         positions = torch.arange(start, start + t, device=tokens.device)
@@ -145,10 +148,12 @@ class TokenTransformer(TokenLM):
         caches = [self._past(c) for c in caches]
         past = 0 if caches[0] is None else caches[0][0].shape[2]
         mask = None
-        if (past and t > 1) or past + t > self.context:  # a window of `context` events ending at each query
+        if (past and t > 1) or past + t > self.context or padding is not None:  # `context` events up to each query
             keys = torch.arange(start - past, start + t, device=tokens.device)
             gap = positions[:, None] - keys[None, :]  # [t, S]
             mask = (gap >= 0) & (gap < self.context)
+            if padding is not None:  # a padding id attends to itself alone (what it gives is not read)
+                mask = (mask & ~padding[:, None, None, :]) | torch.eye(t, dtype=torch.bool, device=tokens.device)
         embed, head = self._embeddings()
         x = self.drop(F.embedding(tokens, embed))  # [B, t, C]
         new = []
@@ -168,6 +173,8 @@ class TokenTransformer(TokenLM):
         """The `window - 1` latest keys and values of a cache, oldest first."""
         if cache is None:
             return None
+        if isinstance(cache, KVCache) and cache.blocked is not None:
+            raise TunesmithError("a cache with padded rows is read by the numpy decoder only (`verify`)")
         k, v = cache.ordered() if isinstance(cache, KVCache) else cache
         return k[:, :, -(self.context - 1):], v[:, :, -(self.context - 1):]
 
@@ -217,6 +224,27 @@ class TokenTransformer(TokenLM):
         logits, pending = self.verify(tokens, state)
         return logits[:, -1], self.commit(pending, tokens.shape[1])
 
+    @torch.no_grad()
+    def prefill(self, rows: list[list[int]]) -> tuple[torch.Tensor, Any] | None:
+        """The rows in one call, padded on the left so that they end together (rotary attention sees only
+        the distances between events); the caches hide the padding (`KVCache.blocked`) until the ring
+        writes over it. For the numpy decoder."""
+        if self.training or not self.guessing:
+            return None
+        end, device = max(map(len, rows)), self.embed.weight.device
+        tokens = torch.full((len(rows), end), self.pad_id, device=device)
+        padding = torch.ones(len(rows), end, dtype=torch.bool, device=device)
+        for r, row in enumerate(rows):
+            tokens[r, end - len(row):] = torch.tensor(row)
+            padding[r, end - len(row):] = False
+        logits, (_, caches) = self(tokens, None, padding)
+        held = padding[:, end - caches[0].n:].cpu().numpy()  # the events the caches keep
+        if held.any():
+            for cache in caches:
+                cache.blocked = np.zeros((len(rows), cache.size), np.float32)
+                cache.blocked[:, :held.shape[1]][held] = -np.inf
+        return logits[:, -1], (end, caches)
+
     def verify(self, tokens: torch.Tensor | np.ndarray, state: Any) -> tuple[torch.Tensor, Any]:
         """The logits [B, t, V] after each of a few new events [B, t] that follow a cached state, and a
         pending state: `commit(pending, n)` keeps the first n of the events (a speculative sampler keeps the
@@ -227,6 +255,12 @@ class TokenTransformer(TokenLM):
             raise TunesmithError(f"verify takes fewer than {LOOKAHEAD} events at once (got {t})")
         logits = self._decoder().decode(np.asarray(tokens), start, caches)
         return torch.from_numpy(logits), (start, caches, t)
+
+    def select_rows(self, state: Any, rows: list[int]) -> Any:
+        start, caches = state
+        if not all(isinstance(cache, KVCache) for cache in caches):
+            return None
+        return start, [cache.select(rows) for cache in caches]
 
     @staticmethod
     def commit(pending: Any, n: int) -> Any:

@@ -9,6 +9,7 @@ parameters (made again when one changes) and on the ring caches' own memory.
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -41,6 +42,16 @@ class KVCache:
         cpu = k.device.type == "cpu"  # the numpy views share the tensors' memory
         self.key_array: np.ndarray | None = self.keys.numpy() if cpu else None
         self.value_array: np.ndarray | None = self.values.numpy() if cpu else None
+        self.blocked: np.ndarray | None = None  # [B, capacity]: -inf at the slots of a row's padding (prefill)
+
+    def select(self, rows: list[int]) -> KVCache:
+        """These rows of the cache (in this order), in a cache of their own: the ring's layout is kept."""
+        kept = copy.copy(self)
+        kept.keys, kept.values = self.keys[rows], self.values[rows]
+        cpu = self.key_array is not None
+        kept.key_array, kept.value_array = (kept.keys.numpy(), kept.values.numpy()) if cpu else (None, None)
+        kept.blocked = None if self.blocked is None else self.blocked[rows]
+        return kept
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """The numpy views of the keys and values, which the numpy decoder reads and writes (a cache on a
@@ -67,6 +78,9 @@ class KVCache:
         if first < t:
             keys[..., :t - first] = k[..., first:]
             values[:, :, :t - first] = v[:, :, first:]
+        if self.blocked is not None:
+            self.blocked[:, self.next:self.next + first] = 0
+            self.blocked[:, :t - first] = 0
         self.next = (self.next + t) % self.size
         self.n = min(self.n + t, self.size)
 
@@ -169,6 +183,8 @@ class Decoder:
                 scores = np.einsum("bhtd,bhds->bhts", q, keys[..., :n])
             if hidden is not None:
                 scores += hidden
+            if cache.blocked is not None:
+                scores += cache.blocked[:, None, None, :n]
             y = torch.softmax(torch.from_numpy(scores), -1).numpy() @ values[:, :, :n]  # [B, H, t, d]
             x = x + y.transpose(0, 2, 1, 3).reshape(b * t, c) @ out_w + out_b
             inner = F.gelu(torch.from_numpy(self.normed(x) @ up_w + up_b)).numpy()
