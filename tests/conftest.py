@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -16,33 +15,18 @@ TPQ = 480
 TINY_RNN = {"cell": "lstm", "layers": 1, "width": 48, "embedding": 32, "dropout": 0.0, "window": 96}
 
 
-_PREBUILD: list[subprocess.Popen] = []
-
-
 def pytest_configure(config) -> None:
     # Every test shares one corpus cache; a developer's own $TUNESMITH_CACHE is reused when set.
     if not os.environ.get("TUNESMITH_CACHE"):
         os.environ["TUNESMITH_CACHE"] = tempfile.mkdtemp(prefix="tunesmith-test-cache-")
-    # With several pytest workers, the first process builds the whole chorale corpus's cache (about 100 s of a
-    # core) beside them from the start, so that a test needing it later finds it built instead of waiting for it
-    # (data/corpora.py lets one build at a time).
-    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
-        _PREBUILD.append(subprocess.Popen(
-            [sys.executable, "-c", "from tunesmith.data import load_corpus; load_corpus('bach', progress=False)"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-
-
-def pytest_unconfigure(config) -> None:
-    for builder in _PREBUILD:
-        builder.wait()
 
 
 @pytest.fixture(scope="session")
 def chorales():
-    """The first six chorales of the bundled corpus."""
+    """The first six chorales of the bundled corpus (shipped converted: tests/data/test_shipped.py)."""
     from tunesmith.data import load_corpus
 
-    return load_corpus("bach", limit=6, progress=False).pieces
+    return load_corpus("bach", progress=False).pieces[:6]
 
 
 def make_piece(seed: int, tonic: int, beats: int, bars: int = 8) -> symusic.Score:

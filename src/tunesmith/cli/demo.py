@@ -38,7 +38,7 @@ def demo_command(
     if zoo:
         _from_the_zoo(out / "zoo", seed)
     run_dir = out / "run"
-    console.print("[bold]1/3[/bold] the Bach chorales (music21's corpus; converted once, then cached)")
+    console.print("[bold]1/3[/bold] the Bach chorales (music21's corpus, shipped converted to MIDI)")
     corpus = load_corpus("bach")
     console.print(f"    {len(corpus.pieces)} chorales")
     if retrain or not (run_dir / MODEL_FILE).exists():

@@ -8,6 +8,8 @@ import json
 import logging
 import os
 import shutil
+import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -24,6 +26,7 @@ from tunesmith.data.files import MUSIC_SUFFIXES, read_piece
 from tunesmith.data.limits import DEFAULT_LIMITS, ReadLimits
 from tunesmith.data.safe import Rejected, read_pieces
 from tunesmith.data.scores import score_from_music21
+from tunesmith.data.shipped import pack, read_shipped
 from tunesmith.errors import TunesmithError
 from tunesmith.fileio import WriteError, fsync_folder, process_alive, write_json_atomic
 from tunesmith.piece import Piece
@@ -120,7 +123,7 @@ def load_folder(folder: Path, *, limit: int | None = None, progress: bool = True
     return Corpus(folder.name, pieces, rejected)
 
 
-# ---------- bundled corpora (parsed once with music21, cached as MIDI) ----------
+# ---------- bundled corpora (parsed once with music21, cached as MIDI; the chorales ship converted) ----------
 
 def _bundled_files(name: str) -> list[str]:
     from music21 import corpus
@@ -187,6 +190,9 @@ def _note_fingerprint(score: symusic.Score) -> str:
 
 
 def _load_bundled(name: str, *, limit: int | None, progress: bool, workers: int | None) -> Corpus:
+    shipped = read_shipped(name, CACHE_VERSION) if limit is None else None  # converted already (data/shipped.py)
+    if shipped is not None:
+        return Corpus(name, *shipped)
     folder = cache_root() / "corpora" / (f"{name}-v{CACHE_VERSION}" + (f"-first{limit}" if limit else ""))
     corpus = _read_cache(name, folder)
     if corpus is None:
@@ -299,3 +305,17 @@ def _convert_into(name: str, files: list[str], midi_folder: Path, *, workers: in
             (midi_folder / file).write_bytes(midi)
             entries.append({"name": piece_name, "source": identity, "file": file})
     return entries, rejected
+
+
+def ship_bundled(name: str) -> Path:
+    """Convert the bundled corpus `name` as its cache is built, and write it as the zip that ships with
+    tunesmith (data/shipped.py)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch) / name
+        _build_bundled_cache(name, folder, limit=None, progress=True, workers=None)
+        return pack(folder, name)
+
+
+if __name__ == "__main__":  # pragma: no cover - a maintainer's step after a change to the conversion
+    for corpus in sys.argv[1:] or ["bach"]:
+        print(ship_bundled(corpus))
