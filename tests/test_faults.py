@@ -37,25 +37,25 @@ def test_a_corpus_cache_build_killed_half_way_is_built_again_whole(tmp_path, mon
 
     cache = tmp_path / "cache"
     env = {"TUNESMITH_CACHE": str(cache), "TUNESMITH_LOG": "INFO"}
-    stats = ("corpus", "stats", "bach", "--limit", "8", "--quiet", "--json")
+    stats = ("corpus", "stats", "folk", "--limit", "1", "--quiet", "--json")  # a book of 200 tunes
     killed = run_tunesmith(*stats, tmp_path / "killed.json", kill=kill, env=env)
     assert killed.returncode == KILLED, killed.stderr
-    folder = cache / "corpora" / f"bach-v{CACHE_VERSION}-first8"
+    folder = cache / "corpora" / f"folk-v{CACHE_VERSION}-first1"
     assert not folder.exists() and not (tmp_path / "killed.json").exists()
     half_built = [p for p in folder.parent.iterdir() if p != folder]
     assert len(half_built) == 1 and not (half_built[0] / "index.json").exists()  # the kill came mid-build
 
     again = run_tunesmith(*stats, tmp_path / "again.json", env=env)
     assert again.returncode == 0, again.stderr
-    assert "building the bach corpus cache" in again.stderr
+    assert "building the folk corpus cache" in again.stderr
     assert f"removing {half_built[0]}, a corpus cache whose build was stopped" in again.stderr
     assert list(folder.parent.iterdir()) == [folder]  # the killed build's folder is gone
     index = json.loads((folder / "index.json").read_text())
-    assert len(index["pieces"]) == 8 and json.loads((tmp_path / "again.json").read_text())["pieces"] == 8
+    assert len(index["pieces"]) == 200 and json.loads((tmp_path / "again.json").read_text())["pieces"] == 200
 
     # the same pieces, byte for byte, as a cache built without a kill
     monkeypatch.setenv("TUNESMITH_CACHE", str(tmp_path / "unbroken"))
-    unbroken = load_corpus("bach", limit=8, progress=False)
+    unbroken = load_corpus("folk", limit=1, progress=False)
     assert [e["name"] for e in index["pieces"]] == [p.name for p in unbroken.pieces]
     for entry, piece in zip(index["pieces"], unbroken.pieces, strict=True):
         assert (folder / "midi" / entry["file"]).read_bytes() == bytes(piece.score.dumps_midi())
@@ -73,9 +73,9 @@ def test_a_corpus_cache_build_killed_half_way_is_built_again_whole(tmp_path, mon
 @pytest.mark.parametrize("full", ["00004.mid@1", "index.json@1"])
 def test_a_full_disk_while_building_the_corpus_cache_is_a_one_line_error_and_leaves_nothing(tmp_path, full):
     cache = tmp_path / "cache"
-    stats = ("corpus", "stats", "bach", "--limit", "8", "--quiet")
+    stats = ("corpus", "stats", "folk", "--limit", "1", "--quiet")
     stopped = run_tunesmith(*stats, fsize=full, env={"TUNESMITH_CACHE": str(cache)})
-    folder = cache / "corpora" / f"bach-v{CACHE_VERSION}-first8"
+    folder = cache / "corpora" / f"folk-v{CACHE_VERSION}-first1"
     assert stopped.returncode == 2, stopped.stderr
     assert stopped.stderr.splitlines() == [f"error: could not write {folder}: File too large"]
     assert list(folder.parent.iterdir()) == []  # no cache, and no half-built one left behind

@@ -33,7 +33,7 @@ def piece_builder():
 
 @pytest.fixture(scope="session")
 def chorales() -> list[Piece]:
-    """The first 40 bundled Bach chorales (always read from the first 44 files: the same whatever is cached)."""
+    """The first 40 bundled Bach chorales (shipped converted)."""
     from tunesmith.data import load_corpus
 
-    return load_corpus("bach", limit=44, progress=False).pieces[:40]
+    return load_corpus("bach", progress=False).pieces[:40]
