@@ -1,6 +1,6 @@
 """Writes a zoo run's model card (RUN/README.md) from what the run and its measurements recorded, not by hand.
 
-    python bench/model_card.py pretrained/NAME [--evaluate EVAL.json] [--machine TEXT] [--out FILE]
+    python bench/model_card.py pretrained/NAME [--evaluate EVAL.json] [--machine TEXT] [--minutes M] [--out FILE]
 
 The card says: what the model is good for (the run's `purpose` in the zoo index, pretrained/zoo.toml), how to
 use it by name, its data and the data's licence (the bundled music21 corpora, or the PROVENANCE.md of a
@@ -181,7 +181,8 @@ def _number(value: float | None, digits: int = 3) -> str:
 
 
 def card(run: Path, entry: dict[str, str], *, evaluation: dict[str, Any] | None, machine: str | None,
-         licence: str | None, bench: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+         licence: str | None, bench: dict[str, Any] | None = None,
+         minutes: float | None = None) -> tuple[str, dict[str, Any]]:
     """The card's Markdown and its figures."""
     config = read_config(run)
     family = get_family(config["family"])
@@ -190,6 +191,8 @@ def card(run: Path, entry: dict[str, str], *, evaluation: dict[str, Any] | None,
     source = str(corpus.get("source", "not recorded"))
     representation = config.get("representation") or {}
     figures = training_figures(run, read_metrics(run))
+    if figures["minutes"] is None and minutes is not None:  # read from a checkpoint that is not kept
+        figures["minutes"], figures["minutes_from"] = minutes, f"{CHECKPOINT_FILE}, before it was left out"
     figures["parameters"] = parameters(run)
     results = json.loads((run / "results.json").read_text()) if (run / "results.json").exists() else {}
     token = representation.get("kind") in TOKEN_KINDS
@@ -209,7 +212,7 @@ def card(run: Path, entry: dict[str, str], *, evaluation: dict[str, Any] | None,
              f"- family: {family.name}, {figures['parameters']:,} parameters, "
              f"{sum(f.stat().st_size for f in run.rglob('*') if f.is_file() and f.name not in NOT_SHIPPED) / 1e6:.1f}"
              " MB on disk",
-             *[f"- {section}: {_settings(config[section])}" for section in ("model", "representation", "training")
+             *[f"- {section}: {_settings(config[section])}" for section in ("model", "representation", "training", "sampling")
                if isinstance(config.get(section), dict)],
              "- trained with: " + ", ".join(f"{k} {v}" for k, v in (config.get("versions") or {}).items()
                                               if k in ("tunesmith", "torch", "python")), "",
@@ -267,12 +270,14 @@ def main() -> None:
     parser.add_argument("--machine", help="where it was trained (default: the zoo index's `machine`)")
     parser.add_argument("--licence", help="the corpus's terms, when the card cannot find them")
     parser.add_argument("--out", type=Path, help="where to write the card (default: RUN/README.md)")
+    parser.add_argument("--minutes", type=float, help="training's wall minutes, where the run no longer holds the "
+                                                      "checkpoint that recorded them (the card before says)")
     args = parser.parse_args()
     try:
         evaluation = evaluation_figures(args.evaluate, args.run.resolve().name) if args.evaluate else None
         bench = json.loads(args.bench.read_text().strip().splitlines()[-1]) if args.bench else None
         text, figures = card(args.run, zoo_entry(args.run), evaluation=evaluation, machine=args.machine,
-                             licence=args.licence, bench=bench)
+                             licence=args.licence, bench=bench, minutes=args.minutes)
     except TunesmithError as exc:
         raise SystemExit(f"error: {exc}") from None
     out = args.out or args.run / "README.md"

@@ -135,3 +135,20 @@ def test_low_temperature_writes_less_varied_music_than_high(tiny_run, tmp_path, 
     assert len({p for w in cold for p in w.pitches()}) < len({p for w in hot for p in w.pitches()})
     again = generate_and_read(run_cli, tiny_run, tmp_path / "again", "--temperature", "0.3", *same)
     assert [w.notes for w in again] == [w.notes for w in cold]  # the same seed, the same music
+
+
+def test_a_run_samples_at_its_own_temperature_unless_one_is_asked(tiny_run, tmp_path, run_cli):
+    import json
+    import shutil
+
+    cool = tmp_path / "cool-run"
+    shutil.copytree(tiny_run, cool)
+    config = json.loads((cool / "config.json").read_text())
+    (cool / "config.json").write_text(json.dumps({**config, "sampling": {"temperature": 0.3}}))
+    same = ("--bars", "4", "--num", "3", "--seed", "7", "--key", "C major", "--time-signature", "4/4")
+    own = generate_and_read(run_cli, cool, tmp_path / "own", *same)
+    asked = generate_and_read(run_cli, cool, tmp_path / "asked", "--temperature", "0.3", *same)
+    plain = generate_and_read(run_cli, tiny_run, tmp_path / "plain", *same)
+    hot = generate_and_read(run_cli, cool, tmp_path / "hot", "--temperature", "1.0", *same)
+    assert [w.notes for w in own] == [w.notes for w in asked] != [w.notes for w in plain]
+    assert [w.notes for w in hot] == [w.notes for w in plain]  # an asked temperature wins; 1.0 without one

@@ -80,6 +80,9 @@ def test_a_control_the_family_cannot_honour_is_disabled_with_the_reason(studio):
     by_name = dict(zip(CONTROL_FIELDS, updates, strict=True))
     assert by_name["top_k"]["interactive"] is False and "thresholded" in by_name["top_k"]["info"]
     assert by_name["key"]["interactive"] is True
+    assert by_name["temperature"]["value"] == 1.0  # the model's own temperature
+    assert dict(zip(CONTROL_FIELDS, client.predict("bach-transformer", api_name="/controls_for"),
+                    strict=True))["temperature"]["value"] == 0.8
     with pytest.raises(AppError, match="cannot honour|top-k|top_k"):
         client.predict(*compose_args("bach-gan", top_k=5), api_name="/compose")
 

@@ -31,7 +31,7 @@ def _unique(label: str, taken: dict) -> str:
     return out
 
 
-def _generated_sets(paths: list[Path], *, num: int, bars: int, seed: int, temperature: float, device: str,
+def _generated_sets(paths: list[Path], *, num: int, bars: int, seed: int, temperature: float | None, device: str,
                     progress: bool) -> tuple[dict, dict[str, list], list[dict]]:
     """label -> (source, pieces) for each folder (read) or run directory (generated now); label -> the files
     of a folder that could not be read (as the Corpus lists them); the runs' corpora."""
@@ -44,9 +44,11 @@ def _generated_sets(paths: list[Path], *, num: int, bars: int, seed: int, temper
         if _is_run(path):
             from tunesmith.controls.controls import Controls
             from tunesmith.generation.run import load_run
+            from tunesmith.runs import default_temperature
 
             run = load_run(path, device=device)
-            console.print(f"generating {num} pieces of {bars} bars from {path} (seed {seed}, temperature {temperature:g})")
+            heat = default_temperature(run.config) if temperature is None else temperature
+            console.print(f"generating {num} pieces of {bars} bars from {path} (seed {seed}, temperature {heat:g})")
             pieces = run.generate(Controls(num=num, bars=bars, seed=seed, temperature=temperature))
             corpora.append(run.config.get("corpus") or {})
             sets[_unique(path.name, sets)] = (f"run {path}", pieces)
@@ -146,7 +148,8 @@ def evaluate_command(
     num: int = typer.Option(50, "--num", "-n", help="pieces to generate from each run directory"),
     bars: int = typer.Option(16, "--bars", "-b", help="bars per generated piece"),
     seed: int = typer.Option(0, help="seed for generating from runs"),
-    temperature: float = typer.Option(1.0, "--temperature", "-t", help="sampling temperature for runs"),
+    temperature: float = typer.Option(None, "--temperature", "-t",
+                                      help="sampling temperature for runs (default: each run's own, else 1.0)"),
     copy_bars: int = typer.Option(4, "--copy-bars", help="a piece copies when it shares this many bars in a row"),
     device: str = typer.Option("cpu", help="cpu or cuda, for generating from runs"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars"),

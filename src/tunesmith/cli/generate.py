@@ -25,7 +25,7 @@ def generate_command(
     num: int = typer.Option(None, "--num", "-n", help="how many pieces (default 4)"),
     bars: int = typer.Option(None, "--bars", "-b", help="length of each piece in bars (with a primer: in total; default 16)"),
     seconds: float = typer.Option(None, help="length in seconds instead of bars"),
-    temperature: float = typer.Option(None, "--temperature", "-t", help="higher is more adventurous (default 1.0)"),
+    temperature: float = typer.Option(None, "--temperature", "-t", help="higher is more adventurous (default: the run's own, else 1.0)"),
     top_k: int = typer.Option(None, help="sample only among the k likeliest events"),
     top_p: float = typer.Option(None, help="sample only within this much probability mass"),
     seed: int = typer.Option(None, help="same seed, same music (default 0)"),

@@ -30,7 +30,7 @@ class Controls:
     bars: int | None = 16
     seconds: float | None = None
     seed: int | None = 0
-    temperature: float = 1.0
+    temperature: float | None = None  # None: the run's own (runs.default_temperature), else 1.0
     top_k: int | None = None
     top_p: float | None = None
     primer: str | Path | Piece | None = None  # a path or a Piece
@@ -58,6 +58,11 @@ class Controls:
     condition_track: str | None = None
     roll_sampling: str | None = None
 
+    @property
+    def sampling_temperature(self) -> float:
+        """The temperature to sample at: the one asked, else 1.0 (generation fills in the run's own first)."""
+        return 1.0 if self.temperature is None else self.temperature
+
     def __post_init__(self) -> None:
         if self.num < 1:
             raise ControlError(f"--num must be at least 1 (got {self.num})")
@@ -65,7 +70,7 @@ class Controls:
             raise ControlError(f"--bars must be at least 1 (got {self.bars})")
         if self.seconds is not None and self.seconds <= 0:
             raise ControlError(f"--seconds must be positive (got {self.seconds})")
-        if self.temperature <= 0:
+        if self.temperature is not None and self.temperature <= 0:
             raise ControlError(f"--temperature must be positive (got {self.temperature})")
         if self.attempts < 1:
             raise ControlError(f"--attempts must be at least 1 (got {self.attempts})")

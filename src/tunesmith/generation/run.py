@@ -14,7 +14,7 @@ from tunesmith.controls.targets import resolve_targets
 from tunesmith.generation.checks import check_piece
 from tunesmith.generation.token_pieces import TokenGeneration
 from tunesmith.piece import Piece
-from tunesmith.runs import TrainedRun, load_trained
+from tunesmith.runs import TrainedRun, default_temperature, load_trained
 from tunesmith.theory import parse_key
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ def generate(run: TrainedRun, controls: Controls) -> list[Piece]:
     again, with seed + attempt * num + index, until it meets them or `controls.attempts` draws are spent. Its
     tags say how many draws it took ("attempts") and which hard controls it still misses ("missed")."""
     controls.check_supported(run.family.name, run.family.supported_controls, run.family.refused)
+    controls = run_defaults(run, controls)
     pieces = []
     for index, piece in enumerate(_draw(run, controls)):
         draws = 1
@@ -63,7 +64,14 @@ def _missed(piece: Piece) -> list[str]:
 
 def generate_tokens(run: TrainedRun, controls: Controls, use_cache: bool = True, guess: bool = True) -> list[Piece]:
     """Sample token pieces under `controls` (continuing or infilling the primer, if any) and check them."""
-    return TokenGeneration(run, controls, use_cache=use_cache, guess=guess).pieces()
+    return TokenGeneration(run, run_defaults(run, controls), use_cache=use_cache, guess=guess).pieces()
+
+
+def run_defaults(run: TrainedRun, controls: Controls) -> Controls:
+    """`controls` with what they leave to the run filled in: its sampling temperature."""
+    if controls.temperature is not None:
+        return controls
+    return dataclasses.replace(controls, temperature=default_temperature(run.config))
 
 
 class Run(TrainedRun):

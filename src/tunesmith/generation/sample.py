@@ -171,8 +171,9 @@ def draw_rows(logits: np.ndarray, allowed: np.ndarray, controls: Controls, unifo
     """One id per row from logits [rows, V] among the `allowed` ids [rows, V], after temperature, top-k, top-p
     (0 for a row without uniform numbers: one that has ended)."""
     scores = apply_mask(logits, allowed)
-    if controls.temperature != 1.0 or controls.top_k is not None or controls.top_p is not None:
-        scores = filter_logits(torch.from_numpy(scores), controls.temperature, controls.top_k, controls.top_p).numpy()
+    temperature = controls.sampling_temperature
+    if temperature != 1.0 or controls.top_k is not None or controls.top_p is not None:
+        scores = filter_logits(torch.from_numpy(scores), temperature, controls.top_k, controls.top_p).numpy()
     return [0 if u is None else draw(scores[r], u()) for r, u in enumerate(uniforms)]
 
 

@@ -142,7 +142,7 @@ def generate(run: Any, controls: Controls) -> list[Piece]:
     allowed = allowed_pitches(targets, rep.lowest, rep.pitches, moved)
     pieces = []
     for i in range(controls.num):
-        z = chained_latents(generator, phrases, config.phrase_drift, controls.temperature, controls.generator(i),
+        z = chained_latents(generator, phrases, config.phrase_drift, controls.sampling_temperature, controls.generator(i),
                             device)
         if condition is None or cond_index is None:  # nothing to accompany (a primer gives both or neither)
             rolls = generator(z)  # [phrases, T, L, P, 3]

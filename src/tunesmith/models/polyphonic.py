@@ -139,7 +139,7 @@ def generate(run: Trained, controls: Controls) -> list[Piece]:
     primer = torch.as_tensor(rep.encode(primer_piece)) if primer_piece is not None else None
     pieces = []
     for i in range(controls.num):
-        roll = model.sample(frames, controls.generator(i, run.device), 1, controls.temperature, primer,
+        roll = model.sample(frames, controls.generator(i, run.device), 1, controls.sampling_temperature, primer,
                             None if allowed is None else allowed.tolist())
         piece = rep.decode(roll[0].cpu().numpy(), name=f"polyphonic-{i + 1}")
         if targets.key is not None and targets.scale is None and controls.key and piece.note_count:

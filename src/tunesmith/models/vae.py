@@ -107,7 +107,7 @@ def generate(run: Trained, controls: Controls) -> list[Piece]:
         else:
             start = torch.randn(config.latent_size, generator=g)
         z = model.from_standard(_latent_chain(start, count, g)) + offset
-        grids = decode_latents(model, z.to(run.device), temperature=controls.temperature,
+        grids = decode_latents(model, z.to(run.device), temperature=controls.sampling_temperature,
                                generator=controls.generator(i, run.device), filter_logits=filter_fn)
         piece = rep.decode(concatenate(grids), name=f"{run.path.name}-{i + 1:02d}", tempo=tempo)
         piece = _cut(piece, bars)
@@ -168,7 +168,7 @@ def _infill(run: Trained, controls: Controls, primer: Piece, gap: tuple[int, int
     before, after = (found[0] if found[0] is not None else known[0]), (found[1] if found[1] is not None else known[0])
     count = math.ceil((end - start) / bars_each)
     z = torch.stack([slerp(before, after, (k + 1) / (count + 1)) for k in range(count)]) + offset
-    grids = decode_latents(model, z.to(run.device), temperature=controls.temperature,
+    grids = decode_latents(model, z.to(run.device), temperature=controls.sampling_temperature,
                            generator=controls.generator(index, run.device), filter_logits=filter_fn)
     filled = rep.decode(concatenate(grids), name="gap", tempo=primer.tempo)
     shifted = filled.copy(score=filled.score.shift_time(start * filled.bar_ticks))

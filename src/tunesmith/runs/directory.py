@@ -45,6 +45,12 @@ def write_config(run_dir: Path, config: dict[str, Any]) -> None:
     write_json_atomic(Path(run_dir) / CONFIG_FILE, {"format": FORMAT, **config, "versions": library_versions()})
 
 
+def default_temperature(config: dict[str, Any]) -> float:
+    """The temperature a run samples at when none is asked: its config's `sampling.temperature` (set on a run
+    whose measured pieces are better below 1, as the zoo's chorale models), else 1.0."""
+    return float((config.get("sampling") or {}).get("temperature", 1.0))
+
+
 def read_config(run_dir: Path) -> dict[str, Any]:
     """config.json of a run, brought to the current format (runs.formats), or a one-line error when `run_dir`
     is not a run."""

@@ -10,6 +10,7 @@ import gradio as gr
 
 from tunesmith.generation.control_table import refusals
 from tunesmith.generation.presets import available_presets
+from tunesmith.runs import default_temperature, read_config
 from tunesmith.studio.making import Maker, PieceView
 from tunesmith.studio.shared import model_choices, piece_outputs, piece_updates, shown
 from tunesmith.studio.work import model_named
@@ -49,15 +50,21 @@ def _control(name: str, t: Any, maker: Maker) -> gr.components.Component:
 
 
 def _availability(maker: Maker, model_name: str | None) -> list[Any]:
-    """Each control enabled, or disabled with the reason when the model's family cannot honour it."""
+    """Each control enabled, or disabled with the reason when the model's family cannot honour it; the
+    temperature set to the model's own."""
     try:
-        family = model_named(maker.settings, model_name).family
-        refused = refusals(family)
+        model = model_named(maker.settings, model_name)
+        refused, own = refusals(model.family), {"temperature": default_temperature(read_config(model.path))}
     except Exception:  # no model chosen yet
-        refused = {}
-    return [gr.update(interactive=name not in refused, info=(f"not for this model: {refused[name]}"
-                                                             if name in refused else None))
-            for name in CONTROL_FIELDS]
+        refused, own = {}, {}
+    updates = []
+    for name in CONTROL_FIELDS:
+        update: dict[str, Any] = {"interactive": name not in refused,
+                                  "info": f"not for this model: {refused[name]}" if name in refused else None}
+        if name in own:
+            update["value"] = own[name]
+        updates.append(gr.update(**update))
+    return updates
 
 
 def compose_page(maker: Maker, t: Any) -> dict[str, Any]:
