@@ -154,3 +154,14 @@ def test_the_pop909_gan_asked_for_a_density_still_writes_every_bar(density):
     run = tunesmith.load_run("pop909-gan")
     pieces = run.generate(Controls(num=6, bars=4, seed=0, attempts=1, density=density))
     assert [p.bars for p in pieces] == [4] * 6 and all(p.note_count > 0 for p in pieces)
+
+
+@pytest.mark.parametrize("name", ["pop909-gan", "bach-gan"])
+def test_the_gans_density_follows_the_thirds_of_their_corpus(name):
+    run = tunesmith.load_run(name)
+    low_edge, high_edge = run.representation.density_edges  # the training split's notes per bar, in thirds
+    rates = {d: [p.note_count / p.bars for p in run.generate(Controls(num=6, bars=4, seed=3, attempts=1, density=d))]
+             for d in ("low", "high")}
+    assert all(lo < hi for lo, hi in zip(rates["low"], rates["high"], strict=True))  # each pair, the same seed
+    assert sum(rates["low"]) / 6 < low_edge < sum(rates["high"]) / 6
+    assert 12 < low_edge < high_edge < 30  # four voices' or three tracks' notes per bar of 4 beats

@@ -164,9 +164,9 @@ def test_fit_takes_the_chorale_layout_and_range(chorales):
 def test_rebuilding_is_strict():
     with pytest.raises(TunesmithError) as raised:
         representation_from_dict({"kind": "pianoroll", "lowestt": 30})
-    assert str(raised.value) == ("unknown pianoroll setting(s) lowestt (known: beats_per_bar, highest, lowest, "
-                                 "max_tracks, pitch_margin, sampling, steps_per_beat, tempo, threshold, track_match, "
-                                 "tracks)")
+    assert str(raised.value) == ("unknown pianoroll setting(s) lowestt (known: beats_per_bar, density_edges, highest, "
+                                 "lowest, max_tracks, pitch_margin, sampling, steps_per_beat, tempo, threshold, "
+                                 "track_match, tracks)")
     with pytest.raises(TunesmithError) as raised:
         representation_from_dict({"kind": "pianoroll", "steps_per_beat": 4.0})
     assert str(raised.value) == "pianoroll setting steps_per_beat must be a whole number (got 4.0)"
@@ -207,3 +207,24 @@ def test_families_layout_groups_instruments_and_drums():
     roll = rep.encode(pieces[0])
     assert roll[0, 0, 60 - rep.lowest, ONSET] == 1  # two piano programs merge into one track
     assert roll[3, :, :, SOUNDING].sum() == 0  # the kick drum at 36 lies below the fitted range: dropped
+
+
+def test_fit_records_the_corpus_notes_per_bar_tertiles_in_the_grids_bars():
+    def piece(notes: int, beats: int) -> Piece:  # four bars of `beats` quarter notes, `notes` notes in all
+        score = symusic.Score(480)
+        score.time_signatures.append(symusic.TimeSignature(0, beats, 4))
+        track = symusic.Track(name="Piano", program=0)
+        span = 4 * beats * 480
+        track.notes.extend(symusic.Note(i * span // notes, 60, 60 + i % 12, 80) for i in range(notes))
+        score.tracks.append(track)
+        return Piece(score)
+
+    # 8, 16, 24, 32, 40, 48 notes over 16 quarter notes: 2 to 12 notes per bar of 4 quarters
+    pieces = [piece(n, 4) for n in (8, 16, 24, 32, 40, 48)]
+    rep = PianoRollRepresentation(beats_per_bar=4).fit(pieces)
+    assert rep.density_edges == pytest.approx([np.quantile([2, 4, 6, 8, 10, 12], q) for q in (1 / 3, 2 / 3)])
+    # the same notes written in 2/4 are the same density on a 4/4 grid (not twice as many bars)
+    halves = PianoRollRepresentation(beats_per_bar=4).fit([piece(n, 2) for n in (4, 8, 12, 16, 20, 24)])
+    assert halves.density_edges == pytest.approx(rep.density_edges)
+    again = representation_from_dict(rep.to_dict())
+    assert again.density_edges == rep.density_edges

@@ -1,8 +1,9 @@
 """Sampling the GAN: free phrases chained from neighbouring latents, or phrases accompanying a given track.
 
 The controls (controls/shaping.py): --scale-lock and --pitch-range mask the roll's pitches before notes are
-chosen, in the home key the run learnt in and then moved to the asked key; --density picks, per piece, the
-roll threshold whose notes per bar come nearest the asked level; tempo, instruments, velocity, dynamics,
+chosen, in the home key the run learnt in and then moved to the asked key; --density (low and high: the thirds
+of the run's corpus) draws a few latent chains per piece and keeps the one, and the roll threshold, whose notes
+per bar come nearest the asked level; tempo, instruments, velocity, dynamics,
 the loop point and the final tonic are applied to the finished piece. A fixed grid holds one metre, and
 phrases drawn whole from noise cannot fill a gap between given bars: --time-signature (another metre) and
 --infill are refused with the reason."""
@@ -43,7 +44,8 @@ REFUSED = {
     "variation": "it has no encoder to sample near a primer (the vae has)",
 }
 AFTERWARDS = frozenset({"key", "tempo", "instruments", "velocity", "dynamics", "end_on_tonic", "loopable"})
-DENSITY_THRESHOLDS = (0.15, 0.25, 0.35, 0.5, 0.65, 0.75, 0.85)  # roll thresholds --density chooses among
+DENSITY_THRESHOLDS = (0.05, 0.95)  # the roll thresholds --density searches between
+DENSITY_DRAWS = 4  # latent chains --density chooses among, for each piece
 
 
 def parse_roll_sampling(value: str | None, default_threshold: float) -> tuple[str, float]:
@@ -108,7 +110,7 @@ def generate(run: Any, controls: Controls) -> list[Piece]:
     config, generator = model.config, model.generator_ema.eval()
     mode, threshold = parse_roll_sampling(controls.roll_sampling, rep.threshold)
     primer = controls.primer_piece()
-    targets = grid_targets(controls, primer, "gan", (rep.bar_beats, 4), rep.tempo)
+    targets = grid_targets(controls, primer, "gan", (rep.bar_beats, 4), rep.tempo, rep.density_edges)
     key = parse_key(controls.key) if controls.key else None
     if key is not None and not config.phrases.key_normalize:
         raise ControlError("--key needs a gan run trained with key_normalize (this run learnt every key as found)")
@@ -140,10 +142,9 @@ def generate(run: Any, controls: Controls) -> list[Piece]:
         condition = torch.from_numpy(rep.render(cond_table, 0, total)[cond_index]).to(device)  # [L, P, 3]
     moved = -shift if primer is not None else (home_shift(key) if key is not None else 0)  # roll -> piece
     allowed = allowed_pitches(targets, rep.lowest, rep.pitches, moved)
-    pieces = []
-    for i in range(controls.num):
-        z = chained_latents(generator, phrases, config.phrase_drift, controls.sampling_temperature, controls.generator(i),
-                            device)
+
+    def roll_of(z: dict[str, torch.Tensor]) -> np.ndarray:
+        """The piece's roll [tracks, steps, pitches, 3] from a chain of latents, masked and conditioned."""
         if condition is None or cond_index is None:  # nothing to accompany (a primer gives both or neither)
             rolls = generator(z)  # [phrases, T, L, P, 3]
         else:
@@ -156,7 +157,16 @@ def generate(run: Any, controls: Controls) -> list[Piece]:
             roll[np.ix_(free, np.arange(roll.shape[1]), np.flatnonzero(~allowed), np.array([SOUNDING, ONSET]))] = 0.0
         if condition is not None:
             roll[cond_index] = condition[: bars * bar_steps].cpu().numpy()
-        threshold_i = _density_threshold(rep, roll, targets, mode, threshold, controls.generator(10_000 + i), tempo)
+        return roll
+
+    pieces = []
+    for i in range(controls.num):
+        rng = controls.generator(i)
+        draws = DENSITY_DRAWS if targets.density is not None and mode == "threshold" else 1
+        chosen = [_density_threshold(rep, roll, targets, mode, threshold) + (roll,) for roll in (roll_of(chained_latents(generator, phrases, config.phrase_drift,
+                                                                 controls.sampling_temperature, rng, device))
+                                         for _ in range(draws))]
+        _, threshold_i, roll = min(chosen, key=lambda c: c[0])  # the first of the nearest
         piece = rep.decode(roll, name=f"gan_{i + 1}", sampling=mode, threshold=threshold_i,
                            generator=controls.generator(10_000 + i), tempo=tempo)
         if moved:
@@ -168,14 +178,28 @@ def generate(run: Any, controls: Controls) -> list[Piece]:
 
 
 def _density_threshold(rep: PianoRollRepresentation, roll: np.ndarray, targets: Targets, mode: str,
-                       threshold: float, generator: torch.Generator, tempo: float) -> float:
-    """The threshold to decode with: the asked one, or under --density the one of DENSITY_THRESHOLDS whose notes
-    per bar come nearest the middle of the asked range (bernoulli sampling keeps its own). A threshold that
-    leaves the piece without notes is never chosen (the asked one is kept when every other would)."""
+                       threshold: float) -> tuple[float, float]:
+    """(how far its notes per bar are from the asked level, the threshold to decode with): the asked one, or
+    under --density the one between DENSITY_THRESHOLDS whose notes per bar come nearest the middle of the asked
+    range, found by halving (the notes a threshold starts fall as it rises; counted as note starts, before the
+    voice limits of decoding). Bernoulli sampling keeps its own. A threshold that leaves the piece without
+    notes is never chosen (the asked one is kept, as the farthest, when every other would)."""
     if targets.density is None or mode != "threshold":
-        return threshold
+        return 0.0, threshold
     wanted, bars = sum(targets.density) / 2, roll.shape[1] // rep.steps_per_bar
-    notes = {t: rep.decode(roll, sampling=mode, threshold=t, generator=generator, tempo=tempo).note_count
-             for t in DENSITY_THRESHOLDS}
-    sounding = [t for t in DENSITY_THRESHOLDS if notes[t]]
-    return min(sounding, key=lambda t: abs(notes[t] / bars - wanted)) if sounding else threshold
+    sounding, onset = roll[..., SOUNDING], roll[..., ONSET]
+
+    def per_bar(t: float) -> float:
+        on = sounding > t
+        after_silence = np.concatenate([on[:, :1], on[:, 1:] & ~on[:, :-1]], axis=1)
+        return float((on & ((onset > t) | after_silence)).sum()) / max(1, bars)
+
+    lo, hi = DENSITY_THRESHOLDS
+    found = [(abs(per_bar(t) - wanted), t) for t in (lo, hi) if per_bar(t)]
+    for _ in range(10):
+        middle = (lo + hi) / 2
+        notes = per_bar(middle)
+        if notes:
+            found.append((abs(notes - wanted), middle))
+        lo, hi = (middle, hi) if notes > wanted else (lo, middle)
+    return min(found) if found else (math.inf, threshold)

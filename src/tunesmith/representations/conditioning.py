@@ -14,10 +14,12 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from tunesmith.errors import TunesmithError
 from tunesmith.instruments import DRUMS, program_number
 from tunesmith.piece import Piece
-from tunesmith.theory import DENSITY_LEVELS, PITCH_CLASS_NAMES, Key
+from tunesmith.theory import DENSITY_EDGES, DENSITY_LEVELS, PITCH_CLASS_NAMES, Key
 
 CONDITIONS = ("style", "key", "time_signature", "tempo", "density", "instruments")
 TEMPO_EDGES = (60.0, 76.0, 92.0, 108.0, 126.0, 144.0, 168.0)  # bucket i covers [edges[i-1], edges[i])
@@ -39,6 +41,18 @@ def tempo_bucket_name(index: int) -> str:
 def notes_per_bar(piece: Piece) -> float:
     """Mean notes per bar of a piece (0 for an empty one)."""
     return piece.note_count / piece.bars if piece.bars else 0.0
+
+
+def density_tertiles(pieces: Sequence[Piece], beats_per_bar: int | None = None) -> list[float]:
+    """The notes per bar that split `pieces` into thirds: where --density low ends and high begins. Bars are
+    each piece's own, or bars of `beats_per_bar` quarter notes (a grid that writes one metre)."""
+    def density(p: Piece) -> float:
+        if beats_per_bar is None or not p.bars:
+            return notes_per_bar(p)
+        return p.note_count * beats_per_bar * p.tpq / (p.bars * p.bar_ticks)
+
+    densities = sorted(density(p) for p in pieces) or list(DENSITY_EDGES)
+    return [float(np.quantile(densities, 1 / 3)), float(np.quantile(densities, 2 / 3))]
 
 
 def density_level(value: float, edges: Sequence[float]) -> str:

@@ -25,6 +25,7 @@ from tunesmith.errors import TunesmithError
 from tunesmith.instruments import DRUMS_NAME, family_name, gm_families
 from tunesmith.piece import Piece
 from tunesmith.representations.base import Representation
+from tunesmith.representations.conditioning import density_tertiles
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class PianoRollRepresentation(Representation):
     tempo: float = 120.0
     sampling: str = "threshold"
     threshold: float = 0.5
+    density_edges: list[float] | None = None  # the corpus's notes-per-bar tertiles (--density low | high)
 
     def __post_init__(self) -> None:
         self.tracks = [t if isinstance(t, TrackSpec) else TrackSpec(**t) for t in self.tracks]
@@ -99,7 +101,8 @@ class PianoRollRepresentation(Representation):
 
     # --- corpus ---
     def fit(self, pieces: list[Piece]) -> PianoRollRepresentation:
-        """Take the corpus's track layout, bar length, pitch range (plus a margin) and typical tempo."""
+        """Take the corpus's track layout, bar length, pitch range (plus a margin), typical tempo and the notes
+        per bar that split it into thirds."""
         if not pieces:
             raise TunesmithError("cannot fit a piano-roll to an empty corpus")
         if self.beats_per_bar is None:
@@ -115,6 +118,7 @@ class PianoRollRepresentation(Representation):
         self.lowest = max(0, min(lows) - self.pitch_margin)
         self.highest = min(127, max(highs) + self.pitch_margin)
         self.tempo = float(round(np.median([p.tempo for p in pieces])))
+        self.density_edges = density_tertiles(pieces, self.bar_beats)
         log.info("piano-roll: tracks %s, pitches %d-%d, %d steps per bar", self.track_names,
                  self.lowest, self.highest, self.steps_per_bar)
         return self

@@ -22,7 +22,7 @@ from tunesmith.fileio import atomic_path
 from tunesmith.instruments import program_number
 from tunesmith.piece import Piece
 from tunesmith.representations.base import Representation
-from tunesmith.representations.conditioning import ConditionVocab, notes_per_bar
+from tunesmith.representations.conditioning import ConditionVocab, density_tertiles
 from tunesmith.representations.remi_ids import remi_ids
 from tunesmith.representations.voice_slots import Voice, VoiceSlots
 from tunesmith.theory import DENSITY_EDGES
@@ -94,9 +94,7 @@ class TokenRepresentation(Representation):
         self.settings["velocity_values"] = self._velocity_values(pieces)
         if "conditioning" in self.settings:
             styles = sorted({style_of(p) for p in pieces})
-            densities = sorted(notes_per_bar(p) for p in pieces) or list(DENSITY_EDGES)
-            edges = [float(np.quantile(densities, 1 / 3)), float(np.quantile(densities, 2 / 3))]
-            self.settings.update({"styles": styles, "density_edges": edges})
+            self.settings.update({"styles": styles, "density_edges": density_tertiles(pieces)})
             self.conditions = ConditionVocab(len(self.tokenizer), tuple(self.settings["conditioning"]), tuple(styles),
                                              tuple(self.time_signature_names()), self.settings["infill"])
         return self
