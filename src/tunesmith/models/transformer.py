@@ -137,10 +137,10 @@ class TokenTransformer(TokenLM):
         if isinstance(module, nn.Linear) and module.bias is not None:
             nn.init.zeros_(module.bias)
 
-    def forward(self, tokens: torch.Tensor, state: Any = None,
-                padding: torch.Tensor | None = None) -> tuple[torch.Tensor, Any]:
-        """Logits [B, t, V] and the state after `tokens` [B, t]; `padding` [B, t] (without a state) marks
-        the ids that pad rows on the left, which no event attends to."""
+    def forward(self, tokens: torch.Tensor, state: Any = None, padding: torch.Tensor | None = None,
+                last: bool = False) -> tuple[torch.Tensor, Any]:
+        """Logits [B, t, V] (`last`: only after the last event, [B, 1, V]) and the state after `tokens` [B, t];
+        `padding` [B, t] (without a state) marks the ids that pad rows on the left, which no event attends to."""
         b, t = tokens.shape
         start, caches = (0, [None] * len(self.blocks)) if state is None else state
         positions = torch.arange(start, start + t, device=tokens.device)
@@ -161,7 +161,7 @@ class TokenTransformer(TokenLM):
             x, (k, v) = block(x, cos, sin, mask, cache)
             if not self.training:
                 new.append(KVCache(k, v, self.context + LOOKAHEAD))
-        logits = F.linear(self.norm(x), head)  # [B, t, V]
+        logits = F.linear(self.norm(x[:, -1:] if last else x), head)  # [B, t, V]
         return logits, (start + t, new if not self.training else None)
 
     def _embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -220,7 +220,8 @@ class TokenTransformer(TokenLM):
     def step(self, tokens: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
         """New events [B, t] after a state: the logits of the next event [B, V] and the new state."""
         if state is None or self.training or tokens.shape[1] >= LOOKAHEAD or not self.guessing:
-            return super().step(tokens, state)
+            logits, state = self(tokens, state, last=True)  # the logits of the events before are not read
+            return logits[:, -1], state
         logits, pending = self.verify(tokens, state)
         return logits[:, -1], self.commit(pending, tokens.shape[1])
 
@@ -237,7 +238,7 @@ class TokenTransformer(TokenLM):
         for r, row in enumerate(rows):
             tokens[r, end - len(row):] = torch.tensor(row)
             padding[r, end - len(row):] = False
-        logits, (_, caches) = self(tokens, None, padding)
+        logits, (_, caches) = self(tokens, None, padding, last=True)
         held = padding[:, end - caches[0].n:].cpu().numpy()  # the events the caches keep
         if held.any():
             for cache in caches:
