@@ -226,7 +226,7 @@ class Rows:
                                    for r in active]).numpy()
         possible = allowed.any(-1)
         if not possible.all():
-            s = self.states[int(np.argmin(possible))]
+            s = self.states[active[int(np.argmin(possible))]]
             raise ControlError(f"impossible request: the controls leave no possible next event in bar {s.bars} "
                                f"(after {s.notes_in_bar} notes in that bar); loosen --density, --pitch-range or "
                                "--scale-lock")

@@ -74,7 +74,6 @@ class TokenRNN(TokenLM):
         h, _ = pad_packed_sequence(h, batch_first=True)  # [B, T, W]
         return self._logits(h[torch.arange(len(rows)), lengths - 1], weight), state
 
-
     def select_rows(self, state: Any, rows: list[int]) -> Any:
         return tuple(part[:, rows] for part in state) if isinstance(state, tuple) else state[:, rows]
 
