@@ -212,7 +212,8 @@ def card(run: Path, entry: dict[str, str], *, evaluation: dict[str, Any] | None,
              f"- family: {family.name}, {figures['parameters']:,} parameters, "
              f"{sum(f.stat().st_size for f in run.rglob('*') if f.is_file() and f.name not in NOT_SHIPPED) / 1e6:.1f}"
              " MB on disk",
-             *[f"- {section}: {_settings(config[section])}" for section in ("model", "representation", "training", "sampling")
+             *[f"- {section}: {_settings(config[section])}"
+               for section in ("model", "representation", "training", "sampling")
                if isinstance(config.get(section), dict)],
              "- trained with: " + ", ".join(f"{k} {v}" for k, v in (config.get("versions") or {}).items()
                                               if k in ("tunesmith", "torch", "python")), "",

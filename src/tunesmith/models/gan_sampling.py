@@ -163,9 +163,9 @@ def generate(run: Any, controls: Controls) -> list[Piece]:
     for i in range(controls.num):
         rng = controls.generator(i)
         draws = DENSITY_DRAWS if targets.density is not None and mode == "threshold" else 1
-        chosen = [_density_threshold(rep, roll, targets, mode, threshold) + (roll,) for roll in (roll_of(chained_latents(generator, phrases, config.phrase_drift,
-                                                                 controls.sampling_temperature, rng, device))
-                                         for _ in range(draws))]
+        rolls = [roll_of(chained_latents(generator, phrases, config.phrase_drift, controls.sampling_temperature, rng,
+                                         device)) for _ in range(draws)]
+        chosen = [_density_threshold(rep, roll, targets, mode, threshold) + (roll,) for roll in rolls]
         _, threshold_i, roll = min(chosen, key=lambda c: c[0])  # the first of the nearest
         piece = rep.decode(roll, name=f"gan_{i + 1}", sampling=mode, threshold=threshold_i,
                            generator=controls.generator(10_000 + i), tempo=tempo)
