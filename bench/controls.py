@@ -8,7 +8,7 @@ high against low (notes per bar), --dynamics crescendo against diminuendo (mean 
 minus the first). Cost: the seconds for `--num` pieces with every hard control the family honours against the
 same pieces with none (one attempt each, so that both draw the same number of pieces).
 
-    OMP_NUM_THREADS=1 python bench/controls.py [--models NAME...] [--num 50] [--bars 8] [--cost-only]
+    OMP_NUM_THREADS=1 python bench/controls.py [--models NAME...] [--num 50] [--bars 8] [--cost-only] [--repeats N]
 
 Prints one JSON line.
 """
@@ -92,16 +92,23 @@ def soft_pairs(run: Run, base: Controls) -> dict[str, Any]:
     return out
 
 
-def cost(run: Run, base: Controls, everything: dict[str, Any]) -> dict[str, float]:
-    """Seconds for the pieces with every honoured hard control against none (one draw each)."""
+def cost(run: Run, base: Controls, everything: dict[str, Any], repeats: int = 1) -> dict[str, Any]:
+    """Seconds for the pieces with every honoured hard control against none (one draw each), measured `repeats`
+    times in turn; the ratio is the median's (the ratios of one run of the same code vary by about 0.1 here)."""
     once = dataclasses.replace(base, attempts=1)
-    start = time.perf_counter()
-    run.generate(once)
-    plain = time.perf_counter() - start
-    start = time.perf_counter()
-    run.generate(dataclasses.replace(once, **{k: v for k, v in everything.items() if honoured(run, {k: v})}))
-    steered = time.perf_counter() - start
-    return {"plain_s": round(plain, 2), "controlled_s": round(steered, 2), "ratio": round(steered / plain, 3)}
+    steered_controls = dataclasses.replace(once, **{k: v for k, v in everything.items() if honoured(run, {k: v})})
+    plain, steered = [], []
+    for _ in range(repeats):
+        for controls, times in ((once, plain), (steered_controls, steered)):
+            start = time.perf_counter()
+            run.generate(controls)
+            times.append(time.perf_counter() - start)
+    ratios = sorted(s / p for s, p in zip(steered, plain, strict=True))
+    out: dict[str, Any] = {"plain_s": round(float(np.median(plain)), 2), "controlled_s": round(float(np.median(steered)), 2),
+                           "ratio": round(float(np.median(ratios)), 3)}
+    if repeats > 1:
+        out["ratios"] = [round(r, 3) for r in ratios]
+    return out
 
 
 def main() -> None:
@@ -111,6 +118,7 @@ def main() -> None:
     parser.add_argument("--bars", type=int, default=8)
     parser.add_argument("--attempts", type=int, default=3)
     parser.add_argument("--cost-only", action="store_true", help="only the time with every hard control / without")
+    parser.add_argument("--repeats", type=int, default=1, help="measure the cost this many times (the median)")
     args = parser.parse_args()
     result: dict[str, Any] = {"bench": "controls", "num": args.num, "bars": args.bars, "attempts": args.attempts}
     for name in args.models:
@@ -129,7 +137,7 @@ def main() -> None:
                 found[setting] = f"refused: {exc}"
         if not args.cost_only:
             found["soft"] = soft_pairs(run, base)
-        found["cost"] = cost(run, base, dict(SETTINGS)["everything"])
+        found["cost"] = cost(run, base, dict(SETTINGS)["everything"], args.repeats)
         result[name] = found
         print(json.dumps({name: found}), flush=True, file=__import__("sys").stderr)
     print(json.dumps(result), flush=True)
