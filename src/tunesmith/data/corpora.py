@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import shutil
-import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -314,8 +313,3 @@ def ship_bundled(name: str) -> Path:
         folder = Path(scratch) / name
         _build_bundled_cache(name, folder, limit=None, progress=True, workers=None)
         return pack(folder, name)
-
-
-if __name__ == "__main__":  # pragma: no cover - a maintainer's step after a change to the conversion
-    for corpus in sys.argv[1:] or ["bach"]:
-        print(ship_bundled(corpus))

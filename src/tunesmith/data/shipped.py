@@ -8,7 +8,7 @@ test converts the first chorales again and compares them with the shipped ones.
 
 Written again, after a change to the conversion (and CACHE_VERSION), by
 
-    python -m tunesmith.data.corpora bach
+    python -c "from tunesmith.data.corpora import ship_bundled; ship_bundled('bach')"
 """
 
 from __future__ import annotations
