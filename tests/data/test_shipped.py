@@ -8,7 +8,7 @@ import zipfile
 from tunesmith.data import load_corpus
 from tunesmith.data import shipped as shipped_module
 from tunesmith.data.corpora import CACHE_VERSION
-from tunesmith.data.shipped import read_shipped, shipped_path
+from tunesmith.data.shipped import pack, read_shipped, shipped_path
 
 
 def test_the_shipped_chorales_are_of_the_current_cache_version():
@@ -36,3 +36,15 @@ def test_a_zip_of_another_cache_version_is_not_read(tmp_path, monkeypatch):
     monkeypatch.setattr(shipped_module, "SHIPPED", tmp_path)
     assert read_shipped("bach", CACHE_VERSION) is None
     assert read_shipped("folk", CACHE_VERSION) is None  # none shipped
+
+
+def test_packing_a_cache_again_gives_the_shipped_bytes(tmp_path, monkeypatch):
+    cache = tmp_path / "bach"
+    (cache / "midi").mkdir(parents=True)
+    with zipfile.ZipFile(shipped_path("bach")) as archive:
+        for name in archive.namelist():
+            (cache / name).write_bytes(archive.read(name))
+    shipped = shipped_path("bach").read_bytes()
+    monkeypatch.setattr(shipped_module, "SHIPPED", tmp_path / "out")
+    (tmp_path / "out").mkdir()
+    assert pack(cache, "bach").read_bytes() == shipped  # fixed dates and order: the same cache, the same zip

@@ -14,14 +14,13 @@ Written again, after a change to the conversion (and CACHE_VERSION), by
 from __future__ import annotations
 
 import json
-import tempfile
 import zipfile
 from pathlib import Path
 
 import symusic
 
 from tunesmith.data.safe import Rejected
-from tunesmith.fileio import write_bytes_atomic
+from tunesmith.fileio import write_atomic
 from tunesmith.piece import Piece
 
 SHIPPED = Path(__file__).with_name("bundled")
@@ -48,10 +47,10 @@ def read_shipped(name: str, version: int) -> tuple[list[Piece], list[Rejected]] 
 def pack(folder: Path, name: str) -> Path:
     """Write a built cache `folder` (index.json, midi/) as the shipped zip of `name`, atomically; the same
     cache gives the same bytes (fixed dates)."""
-    with tempfile.SpooledTemporaryFile() as buffer:
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+    def write(tmp: Path) -> None:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
             for file in [folder / "index.json", *sorted((folder / "midi").iterdir())]:
                 info = zipfile.ZipInfo(str(file.relative_to(folder)), date_time=(2020, 1, 1, 0, 0, 0))
                 archive.writestr(info, file.read_bytes(), zipfile.ZIP_DEFLATED)
-        buffer.seek(0)
-        return write_bytes_atomic(shipped_path(name), buffer.read())
+
+    return write_atomic(shipped_path(name), write)
