@@ -104,8 +104,8 @@ def cost(run: Run, base: Controls, everything: dict[str, Any], repeats: int = 1)
             run.generate(controls)
             times.append(time.perf_counter() - start)
     ratios = sorted(s / p for s, p in zip(steered, plain, strict=True))
-    out: dict[str, Any] = {"plain_s": round(float(np.median(plain)), 2), "controlled_s": round(float(np.median(steered)), 2),
-                           "ratio": round(float(np.median(ratios)), 3)}
+    out: dict[str, Any] = {"plain_s": round(float(np.median(plain)), 2),
+                           "controlled_s": round(float(np.median(steered)), 2), "ratio": round(float(np.median(ratios)), 3)}
     if repeats > 1:
         out["ratios"] = [round(r, 3) for r in ratios]
     return out

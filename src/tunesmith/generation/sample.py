@@ -167,7 +167,8 @@ def _forced_until(slots: list[int | torch.Tensor], i: int) -> int:
     return j
 
 
-def draw_rows(logits: np.ndarray, allowed: np.ndarray, controls: Controls, uniforms: list[Uniforms | None]) -> list[int]:
+def draw_rows(logits: np.ndarray, allowed: np.ndarray, controls: Controls,
+              uniforms: list[Uniforms | None]) -> list[int]:
     """One id per row from logits [rows, V] among the `allowed` ids [rows, V], after temperature, top-k, top-p
     (0 for a row without uniform numbers: one that has ended)."""
     scores = apply_mask(logits, allowed)

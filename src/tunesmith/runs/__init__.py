@@ -28,4 +28,5 @@ from tunesmith.runs.zoo import ZooModel, resolve_run, shipped_folder, zoo_folder
 
 __all__ = ["CHECKPOINT_FILE", "CONFIG_FILE", "METRICS_FILE", "MODEL_FILE", "SPLIT_FILE", "TrainedRun", "ZooModel",
            "default_temperature", "load_checkpoint", "load_trained", "load_weights", "read_config", "resolve_device",
-           "resolve_run", "save_checkpoint", "save_weights", "shipped_folder", "write_config", "zoo_folder", "zoo_models"]
+           "resolve_run", "save_checkpoint", "save_weights", "shipped_folder", "write_config", "zoo_folder",
+           "zoo_models"]
