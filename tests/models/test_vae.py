@@ -17,7 +17,8 @@ from midi_facts import read_midi_independently
 from tunesmith.config import config_from_dict, config_to_dict
 from tunesmith.controls.controls import Controls
 from tunesmith.errors import ControlError, TunesmithError
-from tunesmith.models.vae import FAMILY, build_model, make_dataset
+from tunesmith.models.vae import CHAIN_STEP, FAMILY, build_model, chain_step, make_dataset
+from tunesmith.models.vae import _latent_chain as vae_chain
 from tunesmith.models.vae_attributes import compute_attribute_vectors, save_attribute_vectors
 from tunesmith.models.vae_latent import (
     decode_latents,
@@ -190,7 +191,7 @@ def test_the_prior_is_fitted_to_the_training_posteriors_and_generate_samples_it(
     target = encode_piece(fitted, rep, a)[0][0]
     fitted.prior_mean.copy_(target)
     fitted.prior_std.fill_(1e-4)
-    run = SimpleNamespace(path=tmp_path, model=fitted, representation=rep, device=torch.device("cpu"))
+    run = SimpleNamespace(path=tmp_path, config={}, model=fitted, representation=rep, device=torch.device("cpu"))
     for piece in FAMILY.generate(run, Controls(num=3, bars=2, seed=5, temperature=0.05)):
         assert (piece_segments(rep, 2, piece)[0].events == piece_segments(rep, 2, a)[0].events).mean() > 0.9
     assert not hasattr(build_model(tiny({"fitted_prior": False}), rep), "prior_mean")
@@ -229,7 +230,7 @@ def test_density_vector_raises_the_note_density_of_decoded_music(tmp_path):
     assert density["low"] < density["high"] and density["vector"] is not None
     assert vectors["attributes"]["velocity"]["vector"] is None  # every note has velocity 90
     save_attribute_vectors(tmp_path, vectors)
-    run = SimpleNamespace(path=tmp_path, model=model, representation=rep, device=torch.device("cpu"))
+    run = SimpleNamespace(path=tmp_path, config={}, model=model, representation=rep, device=torch.device("cpu"))
 
     def measured(amount: float) -> float:
         controls = Controls(num=12, bars=2, seed=3, temperature=0.5, attributes={"density": amount})
@@ -247,7 +248,8 @@ def notes_of(piece: Piece) -> list[tuple[int, int, int, int]]:
 
 def test_generate_joins_segments_and_refuses_what_it_cannot_do(two_tunes, tmp_path):
     rep, model, a, b, _ = two_tunes
-    run = SimpleNamespace(path=tmp_path / "run", model=model, representation=rep, device=torch.device("cpu"))
+    run = SimpleNamespace(path=tmp_path / "run", config={}, model=model, representation=rep,
+                          device=torch.device("cpu"))
     pieces = FAMILY.generate(run, Controls(num=2, bars=5, seed=1, tempo=90))
     assert len(pieces) == 2 and all(p.note_count > 0 and p.bars == 5 for p in pieces)  # 3 segments cut to 5 bars
     assert pieces[0].tags["asked"]["segments"] == 3 and pieces[0].tempo == pytest.approx(90, abs=1e-3)
@@ -263,6 +265,31 @@ def test_generate_joins_segments_and_refuses_what_it_cannot_do(two_tunes, tmp_pa
         FAMILY.generate(run, Controls(variation=0.3))
     with pytest.raises(ControlError, match="tunesmith attributes"):
         FAMILY.generate(run, Controls(attributes={"density": 1.0}))
+
+
+def test_a_run_sets_how_far_its_segments_latents_move(two_tunes, tmp_path):
+    rep, model, *_ = two_tunes
+    assert chain_step({}) == CHAIN_STEP and chain_step({"sampling": {"temperature": 0.3}}) == CHAIN_STEP
+    assert chain_step({"sampling": {"chain_step": 0.08}}) == 0.08
+    for bad in (-0.1, 1.5, "near", True):
+        with pytest.raises(TunesmithError, match="sampling.chain_step must be a number from 0 to 1"):
+            chain_step({"sampling": {"chain_step": bad}})
+
+    def segments(step: float) -> list[list[tuple[int, int, int]]]:
+        run = SimpleNamespace(path=tmp_path / "run", config={"sampling": {"chain_step": step}}, model=model,
+                              representation=rep, device=torch.device("cpu"))
+        piece = FAMILY.generate(run, Controls(num=1, bars=8, seed=3, temperature=1e-3))[0]
+        span = 2 * piece.bar_ticks
+        return [[(t - i * span, d, p) for t, d, p, _ in notes_of(piece) if i * span <= t < (i + 1) * span]
+                for i in range(4)]
+
+    still = segments(0.0)  # one latent decoded four times, all but greedily: the same two bars four times
+    assert still[0] and all(s == still[0] for s in still[1:])
+    z = torch.randn(16, generator=torch.Generator().manual_seed(0))
+    gaps = {step: [float((a - b).norm()) for a, b in zip(chain[:-1], chain[1:], strict=True)]
+            for step in (0.08, 0.35)
+            for chain in [vae_chain(z, 6, torch.Generator().manual_seed(1), step)]}
+    assert max(gaps[0.08]) < min(gaps[0.35])  # the same fresh draws, a shorter step each time
 
 
 def test_bad_input_gives_a_clear_error(two_tunes):

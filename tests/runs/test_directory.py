@@ -15,16 +15,14 @@ from safetensors import SafetensorError, safe_open
 from tunesmith.errors import TunesmithError
 from tunesmith.fileio import WriteError
 from tunesmith.runs import directory as checkpoint
-from tunesmith.runs.directory import (
+from tunesmith.runs import files as run_files
+from tunesmith.runs.directory import load_checkpoint, load_weights, save_checkpoint, save_weights
+from tunesmith.runs.files import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
     MODEL_FILE,
     library_versions,
-    load_checkpoint,
-    load_weights,
     read_config,
-    save_checkpoint,
-    save_weights,
     write_config,
 )
 
@@ -325,7 +323,7 @@ def test_a_missing_library_is_recorded_as_not_installed(monkeypatch):
             raise metadata.PackageNotFoundError(name)
         return real(name)
 
-    monkeypatch.setattr(checkpoint.metadata, "version", version)
+    monkeypatch.setattr(run_files.metadata, "version", version)
     versions = library_versions()
     assert versions["music21"] == "not installed" and versions["numpy"] == real("numpy")
 

@@ -13,7 +13,7 @@ from tunesmith.config import config_from_dict, config_to_dict
 from tunesmith.errors import TunesmithError
 from tunesmith.models import get_family
 from tunesmith.models.gan_config import GANConfig
-from tunesmith.runs.directory import CONFIG_FILE, read_config, write_config
+from tunesmith.runs.files import CONFIG_FILE, read_config, write_config
 from tunesmith.runs.formats import FORMAT, format_1_to_2, migrate
 
 ROOT = Path(__file__).resolve().parents[2]

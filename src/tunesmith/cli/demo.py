@@ -32,7 +32,7 @@ def demo_command(
     from tunesmith.data import load_corpus
     from tunesmith.generation.run import load_run
     from tunesmith.outputs import write_piece_files
-    from tunesmith.runs.directory import MODEL_FILE
+    from tunesmith.runs.files import MODEL_FILE
     from tunesmith.training.trainer import train
 
     if zoo:

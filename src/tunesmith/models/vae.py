@@ -5,7 +5,8 @@ building and `generate`.
 
 Longer pieces than one segment are made by decoding a chain of neighbouring latents (each a small
 spherical step from the one before towards a fresh prior sample) and playing the segments one after
-another.
+another. A run may set the step in config.json (`"sampling": {"chain_step": S}`): a model of short segments
+keeps its key and manner over a long piece only with small steps.
 
 The controls (controls/shaping.py): --scale-lock and --pitch-range mask the decoder's pitch classes at every
 step; --key without the lock moves the finished piece to the key (the nearest way that keeps the range);
@@ -65,11 +66,19 @@ def _length(controls: Controls, representation: VoiceRepresentation) -> tuple[in
     return controls.bars or 0, controls.tempo or representation.tempo
 
 
-def _latent_chain(start: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:
-    """`count` latents [count, Z]: `start`, then each a CHAIN_STEP slerp towards a fresh prior sample."""
+def chain_step(config: dict) -> float:
+    """How far each further segment's latent moves: the run's `sampling.chain_step`, else CHAIN_STEP."""
+    step = (config.get("sampling") or {}).get("chain_step", CHAIN_STEP)
+    if isinstance(step, bool) or not isinstance(step, int | float) or not 0 <= step <= 1:
+        raise TunesmithError(f"config.json's sampling.chain_step must be a number from 0 to 1 (got {step!r})")
+    return float(step)
+
+
+def _latent_chain(start: torch.Tensor, count: int, generator: torch.Generator, step: float) -> torch.Tensor:
+    """`count` latents [count, Z]: `start`, then each a `step` slerp towards a fresh prior sample."""
     chain = [start]
     for _ in range(count - 1):
-        chain.append(slerp(chain[-1], torch.randn(start.shape, generator=generator), CHAIN_STEP))
+        chain.append(slerp(chain[-1], torch.randn(start.shape, generator=generator), step))
     return torch.stack(chain)
 
 
@@ -98,6 +107,7 @@ def generate(run: Trained, controls: Controls) -> list[Piece]:
     bars = targets.bars = bars or config.segment_bars
     count = math.ceil(bars / config.segment_bars)
     primer_mu = encode_piece(model, rep, primer, what="the primer")[0][:1] if primer is not None else None
+    step = chain_step(run.config)
     pieces = []
     for i in range(controls.num):
         g = controls.generator(i)  # latents are drawn on the CPU: the same seed gives the same latents anywhere
@@ -106,7 +116,7 @@ def generate(run: Trained, controls: Controls) -> list[Piece]:
             start = model.to_standard(start)
         else:
             start = torch.randn(config.latent_size, generator=g)
-        z = model.from_standard(_latent_chain(start, count, g)) + offset
+        z = model.from_standard(_latent_chain(start, count, g, step)) + offset
         grids = decode_latents(model, z.to(run.device), temperature=controls.sampling_temperature,
                                generator=controls.generator(i, run.device), filter_logits=filter_fn)
         piece = rep.decode(concatenate(grids), name=f"{run.path.name}-{i + 1:02d}", tempo=tempo)

@@ -12,7 +12,8 @@ import torch
 from tunesmith.errors import TunesmithError
 from tunesmith.models import Family, config_from_dict, get_family
 from tunesmith.representations import Representation, representation_from_dict
-from tunesmith.runs.directory import MODEL_FILE, load_weights, read_config
+from tunesmith.runs.directory import load_weights
+from tunesmith.runs.files import MODEL_FILE, read_config
 from tunesmith.runs.zoo import resolve_run
 
 TOKENIZER_FILE = "tokenizer.json"  # the token representation's vocabulary, saved in the run directory

@@ -20,7 +20,7 @@ from typing import Any
 
 from tunesmith.config import read_settings_file, reject_unknown
 from tunesmith.errors import TunesmithError
-from tunesmith.runs.directory import CONFIG_FILE, MODEL_FILE
+from tunesmith.runs.files import CONFIG_FILE, MODEL_FILE
 
 ZOO_INDEX = "zoo.toml"
 ENTRY_KEYS = ("purpose", "command", "machine")  # machine: where it was trained (the model card says so)

@@ -17,8 +17,8 @@ CSS = """
 """
 
 
-def build_studio(settings: StudioSettings) -> tuple[Any, Any]:
-    """(the Blocks, its I18n): every page wired to the studio's Maker and TrainingQueue."""
+def build_studio(settings: StudioSettings) -> tuple[Any, Any, Any]:
+    """(the Blocks, its I18n, the Maker): every page wired to the studio's Maker and TrainingQueue."""
     os.environ.setdefault("GRADIO_TEMP_DIR", str(settings.folder("gradio").resolve()))
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing leaves the machine
     import gradio as gr
@@ -64,13 +64,16 @@ def build_studio(settings: StudioSettings) -> tuple[Any, Any]:
         demo.load(models_now, None, [d for d, _ in dropdowns], api_name=False)
         demo.load(examples_now, None, examples, api_name=False)
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size)
-    return demo, t
+    return demo, t, maker
 
 
 def serve(settings: StudioSettings, *, block: bool = True) -> Any:
     """Start the studio at settings.host:settings.port; with `block`, serve until interrupted."""
-    demo, t = build_studio(settings)
+    demo, t, maker = build_studio(settings)
     demo.launch(server_name=settings.host, server_port=settings.port, max_file_size=settings.upload_bytes,
-                i18n=t, css=CSS, prevent_thread_lock=not block, show_error=True, quiet=True,
+                i18n=t, css=CSS, prevent_thread_lock=True, show_error=True, quiet=True,
                 footer_links=["api", "settings"], run_history=False, state_session_capacity=1000)
+    maker.warm()  # the page is up: the models' side loads now, before the first request needs it
+    if block:
+        demo.block_thread()
     return demo

@@ -9,19 +9,23 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tunesmith.controls.controls import Controls, parse_attributes
-from tunesmith.data import load_corpus
 from tunesmith.errors import TunesmithError
-from tunesmith.generation.latent import interpolate, known_attributes
 from tunesmith.generation.presets import honoured_part, load_preset, preset_controls
-from tunesmith.generation.run import Run, load_run
-from tunesmith.outputs import write_piece_files
 from tunesmith.piece import Piece
 from tunesmith.runs import read_config
 from tunesmith.studio.settings import StudioSettings
 from tunesmith.studio.work import Model, model_named, new_folder, read_upload, take_uploads, zip_files
+
+if TYPE_CHECKING:
+    from tunesmith.generation.run import Run
+
+# the studio's page is served before the models' side (torch, the tokenizers, the writers) is imported: `warm`
+# imports it in the background once the page is up, so the first request does not wait for it either
+HEAVY_MODULES = ("tunesmith.generation.run", "tunesmith.generation.latent", "tunesmith.outputs", "tunesmith.data",
+                 "tunesmith.studio.assess")
 
 TEXT_CONTROLS = ("key", "time_signature", "instruments", "density", "pitch_range", "velocity", "dynamics", "infill",
                  "style", "condition_track", "roll_sampling")
@@ -86,6 +90,8 @@ def summary_text(piece: Piece) -> str:
 
 def view_piece(piece: Piece, folder: Path, stem: str) -> PieceView:
     """Write the piece's files into `folder` and zip them."""
+    from tunesmith.outputs import write_piece_files
+
     files = write_piece_files(piece, folder, stem, wav=True, png=True, musicxml=True, svg=True)
     bundle = zip_files(list(files.values()), folder / f"{stem}.zip")
     return PieceView(piece.name, files, files["svg"].read_text(encoding="utf-8"), summary_text(piece), bundle,
@@ -104,10 +110,24 @@ class Maker:
         self._examples: dict[str, Piece] | None = None
         self._examples_lock = threading.Lock()
 
+    def warm(self) -> threading.Thread:
+        """Import the models' side in a background thread (started here, returned)."""
+        import importlib
+
+        def load() -> None:
+            for name in HEAVY_MODULES:
+                importlib.import_module(name)
+
+        thread = threading.Thread(target=load, name="studio-warm", daemon=True)
+        thread.start()
+        return thread
+
     def examples(self) -> dict[str, Piece]:
         """A few bundled folk tunes to harmonise or blend without uploading (read once)."""
         with self._examples_lock:
             if self._examples is None:
+                from tunesmith.data import load_corpus
+
                 corpus = load_corpus("folk", limit=EXAMPLES, progress=False)
                 self._examples = {p.name: p for p in corpus.pieces}
             return self._examples
@@ -129,6 +149,8 @@ class Maker:
             if model.path in self._runs:
                 self._runs.move_to_end(model.path)
                 return self._runs[model.path]
+        from tunesmith.generation.run import load_run
+
         run = load_run(model.path)
         with self._lock:
             self._runs[model.path] = run
@@ -200,6 +222,8 @@ class Maker:
         model = model_named(self.settings, model_name, family="vae")
         if not 2 <= int(steps) <= self.settings.blend_steps:
             raise TunesmithError(f"a blend has 2 to {self.settings.blend_steps} steps (asked {steps})")
+        from tunesmith.generation.latent import interpolate
+
         run = self.run(model)
         with self._turn(model):
             pieces, joined = interpolate(run, first, second, int(steps), attributes, temperature, int(seed))
@@ -220,4 +244,6 @@ def gan_tracks(model: Model) -> list[str]:
 
 def vae_attributes(model: Model) -> dict[str, str]:
     """The attributes a VAE model can move along (name -> description)."""
+    from tunesmith.generation.latent import known_attributes
+
     return known_attributes(model.path) if model.family == "vae" else {}

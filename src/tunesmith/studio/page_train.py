@@ -15,7 +15,6 @@ from tunesmith.data import BUNDLED, load_corpus
 from tunesmith.errors import TunesmithError
 from tunesmith.generation.control_table import families
 from tunesmith.runs.zoo import shipped_folder
-from tunesmith.studio.assess import assess
 from tunesmith.studio.jobs import Job, TrainingQueue
 from tunesmith.studio.making import Maker
 from tunesmith.studio.page_tools import MUSIC_TYPES
@@ -163,6 +162,8 @@ def evaluate_page(maker: Maker, t: Any) -> dict[str, Any]:
     @shown
     def evaluate(kind: str, model_name: str | None, count: float, bar_count: float, seed_value: float,
                  uploads: list[str] | None, against: str) -> list[Any]:
+        from tunesmith.studio.assess import assess  # the evaluation (scipy, matplotlib) loads on first use
+
         found = assess(maker, against, model_name=model_name if kind == "model" else None,
                        uploads=uploads if kind == "uploaded" else None, num=int(count), bars=int(bar_count),
                        seed=int(seed_value or 0))

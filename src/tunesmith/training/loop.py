@@ -33,7 +33,8 @@ from tunesmith.models.base import (
     TrainStep,
 )
 from tunesmith.progress import Bar, progress_bar
-from tunesmith.runs.directory import CHECKPOINT_FILE, METRICS_FILE, load_checkpoint, save_checkpoint
+from tunesmith.runs.directory import load_checkpoint, save_checkpoint
+from tunesmith.runs.files import CHECKPOINT_FILE, METRICS_FILE
 from tunesmith.training.callbacks import Callback, EarlyStopping, LoopState, Snapshot, Stateful, as_callback
 from tunesmith.training.distributed import Replicated, World, current, step_seed
 from tunesmith.training.validation import Validation, evaluate, to_device

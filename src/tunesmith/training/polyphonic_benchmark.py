@@ -24,7 +24,8 @@ from tunesmith.models.polyphonic import FrameModel, build_model, make_dataset, m
 from tunesmith.models.polyphonic_score import baseline_scores, mixture_scorer, score_rolls
 from tunesmith.representations.frames import FrameRepresentation
 from tunesmith.runs import load_trained, resolve_device
-from tunesmith.runs.directory import MODEL_FILE, load_weights, read_config, save_weights
+from tunesmith.runs.directory import load_weights, save_weights
+from tunesmith.runs.files import MODEL_FILE, read_config
 from tunesmith.training.callbacks import Callback
 from tunesmith.training.loop import FitResult, TrainConfig, fit
 from tunesmith.training.trainer import read_config_file, write_run_start

@@ -11,7 +11,8 @@ from torch.utils.data import default_collate
 
 from tunesmith.fileio import append_jsonl
 from tunesmith.models.base import COUNT, Examples, FamilyModel
-from tunesmith.runs.directory import METRICS_FILE, MODEL_FILE, save_weights
+from tunesmith.runs.directory import save_weights
+from tunesmith.runs.files import METRICS_FILE, MODEL_FILE
 from tunesmith.training.callbacks import Callback, LoopState
 from tunesmith.training.distributed import SINGLE, World
 
