@@ -3,8 +3,11 @@ loopback address unless told otherwise, with uploads limited and generating requ
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
 import logging
 import os
+import sys
 from typing import Any
 
 from tunesmith.studio.settings import StudioSettings
@@ -17,11 +20,46 @@ CSS = """
 """
 
 
+class _NoStubWriting(importlib.abc.MetaPathFinder):
+    """Gradio's import parses the source of each of its ~40 components and rewrites the component's `.pyi` type
+    stub when it differs (`gradio.component_meta.create_or_modify_pyi`, a help for authors of custom components).
+    That is about 1.5 of its 2.5 to 3.4 s import on a 2-core machine, and writes nothing a running server reads,
+    so the studio loads `gradio.component_meta` with that function made a no-op. Should a later Gradio lack
+    the module or the function, nothing is changed."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "gradio.component_meta":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        loader = spec.loader if spec is not None else None
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        load = loader.exec_module
+
+        def exec_module(module: Any) -> None:
+            load(module)
+            if hasattr(module, "create_or_modify_pyi"):
+                module.create_or_modify_pyi = lambda *args, **kwargs: None
+
+        loader.exec_module = exec_module  # type: ignore[method-assign]  # this spec's loader only
+        return spec
+
+
+def import_gradio() -> Any:
+    """gradio, imported without its stub writing (_NoStubWriting) when this process has not imported it yet."""
+    if "gradio" not in sys.modules and not any(isinstance(f, _NoStubWriting) for f in sys.meta_path):
+        sys.meta_path.insert(0, _NoStubWriting())
+    import gradio
+
+    return gradio
+
+
 def build_studio(settings: StudioSettings) -> tuple[Any, Any, Any]:
     """(the Blocks, its I18n, the Maker): every page wired to the studio's Maker and TrainingQueue."""
     os.environ.setdefault("GRADIO_TEMP_DIR", str(settings.folder("gradio").resolve()))
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing leaves the machine
-    import gradio as gr
+    gr = import_gradio()
 
     from tunesmith.studio.jobs import TrainingQueue
     from tunesmith.studio.making import Maker
