@@ -168,11 +168,12 @@ def test_loops_of_several_rows_close_together_as_each_row_alone(run, monkeypatch
 @pytest.mark.parametrize("family", ["transformer", "rnn"])
 def test_rows_read_together_give_each_rows_own_logits(family, tiny_run, tiny_rnn_run):
     model = load_run(tiny_run if family == "transformer" else tiny_rnn_run).model
-    rows = [[1, 5, 9, 4, 7, 30, 31], [1, 6], [1, 8, 9, 40]]
+    # six rows of five lengths: the Transformer reads them in groups of near lengths, padded inside a group
+    rows = [[1, 5, 9, 4, 7, 30, 31], [1, 6], [1, 8, 9, 40], [1, 7, 7], [1, 9, 30, 31, 5, 4, 6, 8, 9], [1, 4]]
     logits, state = model.prefill(rows)
     alone = [model.step(torch.tensor([row]), None) for row in rows]
     assert torch.allclose(logits, torch.cat([a for a, _ in alone]), atol=1e-5)
-    following = torch.tensor([[12], [13], [14]])
+    following = torch.tensor([[12], [13], [14], [15], [16], [17]])
     for _ in range(3):  # then the rows go on together as each would alone
         logits, state = model.step(following, state)
         alone = [model.step(following[r:r + 1], s) for r, (_, s) in enumerate(alone)]

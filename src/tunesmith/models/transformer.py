@@ -94,6 +94,7 @@ class Block(nn.Module):
 
 
 VERSION = operator.attrgetter("_version")  # a tensor's count of in-place changes
+PREFILL_GROUPS = 4  # calls `prefill` reads its rows in at most (rows of near lengths together)
 
 
 class TokenTransformer(TokenLM):
@@ -227,24 +228,51 @@ class TokenTransformer(TokenLM):
 
     @torch.no_grad()
     def prefill(self, rows: list[list[int]]) -> tuple[torch.Tensor, Any] | None:
-        """The rows in one call, padded on the left so that they end together (rotary attention sees only
-        the distances between events); the caches hide the padding (`KVCache.blocked`) until the ring
-        writes over it. For the numpy decoder."""
+        """The rows read together, ending together: padded on the left (rotary attention sees only the
+        distances between events), the caches hiding the padding (`KVCache.blocked`) until the ring writes over
+        it. Rows of near lengths are read in one call (PREFILL_GROUPS calls at most, the rows sorted by
+        length), so a long row does not make every row pad to it. For the numpy decoder."""
         if self.training or not self.guessing:
             return None
         end, device = max(map(len, rows)), self.embed.weight.device
-        tokens = torch.full((len(rows), end), self.pad_id, device=device)
-        padding = torch.ones(len(rows), end, dtype=torch.bool, device=device)
-        for r, row in enumerate(rows):
-            tokens[r, end - len(row):] = torch.tensor(row)
-            padding[r, end - len(row):] = False
-        logits, (_, caches) = self(tokens, None, padding, last=True)
-        held = padding[:, end - caches[0].n:].cpu().numpy()  # the events the caches keep
-        if held.any():
-            for cache in caches:
-                cache.blocked = np.zeros((len(rows), cache.size), np.float32)
-                cache.blocked[:, :held.shape[1]][held] = -np.inf
-        return logits[:, -1], (end, caches)
+        order = sorted(range(len(rows)), key=lambda r: len(rows[r]))
+        groups = [g for g in np.array_split(np.array(order), min(PREFILL_GROUPS, len(rows))) if len(g)]
+        logits: torch.Tensor | None = None
+        keys: list[list[torch.Tensor]] = [[] for _ in self.blocks]
+        values: list[list[torch.Tensor]] = [[] for _ in self.blocks]
+        for group in groups:
+            longest = max(len(rows[r]) for r in group)
+            tokens = torch.full((len(group), longest), self.pad_id, device=device)
+            padding = torch.ones(len(group), longest, dtype=torch.bool, device=device)
+            for i, r in enumerate(group):
+                tokens[i, longest - len(rows[r]):] = torch.tensor(rows[r])
+                padding[i, longest - len(rows[r]):] = False
+            out, (_, caches) = self(tokens, (end - longest, [None] * len(self.blocks)), padding, last=True)
+            if logits is None:
+                logits = out.new_empty(len(rows), out.shape[-1])
+            logits[torch.as_tensor(group, device=device)] = out[:, -1]
+            for layer, cache in enumerate(caches):
+                k, v = cache.ordered()
+                keys[layer].append(k)
+                values[layer].append(v)
+        capacity = self.context + LOOKAHEAD
+        held = min(end, capacity)  # the events the caches keep, each row's latest at the right
+        place = torch.as_tensor(np.concatenate(groups), device=device)
+        merged = []
+        for k_parts, v_parts in zip(keys, values, strict=True):
+            k = k_parts[0].new_zeros(len(rows), *k_parts[0].shape[1:2], held, k_parts[0].shape[3])
+            v = torch.zeros_like(k)
+            k[place] = torch.cat([F.pad(part, (0, 0, held - part.shape[2], 0)) for part in k_parts])
+            v[place] = torch.cat([F.pad(part, (0, 0, held - part.shape[2], 0)) for part in v_parts])
+            merged.append(KVCache(k, v, capacity))
+        lengths = np.array([len(row) for row in rows])
+        if (lengths < held).any():
+            blocked = np.zeros((len(rows), capacity), np.float32)
+            blocked[:, :held][np.arange(held)[None, :] < (held - lengths)[:, None]] = -np.inf
+            for cache in merged:
+                cache.blocked = blocked.copy()
+        assert logits is not None  # rows is not empty
+        return logits, (end, merged)
 
     def verify(self, tokens: torch.Tensor | np.ndarray, state: Any) -> tuple[torch.Tensor, Any]:
         """The logits [B, t, V] after each of a few new events [B, t] that follow a cached state, and a
