@@ -10,12 +10,13 @@ import sys
 BUILD = """
 import json, sys
 from pathlib import Path
-from tunesmith.studio.app import build_studio
+from tunesmith.studio.app import WARMED_TOO, build_studio
+from tunesmith.studio.making import HEAVY_MODULES
 from tunesmith.studio.settings import StudioSettings
 demo, t, maker = build_studio(StudioSettings(work=Path(sys.argv[1])))
 import gradio.component_meta as meta
 at_build = {name: name in sys.modules for name in ("torch", "scipy", "miditok", "tunesmith.generation.run")}
-maker.warm().join()
+maker.warm((*HEAVY_MODULES, *WARMED_TOO)).join()
 warm = {name: name in sys.modules for name in ("torch", "tunesmith.generation.run", "tunesmith.studio.assess")}
 print(json.dumps({"at_build": at_build, "warm": warm, "stub_writer": meta.create_or_modify_pyi.__name__,
                   "tabs": len([b for b in demo.blocks.values() if type(b).__name__ == "Tab"])}))

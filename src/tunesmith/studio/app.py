@@ -13,6 +13,7 @@ from typing import Any
 from tunesmith.studio.settings import StudioSettings
 
 log = logging.getLogger(__name__)
+WARMED_TOO = ("tunesmith.studio.assess",)  # the Evaluate page's side (scipy, matplotlib), also loaded after the start
 
 CSS = """
 .score svg { max-width: 100%; height: auto; background: white; }
@@ -111,7 +112,9 @@ def serve(settings: StudioSettings, *, block: bool = True) -> Any:
     demo.launch(server_name=settings.host, server_port=settings.port, max_file_size=settings.upload_bytes,
                 i18n=t, css=CSS, prevent_thread_lock=True, show_error=True, quiet=True,
                 footer_links=["api", "settings"], run_history=False, state_session_capacity=1000)
-    maker.warm()  # the page is up: the models' side loads now, before the first request needs it
+    from tunesmith.studio.making import HEAVY_MODULES
+
+    maker.warm((*HEAVY_MODULES, *WARMED_TOO))  # the page is up: the models' side loads before a request needs it
     if block:
         demo.block_thread()
     return demo

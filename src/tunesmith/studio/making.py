@@ -24,8 +24,7 @@ if TYPE_CHECKING:
 
 # the studio's page is served before the models' side (torch, the tokenizers, the writers) is imported: `warm`
 # imports it in the background once the page is up, so the first request does not wait for it either
-HEAVY_MODULES = ("tunesmith.generation.run", "tunesmith.generation.latent", "tunesmith.outputs", "tunesmith.data",
-                 "tunesmith.studio.assess")
+HEAVY_MODULES = ("tunesmith.generation.run", "tunesmith.generation.latent", "tunesmith.outputs", "tunesmith.data")
 
 TEXT_CONTROLS = ("key", "time_signature", "instruments", "density", "pitch_range", "velocity", "dynamics", "infill",
                  "style", "condition_track", "roll_sampling")
@@ -110,12 +109,12 @@ class Maker:
         self._examples: dict[str, Piece] | None = None
         self._examples_lock = threading.Lock()
 
-    def warm(self) -> threading.Thread:
-        """Import the models' side in a background thread (started here, returned)."""
+    def warm(self, modules: tuple[str, ...] = HEAVY_MODULES) -> threading.Thread:
+        """Import `modules` (the models' side) in a background thread (started here, returned)."""
         import importlib
 
         def load() -> None:
-            for name in HEAVY_MODULES:
+            for name in modules:
                 importlib.import_module(name)
 
         thread = threading.Thread(target=load, name="studio-warm", daemon=True)
